@@ -1,0 +1,485 @@
+//! The resolved configuration of one run: every choice that can change its result.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// The largest number of diffusion steps a run may use.
+///
+/// The post's one-hot time encoder is a learned table with one entry per step; dfdx 0.13
+/// needs the table's size at compile time, so it is allocated at this size and only the
+/// first `T` entries are ever read.
+pub const MAX_STEPS: usize = 10_000;
+
+/// Everything that determines one training run. Missing fields take the post's defaults.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// The toy data set the model learns.
+    pub dataset: DatasetConfig,
+    /// How the training data is mapped before the network sees it.
+    pub scaling: Scaling,
+    /// The number of diffusion steps `T`; steps run `t = 1..=T`.
+    #[serde(rename = "T")]
+    pub steps: usize,
+    /// The variance schedule `beta_1..beta_T`.
+    pub schedule: ScheduleConfig,
+    /// The noise predictor's architecture.
+    pub model: ModelConfig,
+    /// The optimiser and the length of training.
+    pub training: TrainingConfig,
+    /// The reverse process.
+    pub sampling: SamplingConfig,
+    /// The one seed of the run; data, weights, training noise and sampling noise each
+    /// draw from their own stream derived from it.
+    pub seed: u64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            dataset: DatasetConfig::default(),
+            scaling: Scaling::MinMax,
+            steps: 10,
+            schedule: ScheduleConfig::default(),
+            model: ModelConfig::default(),
+            training: TrainingConfig::default(),
+            sampling: SamplingConfig::default(),
+            seed: 0,
+        }
+    }
+}
+
+/// Which 2D toy distribution, how many points and how much noise.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatasetConfig {
+    /// The distribution.
+    pub kind: DatasetKind,
+    /// Number of training points.
+    pub n: usize,
+    /// Standard deviation of the Gaussian noise added to every point (data units).
+    pub noise: f64,
+}
+
+impl Default for DatasetConfig {
+    fn default() -> Self {
+        Self {
+            kind: DatasetKind::Moons,
+            n: 1000,
+            noise: 0.05,
+        }
+    }
+}
+
+/// The 2D toy distributions.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetKind {
+    /// Two interleaved half circles, as scikit-learn's `make_moons`.
+    Moons,
+    /// Two concentric circles (radius 1 and 0.5), as scikit-learn's `make_circles(factor=0.5)`.
+    Circles,
+    /// The 2D swiss roll `(t cos t, t sin t) / 5`, `t` uniform in `[1.5 pi, 4.5 pi]`.
+    SwissRoll,
+    /// Eight Gaussians on a circle of radius 2 (Grathwohl et al. 2019, FFJORD).
+    EightGaussians,
+    /// The 4x4 checkerboard of FFJORD (Grathwohl et al. 2019).
+    Checkerboard,
+}
+
+impl DatasetKind {
+    /// Every kind, in the order used by docs and error messages.
+    pub const ALL: [DatasetKind; 5] = [
+        DatasetKind::Moons,
+        DatasetKind::Circles,
+        DatasetKind::SwissRoll,
+        DatasetKind::EightGaussians,
+        DatasetKind::Checkerboard,
+    ];
+}
+
+/// How the training data is scaled; the scaler is fitted on the training data and
+/// inverted exactly before any metric is computed.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Scaling {
+    /// Each axis mapped linearly onto `[-1, 1]` (the post's choice).
+    #[serde(rename = "minmax")]
+    MinMax,
+    /// Each axis shifted to zero mean and unit standard deviation.
+    Standardize,
+    /// The data as generated.
+    None,
+}
+
+/// The family of the beta schedule.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleKind {
+    /// The post's linear schedule: `beta_t = max_beta * t / T`, i.e. `linspace(0, 0.99, T+1)`
+    /// with `beta_0 = 0` as a placeholder (Elflein 2022).
+    Linear,
+    /// The post's polynomial schedule: `beta_t = (max_beta * t / T)^power`, small near
+    /// `t = 0` (Elflein 2022; the motivation is Nichol and Dhariwal 2021).
+    Polynomial,
+    /// DDPM's linear schedule: `linspace(beta_start, beta_end, T)`, 1e-4 to 0.02
+    /// (Ho, Jain and Abbeel 2020).
+    Ddpm,
+    /// The cosine schedule: `alpha_bar(t) = cos^2(((t/T + s) / (1 + s)) pi/2)`, betas
+    /// clipped at 0.999 (Nichol and Dhariwal 2021).
+    Cosine,
+    /// The sigmoid schedule: `alpha_bar(t)` follows a rescaled sigmoid between `start` and
+    /// `end` with temperature `tau` (Jabri, Fleet and Chen 2022; Chen 2023).
+    Sigmoid,
+}
+
+impl ScheduleKind {
+    /// Every kind, in the order used by docs and error messages.
+    pub const ALL: [ScheduleKind; 5] = [
+        ScheduleKind::Linear,
+        ScheduleKind::Polynomial,
+        ScheduleKind::Ddpm,
+        ScheduleKind::Cosine,
+        ScheduleKind::Sigmoid,
+    ];
+}
+
+/// A beta schedule and its parameters. Parameters that the chosen `kind` does not use are
+/// ignored, and [`RunConfig::canonical`] resets them so they cannot change a run's identity.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleConfig {
+    /// The schedule family.
+    pub kind: ScheduleKind,
+    /// Exponent of the polynomial schedule (`kind = "polynomial"`), > 0.
+    pub power: f64,
+    /// Last beta of the post's linear and polynomial schedules before the power, in (0, 1).
+    pub max_beta: f64,
+    /// First beta of the DDPM schedule, in (0, 1).
+    pub beta_start: f64,
+    /// Last beta of the DDPM schedule, in [beta_start, 1).
+    pub beta_end: f64,
+    /// Multiply the DDPM betas by `1000 / T` (capped at 0.999) so short chains still reach
+    /// noise, as later DDPM code bases do.
+    pub rescale_to_t: bool,
+    /// Offset `s` of the cosine schedule, >= 0.
+    pub cosine_s: f64,
+    /// Start of the sigmoid schedule's input range.
+    pub sigmoid_start: f64,
+    /// End of the sigmoid schedule's input range, > `sigmoid_start`.
+    pub sigmoid_end: f64,
+    /// Temperature of the sigmoid schedule, > 0.
+    pub sigmoid_tau: f64,
+    /// Rescale `sqrt(alpha_bar)` so the last step has (almost) zero signal, keeping the
+    /// first step unchanged (Lin et al. 2024). The last beta is capped at 0.999 so the
+    /// noise-predicting sampler stays finite. Needs `T >= 2`.
+    pub zero_terminal_snr: bool,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        Self {
+            kind: ScheduleKind::Polynomial,
+            power: 4.0,
+            max_beta: 0.99,
+            beta_start: 1e-4,
+            beta_end: 0.02,
+            rescale_to_t: false,
+            cosine_s: 0.008,
+            sigmoid_start: -3.0,
+            sigmoid_end: 3.0,
+            sigmoid_tau: 1.0,
+            zero_terminal_snr: false,
+        }
+    }
+}
+
+/// The noise predictor `eps_theta(x_t, t)`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// How the step `t` enters the network.
+    pub time_encoding: TimeEncoding,
+    /// Negative slope of the LeakyReLU activations (PyTorch's default is 0.01).
+    pub leaky_slope: f64,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            time_encoding: TimeEncoding::OneHot,
+            leaky_slope: 0.01,
+        }
+    }
+}
+
+/// How the diffusion step is given to the network.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeEncoding {
+    /// The post's encoder: `one_hot(t - 1)` through a linear layer with one output, i.e.
+    /// a learned scalar per step plus a bias, concatenated with `x_t`.
+    OneHot,
+    /// Sixteen fixed sinusoidal features of `t / T` (8 frequencies, sine and cosine),
+    /// as in the transformer position encoding used by Ho et al. 2020.
+    Sinusoidal,
+}
+
+/// Full-batch AdamW training.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainingConfig {
+    /// Number of full-batch epochs (one optimiser step each).
+    pub epochs: usize,
+    /// AdamW learning rate.
+    pub lr: f64,
+    /// AdamW first-moment decay.
+    pub beta1: f64,
+    /// AdamW second-moment decay.
+    pub beta2: f64,
+    /// AdamW epsilon.
+    pub eps: f64,
+    /// Decoupled weight decay (Loshchilov and Hutter 2019).
+    pub weight_decay: f64,
+    /// Keep the loss every this many epochs (the first and last epoch are always kept).
+    pub loss_every: usize,
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 5000,
+            lr: 1e-2,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 1e-4,
+            loss_every: 10,
+        }
+    }
+}
+
+/// The ancestral sampler.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SamplingConfig {
+    /// The variance of each reverse step.
+    pub variance: SamplerVariance,
+    /// Number of samples to draw; 0 means as many as the training set.
+    pub n_samples: usize,
+}
+
+impl Default for SamplingConfig {
+    fn default() -> Self {
+        Self {
+            variance: SamplerVariance::Posterior,
+            n_samples: 0,
+        }
+    }
+}
+
+/// The variance `sigma_t^2` of the reverse step `p(x_{t-1} | x_t)` (Ho et al. 2020, sec. 3.2).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum SamplerVariance {
+    /// `beta_t (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t)`, zero at `t = 1`.
+    Posterior,
+    /// `beta_t`.
+    Beta,
+}
+
+impl RunConfig {
+    /// The number of samples the run draws.
+    pub fn sample_count(&self) -> usize {
+        if self.sampling.n_samples == 0 {
+            self.dataset.n
+        } else {
+            self.sampling.n_samples
+        }
+    }
+
+    /// Checks every value against its allowed range; the error names the key.
+    pub fn validate(&self) -> Result<()> {
+        fn bad(key: &str, value: impl ToString, allowed: &str) -> Result<()> {
+            Err(Error::InvalidConfig {
+                key: key.to_string(),
+                value: value.to_string(),
+                allowed: allowed.to_string(),
+            })
+        }
+        let s = &self.schedule;
+        let t = &self.training;
+        if self.steps == 0 || self.steps > MAX_STEPS {
+            return bad("T", self.steps, "an integer from 1 to 10000");
+        }
+        if self.dataset.n < 2 {
+            return bad("dataset.n", self.dataset.n, "an integer >= 2");
+        }
+        if !(self.dataset.noise.is_finite() && self.dataset.noise >= 0.0) {
+            return bad("dataset.noise", self.dataset.noise, "a finite number >= 0");
+        }
+        if !(s.power.is_finite() && s.power > 0.0) {
+            return bad("schedule.power", s.power, "a finite number > 0");
+        }
+        if !(s.max_beta > 0.0 && s.max_beta < 1.0) {
+            return bad("schedule.max_beta", s.max_beta, "a number in (0, 1)");
+        }
+        if !(s.beta_start > 0.0 && s.beta_start < 1.0) {
+            return bad("schedule.beta_start", s.beta_start, "a number in (0, 1)");
+        }
+        if !(s.beta_end >= s.beta_start && s.beta_end < 1.0) {
+            return bad(
+                "schedule.beta_end",
+                s.beta_end,
+                "a number in [schedule.beta_start, 1)",
+            );
+        }
+        if !(s.cosine_s.is_finite() && s.cosine_s >= 0.0) {
+            return bad("schedule.cosine_s", s.cosine_s, "a finite number >= 0");
+        }
+        if !(s.sigmoid_start.is_finite()
+            && s.sigmoid_end.is_finite()
+            && s.sigmoid_end > s.sigmoid_start)
+        {
+            return bad(
+                "schedule.sigmoid_end",
+                s.sigmoid_end,
+                "a finite number > schedule.sigmoid_start",
+            );
+        }
+        if !(s.sigmoid_tau.is_finite() && s.sigmoid_tau > 0.0) {
+            return bad("schedule.sigmoid_tau", s.sigmoid_tau, "a finite number > 0");
+        }
+        if s.zero_terminal_snr && self.steps < 2 {
+            return bad("schedule.zero_terminal_snr", true, "false when T = 1");
+        }
+        if !(self.model.leaky_slope.is_finite() && (0.0..1.0).contains(&self.model.leaky_slope))
+        {
+            return bad("model.leaky_slope", self.model.leaky_slope, "a number in [0, 1)");
+        }
+        if t.epochs == 0 {
+            return bad("training.epochs", t.epochs, "an integer >= 1");
+        }
+        if !(t.lr.is_finite() && t.lr > 0.0) {
+            return bad("training.lr", t.lr, "a finite number > 0");
+        }
+        if !(0.0..1.0).contains(&t.beta1) {
+            return bad("training.beta1", t.beta1, "a number in [0, 1)");
+        }
+        if !(0.0..1.0).contains(&t.beta2) {
+            return bad("training.beta2", t.beta2, "a number in [0, 1)");
+        }
+        if !(t.eps.is_finite() && t.eps > 0.0) {
+            return bad("training.eps", t.eps, "a finite number > 0");
+        }
+        if !(t.weight_decay.is_finite() && t.weight_decay >= 0.0) {
+            return bad("training.weight_decay", t.weight_decay, "a finite number >= 0");
+        }
+        if t.loss_every == 0 {
+            return bad("training.loss_every", t.loss_every, "an integer >= 1");
+        }
+        if self.sampling.n_samples == 1 {
+            return bad(
+                "sampling.n_samples",
+                1,
+                "0 (as many as the data) or an integer >= 2",
+            );
+        }
+        Ok(())
+    }
+
+    /// The same run with every parameter the chosen schedule ignores reset to its default,
+    /// so that two configs that train identically compare (and hash) equal.
+    pub fn canonical(&self) -> RunConfig {
+        let mut c = self.clone();
+        let d = ScheduleConfig::default();
+        let s = &mut c.schedule;
+        if s.kind != ScheduleKind::Polynomial {
+            s.power = d.power;
+        }
+        if !matches!(s.kind, ScheduleKind::Linear | ScheduleKind::Polynomial) {
+            s.max_beta = d.max_beta;
+        }
+        if s.kind != ScheduleKind::Ddpm {
+            s.beta_start = d.beta_start;
+            s.beta_end = d.beta_end;
+            s.rescale_to_t = d.rescale_to_t;
+        }
+        if s.kind != ScheduleKind::Cosine {
+            s.cosine_s = d.cosine_s;
+        }
+        if s.kind != ScheduleKind::Sigmoid {
+            s.sigmoid_start = d.sigmoid_start;
+            s.sigmoid_end = d.sigmoid_end;
+            s.sigmoid_tau = d.sigmoid_tau;
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_posts_setup() {
+        let c = RunConfig::default();
+        assert_eq!(c.dataset.kind, DatasetKind::Moons);
+        assert_eq!(c.scaling, Scaling::MinMax);
+        assert_eq!(c.schedule.kind, ScheduleKind::Polynomial);
+        assert_eq!(c.schedule.power, 4.0);
+        assert_eq!(c.training.epochs, 5000);
+        assert_eq!(c.training.lr, 1e-2);
+        assert_eq!(c.training.weight_decay, 1e-4);
+        assert_eq!(c.model.leaky_slope, 0.01);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        let cases: Vec<(&str, Box<dyn Fn(&mut RunConfig)>)> = vec![
+            ("T", Box::new(|c| c.steps = 0)),
+            ("T", Box::new(|c| c.steps = MAX_STEPS + 1)),
+            ("dataset.n", Box::new(|c| c.dataset.n = 1)),
+            ("dataset.noise", Box::new(|c| c.dataset.noise = -1.0)),
+            ("schedule.power", Box::new(|c| c.schedule.power = 0.0)),
+            ("schedule.power", Box::new(|c| c.schedule.power = f64::NAN)),
+            ("schedule.max_beta", Box::new(|c| c.schedule.max_beta = 1.0)),
+            ("schedule.beta_end", Box::new(|c| c.schedule.beta_end = 1e-5)),
+            ("training.epochs", Box::new(|c| c.training.epochs = 0)),
+            ("training.lr", Box::new(|c| c.training.lr = 0.0)),
+            ("sampling.n_samples", Box::new(|c| c.sampling.n_samples = 1)),
+        ];
+        for (key, mutate) in cases {
+            let mut c = RunConfig::default();
+            mutate(&mut c);
+            match c.validate() {
+                Err(Error::InvalidConfig { key: k, .. }) => assert_eq!(k, key),
+                other => panic!("{key}: expected an error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn canonical_form_ignores_unused_schedule_parameters() {
+        let mut a = RunConfig::default();
+        a.schedule.kind = ScheduleKind::Cosine;
+        let mut b = a.clone();
+        b.schedule.power = 2.0;
+        assert_ne!(a, b);
+        assert_eq!(a.canonical(), b.canonical());
+        let mut c = RunConfig::default();
+        c.schedule.power = 2.0;
+        assert_ne!(c.canonical(), RunConfig::default().canonical());
+    }
+
+    #[test]
+    fn partial_toml_takes_defaults_and_rejects_unknown_keys() {
+        let c: RunConfig = toml::from_str("T = 100\n[schedule]\nkind = \"cosine\"\n").unwrap();
+        assert_eq!(c.steps, 100);
+        assert_eq!(c.schedule.kind, ScheduleKind::Cosine);
+        assert_eq!(c.training.epochs, 5000);
+        assert!(toml::from_str::<RunConfig>("[schedule]\npowr = 2.0\n").is_err());
+    }
+}

@@ -1,0 +1,62 @@
+//! The diffusion core of diffsweep: a denoising diffusion probabilistic model (DDPM) on
+//! 2D toy data, as in Elflein's "A practical guide to Diffusion models" (2022).
+//!
+//! A run flows through the modules in order: [`data`] draws the training set, [`scaling`]
+//! fits a reversible map for it, [`schedule`] turns a beta schedule into the f64
+//! quantities of the forward and reverse processes ([`process`]), [`model`] is the noise
+//! predictor on dfdx, [`train`] fits it with full-batch AdamW, [`sample`] runs the
+//! ancestral sampler, and [`metrics`] compares samples with data in data space, next to
+//! the noise floor of a perfect model. [`run`] ties them together for one [`RunConfig`].
+//!
+//! Every random draw comes from one seed split into independent streams ([`rng`]), so a
+//! config and seed give bit-identical results whatever the thread count. The crate does
+//! no file IO: weights leave it as [`NamedTensor`]s and callers decide where they go.
+
+pub mod config;
+pub mod data;
+pub mod metrics;
+pub mod model;
+pub mod process;
+pub mod rng;
+pub mod run;
+pub mod sample;
+pub mod scaling;
+pub mod schedule;
+pub mod train;
+
+pub use config::{
+    DatasetConfig, DatasetKind, ModelConfig, RunConfig, SamplerVariance, SamplingConfig,
+    Scaling, ScheduleConfig, ScheduleKind, TimeEncoding, TrainingConfig, MAX_STEPS,
+};
+pub use metrics::Metrics;
+pub use model::NamedTensor;
+pub use run::{run, training_data, Progress, RunOutcome, RunStatus, Trained};
+pub use schedule::Schedule;
+
+/// A point of a 2D data set, `[x, y]`.
+pub type Point = [f64; 2];
+
+/// Everything that can go wrong in the core.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum Error {
+    /// A config value outside its allowed range.
+    #[error("invalid value {value} for `{key}`: expected {allowed}")]
+    InvalidConfig {
+        /// The dotted config key, e.g. `schedule.power`.
+        key: String,
+        /// The offending value as written.
+        value: String,
+        /// What the key accepts.
+        allowed: String,
+    },
+    /// Weights that do not fit the architecture a config describes.
+    #[error("weights do not match the model: {0}")]
+    WeightMismatch(String),
+}
+
+/// The core's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// The version of the training semantics. Bump it whenever a code change alters what a
+/// config and seed produce, so run ids computed by the runner change with it.
+pub const SEMANTICS_VERSION: u32 = 1;

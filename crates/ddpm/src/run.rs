@@ -1,0 +1,201 @@
+//! One run end to end: data, training, sampling and metrics for a [`RunConfig`].
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    data,
+    metrics::{self, Metrics},
+    model::{NamedTensor, NoisePredictor},
+    rng::{self, Stream},
+    sample,
+    scaling::Scaler,
+    schedule::Schedule,
+    train, Point, Result, RunConfig,
+};
+
+/// How a run ended.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Training finished and samples were drawn.
+    Completed,
+    /// The training loss became non-finite at `epoch` (1-based); nothing was sampled.
+    Diverged {
+        /// The first epoch whose loss was not finite.
+        epoch: usize,
+    },
+}
+
+/// Progress reported while a run trains.
+#[derive(Clone, Copy, Debug)]
+pub enum Progress {
+    /// `epoch` of `epochs` is done, with its loss.
+    Epoch {
+        /// Epochs done.
+        epoch: usize,
+        /// Epochs in all.
+        epochs: usize,
+        /// The loss of this epoch.
+        loss: f64,
+    },
+    /// Training is over; the sampler and metrics run.
+    Sampling,
+}
+
+/// What one run produces.
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    /// Completed or diverged.
+    pub status: RunStatus,
+    /// The loss of the last epoch (non-finite when diverged).
+    pub final_loss: f64,
+    /// `(epoch, loss)` every `training.loss_every` epochs, plus the first and last.
+    pub loss_curve: Vec<(usize, f64)>,
+    /// Sample quality in data space; `None` when diverged.
+    pub metrics: Option<Metrics>,
+    /// The same metrics between the training set and a fresh draw of the data set: the
+    /// best a perfect model can expect to score.
+    pub noise_floor: Metrics,
+    /// The samples, in data space (empty when diverged).
+    pub samples: Vec<Point>,
+    /// The trained weights, by name.
+    pub weights: Vec<NamedTensor>,
+    /// Wall seconds spent training.
+    pub train_seconds: f64,
+    /// Wall seconds spent sampling.
+    pub sample_seconds: f64,
+    /// Wall seconds spent computing metrics (including the noise floor).
+    pub metric_seconds: f64,
+}
+
+/// The training set of a run, in data space, exactly as the run sees it.
+pub fn training_data(config: &RunConfig) -> Vec<Point> {
+    let mut rng = rng::stream(config.seed, Stream::Data);
+    data::generate(&config.dataset, &mut rng)
+}
+
+/// The reference draw for the noise floor: the same distribution under another stream.
+fn floor_data(config: &RunConfig) -> Vec<Point> {
+    let mut rng = rng::stream(config.seed, Stream::NoiseFloor);
+    data::generate(&config.dataset, &mut rng)
+}
+
+/// Trains, samples and scores one run. Validation errors are returned before any work;
+/// divergence is an outcome, not an error.
+pub fn run(config: &RunConfig, progress: &mut dyn FnMut(Progress)) -> Result<RunOutcome> {
+    config.validate()?;
+    let schedule = Schedule::new(&config.schedule, config.steps)?;
+    let data = training_data(config);
+    let scaler = Scaler::fit(config.scaling, &data);
+    let scaled = scaler.transform_all(&data);
+
+    let started = Instant::now();
+    let mut model = NoisePredictor::new(&config.model, config.steps, config.seed);
+    let report = train::train(&mut model, &schedule, &scaled, config, progress);
+    let train_seconds = started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let noise_floor = metrics::evaluate(&data, &floor_data(config));
+    let floor_seconds = started.elapsed().as_secs_f64();
+
+    let (samples, metrics, sample_seconds, metric_seconds) = match report.status {
+        RunStatus::Completed => {
+            progress(Progress::Sampling);
+            let started = Instant::now();
+            let mut rng = rng::stream(config.seed, Stream::Sampling);
+            let scaled_samples = sample::sample(
+                &model,
+                &schedule,
+                config.sampling.variance,
+                config.sample_count(),
+                &mut rng,
+            );
+            let samples = scaler.inverse_all(&scaled_samples);
+            let sample_seconds = started.elapsed().as_secs_f64();
+            let started = Instant::now();
+            let m = metrics::evaluate(&data, &samples);
+            let metric_seconds = started.elapsed().as_secs_f64() + floor_seconds;
+            (samples, Some(m), sample_seconds, metric_seconds)
+        }
+        RunStatus::Diverged { .. } => (Vec::new(), None, 0.0, floor_seconds),
+    };
+
+    Ok(RunOutcome {
+        status: report.status,
+        final_loss: report.final_loss,
+        loss_curve: report.loss_curve,
+        metrics,
+        noise_floor,
+        samples,
+        weights: model.named_tensors(),
+        train_seconds,
+        sample_seconds,
+        metric_seconds,
+    })
+}
+
+/// A trained model rebuilt from stored weights, for figures that need the network itself
+/// (reverse trajectories, predicted-noise fields).
+pub struct Trained {
+    config: RunConfig,
+    schedule: Schedule,
+    scaler: Scaler,
+    model: NoisePredictor,
+}
+
+impl Trained {
+    /// Rebuilds the model of `config` and loads `weights` into it. The scaler is refitted
+    /// on the regenerated training data, which is identical to the run's.
+    pub fn from_weights(config: &RunConfig, weights: &[NamedTensor]) -> Result<Trained> {
+        config.validate()?;
+        let schedule = Schedule::new(&config.schedule, config.steps)?;
+        let scaler = Scaler::fit(config.scaling, &training_data(config));
+        let mut model = NoisePredictor::new(&config.model, config.steps, config.seed);
+        model.load_named_tensors(weights)?;
+        Ok(Trained {
+            config: config.clone(),
+            schedule,
+            scaler,
+            model,
+        })
+    }
+
+    /// The run's config.
+    pub fn config(&self) -> &RunConfig {
+        &self.config
+    }
+
+    /// The run's schedule.
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+
+    /// Draws `n` samples with a sampling stream of `seed` and returns the whole reverse
+    /// trajectory in data space: entry `k` holds `x_{T-k}`, so entry 0 is the initial noise
+    /// `x_T` and the last entry the samples `x_0`.
+    pub fn trajectory(&self, n: usize, seed: u64) -> Vec<Vec<Point>> {
+        let mut rng = rng::stream(seed, Stream::Sampling);
+        sample::trajectory(
+            &self.model,
+            &self.schedule,
+            self.config.sampling.variance,
+            n,
+            &mut rng,
+        )
+        .into_iter()
+        .map(|xs| self.scaler.inverse_all(&xs))
+        .collect()
+    }
+
+    /// The direction the sampler pushes each of `points` (data space) at step `t`: the
+    /// negative predicted noise `-eps_theta(x_t, t)`, mapped into data-space units.
+    pub fn noise_field(&self, points: &[Point], t: usize) -> Vec<Point> {
+        let scaled = self.scaler.transform_all(points);
+        let eps = sample::predict_noise(&self.model, &scaled, t);
+        eps.into_iter()
+            .map(|e| self.scaler.inverse_direction([-e[0], -e[1]]))
+            .collect()
+    }
+}
