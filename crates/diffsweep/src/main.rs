@@ -1,1 +1,70 @@
-fn main(){}
+//! The `diffsweep` command line: a thin clap layer over the `ddpm`, `runner` and
+//! `reporter` crates. Each subcommand lives in its own module.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod report_cmd;
+mod sweep_cmd;
+mod train_cmd;
+
+/// Run and track ablations of diffusion-model noise schedules.
+#[derive(Parser, Debug)]
+#[command(name = "diffsweep", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train one model, sample from it and print its metrics as JSON.
+    Train(train_cmd::TrainArgs),
+    /// Train every cell of an experiment grid that is not stored yet.
+    Sweep(sweep_cmd::SweepArgs),
+    /// List an experiment's cells, which are cached, and an estimated time.
+    Plan(sweep_cmd::PlanArgs),
+    /// Count an experiment's cells that are done, failed or pending.
+    Status(sweep_cmd::StatusArgs),
+    /// Print the stored record of one run.
+    Show(sweep_cmd::ShowArgs),
+    /// Turn a sweep's stored runs into tables, plots and a report.
+    Report(report_cmd::ReportArgs),
+}
+
+/// An error in what the user asked for (a flag, a file, a key): exit code 2, and it is
+/// raised before any run starts.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(args) => train_cmd::run(args),
+        Command::Sweep(args) => sweep_cmd::sweep(args),
+        Command::Plan(args) => sweep_cmd::plan(args),
+        Command::Status(args) => sweep_cmd::status(args),
+        Command::Show(args) => sweep_cmd::show(args),
+        Command::Report(args) => report_cmd::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            if err.downcast_ref::<BadInput>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
