@@ -1,0 +1,211 @@
+//! A per-axis affine map between data space and the space the network sees, and its inverse.
+
+use crate::{Point, Scaling};
+
+/// A fitted per-axis affine map: `scaled = (x - shift) / scale`, inverted exactly by
+/// `x = scaled * scale + shift`.
+///
+/// An axis whose fitted scale is zero or not finite (all points equal, or no points)
+/// gets `scale = 1`, and a non-finite shift becomes 0, so transforming never produces
+/// NaN from finite input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scaler {
+    shift: Point,
+    scale: Point,
+}
+
+impl Scaler {
+    /// The map that leaves points unchanged (`shift = 0`, `scale = 1`).
+    pub fn identity() -> Scaler {
+        Scaler {
+            shift: [0.0, 0.0],
+            scale: [1.0, 1.0],
+        }
+    }
+
+    /// Fits the map of `kind` to `data`, axis by axis:
+    ///
+    /// - [`Scaling::MinMax`]: `shift = (min + max) / 2`, `scale = (max - min) / 2`, so the
+    ///   data spans exactly `[-1, 1]`;
+    /// - [`Scaling::Standardize`]: `shift = mean`, `scale` = the population standard
+    ///   deviation `sqrt(sum (x - mean)^2 / n)` (ddof = 0, as scikit-learn's
+    ///   `StandardScaler`);
+    /// - [`Scaling::None`]: the identity.
+    ///
+    /// A degenerate axis (scale 0 or not finite) gets scale 1; empty data gives the
+    /// identity.
+    pub fn fit(kind: Scaling, data: &[Point]) -> Scaler {
+        if data.is_empty() {
+            return Scaler::identity();
+        }
+        let mut shift = [0.0; 2];
+        let mut scale = [1.0; 2];
+        for axis in 0..2 {
+            let values = data.iter().map(|p| p[axis]);
+            let (s, c) = match kind {
+                Scaling::MinMax => {
+                    let (min, max) = values
+                        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                            (lo.min(v), hi.max(v))
+                        });
+                    ((min + max) / 2.0, (max - min) / 2.0)
+                }
+                Scaling::Standardize => {
+                    let n = data.len() as f64;
+                    let mean = values.clone().sum::<f64>() / n;
+                    let var = values.map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+                    (mean, var.sqrt())
+                }
+                Scaling::None => (0.0, 1.0),
+            };
+            shift[axis] = if s.is_finite() { s } else { 0.0 };
+            scale[axis] = if c.is_finite() && c > 0.0 { c } else { 1.0 };
+        }
+        Scaler { shift, scale }
+    }
+
+    /// Maps a data-space point into scaled space: `(p - shift) / scale`.
+    pub fn transform(&self, p: Point) -> Point {
+        [
+            (p[0] - self.shift[0]) / self.scale[0],
+            (p[1] - self.shift[1]) / self.scale[1],
+        ]
+    }
+
+    /// Maps a scaled point back into data space: `p * scale + shift`.
+    pub fn inverse(&self, p: Point) -> Point {
+        [
+            p[0] * self.scale[0] + self.shift[0],
+            p[1] * self.scale[1] + self.shift[1],
+        ]
+    }
+
+    /// [`Scaler::transform`] of every point.
+    pub fn transform_all(&self, points: &[Point]) -> Vec<Point> {
+        points.iter().map(|&p| self.transform(p)).collect()
+    }
+
+    /// [`Scaler::inverse`] of every point.
+    pub fn inverse_all(&self, points: &[Point]) -> Vec<Point> {
+        points.iter().map(|&p| self.inverse(p)).collect()
+    }
+
+    /// A displacement `d` in scaled space expressed in data units: `d * scale`, with no
+    /// shift, since differences of points do not see the offset.
+    pub fn inverse_direction(&self, d: [f64; 2]) -> [f64; 2] {
+        [d[0] * self.scale[0], d[1] * self.scale[1]]
+    }
+
+    /// The per-axis shift (the data-space point that maps to the origin).
+    pub fn shift(&self) -> Point {
+        self.shift
+    }
+
+    /// The per-axis scale (the data-space length of one scaled unit).
+    pub fn scale(&self) -> Point {
+        self.scale
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fixed, irregular data set with different ranges on the two axes.
+    fn sample_data() -> Vec<Point> {
+        (0..200)
+            .map(|i| {
+                let t = f64::from(i);
+                [
+                    3.0 + 2.5 * (0.37 * t).sin() + 0.01 * t,
+                    -7.0 + 0.2 * (1.3 * t).cos(),
+                ]
+            })
+            .collect()
+    }
+
+    fn axis(points: &[Point], a: usize) -> impl Iterator<Item = f64> + Clone + '_ {
+        points.iter().map(move |p| p[a])
+    }
+
+    #[test]
+    fn minmax_maps_each_axis_onto_minus_one_one() {
+        let data = sample_data();
+        let scaled = Scaler::fit(Scaling::MinMax, &data).transform_all(&data);
+        for a in 0..2 {
+            let min = axis(&scaled, a).fold(f64::INFINITY, f64::min);
+            let max = axis(&scaled, a).fold(f64::NEG_INFINITY, f64::max);
+            assert!((min + 1.0).abs() < 1e-12, "axis {a}: min {min}");
+            assert!((max - 1.0).abs() < 1e-12, "axis {a}: max {max}");
+        }
+    }
+
+    #[test]
+    fn standardize_gives_zero_mean_unit_population_std() {
+        let data = sample_data();
+        let scaled = Scaler::fit(Scaling::Standardize, &data).transform_all(&data);
+        let n = scaled.len() as f64;
+        for a in 0..2 {
+            let mean = axis(&scaled, a).sum::<f64>() / n;
+            let var = axis(&scaled, a).map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+            assert!(mean.abs() < 1e-12, "axis {a}: mean {mean}");
+            assert!((var - 1.0).abs() < 1e-12, "axis {a}: var {var}");
+        }
+    }
+
+    #[test]
+    fn standardize_uses_the_population_std() {
+        let scaler = Scaler::fit(Scaling::Standardize, &[[0.0, 1.0], [2.0, 5.0]]);
+        assert_eq!(scaler.shift(), [1.0, 3.0]);
+        assert_eq!(scaler.scale(), [1.0, 2.0]);
+    }
+
+    #[test]
+    fn none_is_the_identity() {
+        let data = sample_data();
+        let scaler = Scaler::fit(Scaling::None, &data);
+        assert_eq!(scaler, Scaler::identity());
+        assert_eq!(scaler.transform_all(&data), data);
+    }
+
+    #[test]
+    fn transform_then_inverse_round_trips() {
+        let data = sample_data();
+        for kind in [Scaling::MinMax, Scaling::Standardize, Scaling::None] {
+            let scaler = Scaler::fit(kind, &data);
+            let back = scaler.inverse_all(&scaler.transform_all(&data));
+            for (p, q) in data.iter().zip(&back) {
+                assert!(
+                    (p[0] - q[0]).abs() < 1e-12 && (p[1] - q[1]).abs() < 1e-12,
+                    "{kind:?}: {p:?} -> {q:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn inverse_direction_scales_without_shifting() {
+        let data = sample_data();
+        let scaler = Scaler::fit(Scaling::MinMax, &data);
+        let (p, q) = ([0.3, -0.2], [0.5, 0.4]);
+        let d = scaler.inverse_direction([q[0] - p[0], q[1] - p[1]]);
+        let (pd, qd) = (scaler.inverse(p), scaler.inverse(q));
+        assert!((d[0] - (qd[0] - pd[0])).abs() < 1e-12);
+        assert!((d[1] - (qd[1] - pd[1])).abs() < 1e-12);
+    }
+
+    #[test]
+    fn degenerate_axes_get_unit_scale() {
+        let data = vec![[1.0, 4.0], [1.0, 6.0], [1.0, 8.0]];
+        for kind in [Scaling::MinMax, Scaling::Standardize] {
+            let scaler = Scaler::fit(kind, &data);
+            assert_eq!(scaler.scale()[0], 1.0, "{kind:?}");
+            let scaled = scaler.transform_all(&data);
+            assert!(scaled.iter().flatten().all(|v| v.is_finite()), "{kind:?}");
+            assert_eq!(scaled[0][0], 0.0, "{kind:?}");
+        }
+        let single = Scaler::fit(Scaling::MinMax, &[[2.0, 3.0]]);
+        assert_eq!(single.transform([2.0, 3.0]), [0.0, 0.0]);
+        assert_eq!(Scaler::fit(Scaling::Standardize, &[]), Scaler::identity());
+    }
+}
