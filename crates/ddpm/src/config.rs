@@ -354,9 +354,12 @@ impl RunConfig {
         if s.zero_terminal_snr && self.steps < 2 {
             return bad("schedule.zero_terminal_snr", true, "false when T = 1");
         }
-        if !(self.model.leaky_slope.is_finite() && (0.0..1.0).contains(&self.model.leaky_slope))
-        {
-            return bad("model.leaky_slope", self.model.leaky_slope, "a number in [0, 1)");
+        if !(self.model.leaky_slope.is_finite() && (0.0..1.0).contains(&self.model.leaky_slope)) {
+            return bad(
+                "model.leaky_slope",
+                self.model.leaky_slope,
+                "a number in [0, 1)",
+            );
         }
         if t.epochs == 0 {
             return bad("training.epochs", t.epochs, "an integer >= 1");
@@ -374,7 +377,11 @@ impl RunConfig {
             return bad("training.eps", t.eps, "a finite number > 0");
         }
         if !(t.weight_decay.is_finite() && t.weight_decay >= 0.0) {
-            return bad("training.weight_decay", t.weight_decay, "a finite number >= 0");
+            return bad(
+                "training.weight_decay",
+                t.weight_decay,
+                "a finite number >= 0",
+            );
         }
         if t.loss_every == 0 {
             return bad("training.loss_every", t.loss_every, "an integer >= 1");
@@ -446,7 +453,10 @@ mod tests {
             ("schedule.power", Box::new(|c| c.schedule.power = 0.0)),
             ("schedule.power", Box::new(|c| c.schedule.power = f64::NAN)),
             ("schedule.max_beta", Box::new(|c| c.schedule.max_beta = 1.0)),
-            ("schedule.beta_end", Box::new(|c| c.schedule.beta_end = 1e-5)),
+            (
+                "schedule.beta_end",
+                Box::new(|c| c.schedule.beta_end = 1e-5),
+            ),
             ("training.epochs", Box::new(|c| c.training.epochs = 0)),
             ("training.lr", Box::new(|c| c.training.lr = 0.0)),
             ("sampling.n_samples", Box::new(|c| c.sampling.n_samples = 1)),

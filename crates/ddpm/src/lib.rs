@@ -25,8 +25,8 @@ pub mod schedule;
 pub mod train;
 
 pub use config::{
-    DatasetConfig, DatasetKind, ModelConfig, RunConfig, SamplerVariance, SamplingConfig,
-    Scaling, ScheduleConfig, ScheduleKind, TimeEncoding, TrainingConfig, MAX_STEPS,
+    DatasetConfig, DatasetKind, ModelConfig, RunConfig, SamplerVariance, SamplingConfig, Scaling,
+    ScheduleConfig, ScheduleKind, TimeEncoding, TrainingConfig, MAX_STEPS,
 };
 pub use metrics::Metrics;
 pub use model::NamedTensor;

@@ -1,0 +1,348 @@
+//! Beta schedules and every quantity derived from them, in f64.
+//!
+//! Index `t` runs over `0..=T`. Index 0 is the placeholder of the clean data: `beta_0 = 0`,
+//! `alpha_bar_0 = 1`. The products are formed in log space, `ln alpha_bar_t =
+//! sum_s ln(1 - beta_s)` with `ln_1p`, and `1 - alpha_bar_t = -expm1(ln alpha_bar_t)`, so
+//! betas as small as 1e-12 (the polynomial schedule at T = 1000) keep full precision where
+//! `1 - prod(1 - beta)` in f32 would round to 0 and turn the sampler's coefficients into 0/0.
+
+use crate::{Error, Result, ScheduleConfig, ScheduleKind};
+
+/// The largest beta the cosine and sigmoid schedules (and the zero-terminal-SNR rescale)
+/// allow, following Nichol and Dhariwal 2021: a beta of 1 would make `1/sqrt(alpha_t)`
+/// infinite in the sampler.
+pub const MAX_CLIPPED_BETA: f64 = 0.999;
+
+/// A discretised variance schedule with its derived quantities, all indexed by `t` in
+/// `0..=T`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Schedule {
+    /// `beta_t`; `beta_0 = 0`.
+    pub betas: Vec<f64>,
+    /// `alpha_t = 1 - beta_t`.
+    pub alphas: Vec<f64>,
+    /// `alpha_bar_t = prod_{s<=t} alpha_s`; `alpha_bar_0 = 1`.
+    pub alpha_bar: Vec<f64>,
+    /// `1 - alpha_bar_t`, computed without cancellation.
+    pub one_minus_alpha_bar: Vec<f64>,
+    /// The variance of `q(x_{t-1} | x_t, x_0)`:
+    /// `beta_t (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t)`; zero at `t = 1` and at `t = 0`.
+    pub posterior_variance: Vec<f64>,
+}
+
+impl Schedule {
+    /// Builds the schedule of `config` with `steps = T` steps.
+    pub fn new(config: &ScheduleConfig, steps: usize) -> Result<Schedule> {
+        if steps == 0 {
+            return Err(Error::InvalidConfig {
+                key: "T".into(),
+                value: "0".into(),
+                allowed: "an integer from 1 to 10000".into(),
+            });
+        }
+        let mut betas = raw_betas(config, steps);
+        if config.zero_terminal_snr {
+            betas = zero_terminal_snr(&betas);
+        }
+        Ok(Schedule::from_betas(betas))
+    }
+
+    /// Derives every quantity from `betas` (index 0 the placeholder, which must be 0).
+    pub fn from_betas(betas: Vec<f64>) -> Schedule {
+        debug_assert_eq!(betas[0], 0.0);
+        let steps = betas.len() - 1;
+        let alphas: Vec<f64> = betas.iter().map(|b| 1.0 - b).collect();
+        let mut log_alpha_bar = vec![0.0; steps + 1];
+        for t in 1..=steps {
+            log_alpha_bar[t] = log_alpha_bar[t - 1] + (-betas[t]).ln_1p();
+        }
+        let alpha_bar: Vec<f64> = log_alpha_bar.iter().map(|l| l.exp()).collect();
+        let one_minus_alpha_bar: Vec<f64> = log_alpha_bar.iter().map(|l| -l.exp_m1()).collect();
+        let mut posterior_variance = vec![0.0; steps + 1];
+        for t in 2..=steps {
+            posterior_variance[t] = betas[t] * one_minus_alpha_bar[t - 1] / one_minus_alpha_bar[t];
+        }
+        Schedule {
+            betas,
+            alphas,
+            alpha_bar,
+            one_minus_alpha_bar,
+            posterior_variance,
+        }
+    }
+
+    /// The number of steps `T`.
+    pub fn steps(&self) -> usize {
+        self.betas.len() - 1
+    }
+
+    /// `sqrt(alpha_bar_t)`, the signal coefficient of `q(x_t | x_0)`.
+    pub fn signal_scale(&self, t: usize) -> f64 {
+        self.alpha_bar[t].sqrt()
+    }
+
+    /// `sqrt(1 - alpha_bar_t)`, the noise coefficient of `q(x_t | x_0)`.
+    pub fn noise_scale(&self, t: usize) -> f64 {
+        self.one_minus_alpha_bar[t].sqrt()
+    }
+
+    /// The sampler's mean coefficients at step `t >= 1`:
+    /// `mu = (x_t - eps_coef * eps) * inv_sqrt_alpha` with `inv_sqrt_alpha = 1/sqrt(alpha_t)`
+    /// and `eps_coef = beta_t / sqrt(1 - alpha_bar_t)` (Ho et al. 2020, eq. 11).
+    pub fn mean_coefficients(&self, t: usize) -> (f64, f64) {
+        let inv_sqrt_alpha = 1.0 / self.alphas[t].sqrt();
+        let eps_coef = self.betas[t] / self.one_minus_alpha_bar[t].sqrt();
+        (inv_sqrt_alpha, eps_coef)
+    }
+}
+
+/// The betas of `config` before any rescaling, index 0 the placeholder.
+fn raw_betas(config: &ScheduleConfig, steps: usize) -> Vec<f64> {
+    let t_max = steps as f64;
+    let mut betas = vec![0.0; steps + 1];
+    match config.kind {
+        ScheduleKind::Linear => {
+            for t in 1..=steps {
+                betas[t] = config.max_beta * t as f64 / t_max;
+            }
+        }
+        ScheduleKind::Polynomial => {
+            for t in 1..=steps {
+                betas[t] = (config.max_beta * t as f64 / t_max).powf(config.power);
+            }
+        }
+        ScheduleKind::Ddpm => {
+            let factor = if config.rescale_to_t {
+                1000.0 / t_max
+            } else {
+                1.0
+            };
+            let (start, end) = (config.beta_start * factor, config.beta_end * factor);
+            for t in 1..=steps {
+                // numpy's linspace(start, end, T): a single point is `start`.
+                let frac = if steps == 1 {
+                    0.0
+                } else {
+                    (t - 1) as f64 / (t_max - 1.0)
+                };
+                betas[t] = (start + (end - start) * frac).min(MAX_CLIPPED_BETA);
+            }
+        }
+        ScheduleKind::Cosine => {
+            let s = config.cosine_s;
+            let f = |t: f64| (((t / t_max + s) / (1.0 + s)) * std::f64::consts::FRAC_PI_2).cos();
+            // alpha_bar(t)/alpha_bar(t-1) = f(t)^2 / f(t-1)^2; f(0) cancels.
+            for t in 1..=steps {
+                let ratio = (f(t as f64) / f(t as f64 - 1.0)).powi(2);
+                betas[t] = (1.0 - ratio).clamp(0.0, MAX_CLIPPED_BETA);
+            }
+        }
+        ScheduleKind::Sigmoid => {
+            let (start, end, tau) = (config.sigmoid_start, config.sigmoid_end, config.sigmoid_tau);
+            let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
+            let (v_start, v_end) = (sigmoid(start / tau), sigmoid(end / tau));
+            let alpha_bar = |u: f64| {
+                let v = sigmoid((u * (end - start) + start) / tau);
+                ((v_end - v) / (v_end - v_start)).clamp(1e-9, 1.0)
+            };
+            for t in 1..=steps {
+                let ratio = alpha_bar(t as f64 / t_max) / alpha_bar((t - 1) as f64 / t_max);
+                betas[t] = (1.0 - ratio).clamp(0.0, MAX_CLIPPED_BETA);
+            }
+        }
+    }
+    betas
+}
+
+/// Lin et al. 2024, "Common diffusion noise schedules and sample steps are flawed",
+/// algorithm 1: shift and scale `sqrt(alpha_bar)` so that `sqrt(alpha_bar_1)` is unchanged
+/// and `sqrt(alpha_bar_T) = 0`, then recover the betas. The last beta would be exactly 1;
+/// it is capped at [`MAX_CLIPPED_BETA`] so a noise-predicting sampler stays finite.
+fn zero_terminal_snr(betas: &[f64]) -> Vec<f64> {
+    let steps = betas.len() - 1;
+    // sqrt(alpha_bar) from the log, so it stays a normal float twice as long as alpha_bar.
+    let mut log_alpha_bar = 0.0;
+    let mut sqrt_ab = vec![1.0; steps + 1];
+    for t in 1..=steps {
+        log_alpha_bar += (-betas[t]).ln_1p();
+        sqrt_ab[t] = (0.5 * log_alpha_bar).exp();
+    }
+    let (first, last) = (sqrt_ab[1], sqrt_ab[steps]);
+    let k = first / (first - last);
+    let rescaled: Vec<f64> = sqrt_ab.iter().map(|s| (s - last) * k).collect();
+    let mut out = vec![0.0; steps + 1];
+    // The first step is unchanged by construction.
+    out[1] = betas[1];
+    for t in 2..=steps {
+        let (prev, cur) = (rescaled[t - 1], rescaled[t]);
+        // beta_t = 1 - (r_t / r_{t-1})^2 = (r_{t-1} - r_t)(r_{t-1} + r_t) / r_{t-1}^2, with
+        // r_{t-1} - r_t = k sqrt(alpha_bar_{t-1}) (1 - sqrt(1 - beta_t)) computed by expm1,
+        // so betas of 1e-16 survive. Once the signal has underflowed the step is pure noise.
+        out[t] = if prev >= 1e-290 {
+            let drop = k * sqrt_ab[t - 1] * -(0.5 * (-betas[t]).ln_1p()).exp_m1();
+            ((drop / prev) * (1.0 + cur / prev)).clamp(0.0, MAX_CLIPPED_BETA)
+        } else {
+            MAX_CLIPPED_BETA
+        };
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(kind: ScheduleKind) -> ScheduleConfig {
+        ScheduleConfig {
+            kind,
+            ..ScheduleConfig::default()
+        }
+    }
+
+    fn close(a: f64, b: f64, rel: f64) -> bool {
+        (a - b).abs() <= rel * b.abs().max(1e-300)
+    }
+
+    #[test]
+    fn posts_linear_schedule_is_linspace_0_to_0_99() {
+        let s = Schedule::new(&config(ScheduleKind::Linear), 10).unwrap();
+        let expected = [
+            0.0, 0.099, 0.198, 0.297, 0.396, 0.495, 0.594, 0.693, 0.792, 0.891, 0.99,
+        ];
+        for (b, e) in s.betas.iter().zip(expected) {
+            assert!((b - e).abs() < 1e-15, "{b} vs {e}");
+        }
+        // alpha_bar_2 = (1 - 0.099)(1 - 0.198) by hand.
+        assert!(close(s.alpha_bar[2], 0.901 * 0.802, 1e-14));
+    }
+
+    #[test]
+    fn polynomial_schedule_is_linear_to_the_power() {
+        let s = Schedule::new(&config(ScheduleKind::Polynomial), 10).unwrap();
+        assert!(close(s.betas[1], 0.099f64.powi(4), 1e-14));
+        assert!(close(s.betas[10], 0.99f64.powi(4), 1e-14));
+        let s = Schedule::new(&config(ScheduleKind::Polynomial), 1000).unwrap();
+        assert!(close(s.betas[1], 0.00099f64.powi(4), 1e-12));
+        // 1 - alpha_bar_1 = beta_1 exactly, even at 1e-12 where f32 would give 0.
+        assert!(close(s.one_minus_alpha_bar[1], s.betas[1], 1e-12));
+        assert!(s.one_minus_alpha_bar[1] > 0.0 && s.one_minus_alpha_bar[1] < 1e-11);
+    }
+
+    #[test]
+    fn ddpm_schedule_matches_ho_et_al() {
+        let s = Schedule::new(&config(ScheduleKind::Ddpm), 1000).unwrap();
+        assert!(close(s.betas[1], 1e-4, 1e-12));
+        assert!(close(s.betas[1000], 0.02, 1e-12));
+        assert!(close(
+            s.betas[500],
+            1e-4 + (0.02 - 1e-4) * 499.0 / 999.0,
+            1e-12
+        ));
+        // Known value: alpha_bar_T of the DDPM schedule at T = 1000 is about 4.04e-5.
+        assert!(
+            close(s.alpha_bar[1000], 4.0358e-5, 1e-3),
+            "{}",
+            s.alpha_bar[1000]
+        );
+        let mut rescaled = config(ScheduleKind::Ddpm);
+        rescaled.rescale_to_t = true;
+        let s = Schedule::new(&rescaled, 10).unwrap();
+        assert!(close(s.betas[1], 0.01, 1e-12));
+        assert!(close(s.betas[10], MAX_CLIPPED_BETA, 1e-12));
+        let single = Schedule::new(&config(ScheduleKind::Ddpm), 1).unwrap();
+        assert_eq!(single.betas, vec![0.0, 1e-4]);
+    }
+
+    #[test]
+    fn cosine_alpha_bar_follows_the_closed_form() {
+        let s = Schedule::new(&config(ScheduleKind::Cosine), 100).unwrap();
+        let f = |t: f64| {
+            (((t / 100.0 + 0.008) / 1.008) * std::f64::consts::FRAC_PI_2)
+                .cos()
+                .powi(2)
+        };
+        for t in [1usize, 10, 50, 90] {
+            assert!(
+                close(s.alpha_bar[t], f(t as f64) / f(0.0), 1e-10),
+                "t = {t}"
+            );
+        }
+        assert!(close(s.betas[100], MAX_CLIPPED_BETA, 1e-12));
+    }
+
+    #[test]
+    fn sigmoid_alpha_bar_runs_from_one_to_almost_zero() {
+        let s = Schedule::new(&config(ScheduleKind::Sigmoid), 1000).unwrap();
+        assert!(s.alpha_bar[1] > 0.99);
+        assert!(s.alpha_bar[1000] < 1e-2);
+        // Symmetric sigmoid from -3 to 3: alpha_bar at t = T/2 is exactly 1/2.
+        assert!(close(s.alpha_bar[500], 0.5, 1e-9), "{}", s.alpha_bar[500]);
+    }
+
+    #[test]
+    fn posterior_variance_matches_the_closed_form() {
+        let s = Schedule::new(&config(ScheduleKind::Linear), 4).unwrap();
+        // By hand: betas 0.2475, 0.495, 0.7425, 0.99.
+        let ab1 = 1.0 - 0.2475;
+        let ab2 = ab1 * (1.0 - 0.495);
+        assert_eq!(s.posterior_variance[1], 0.0);
+        assert!(close(
+            s.posterior_variance[2],
+            0.495 * (1.0 - ab1) / (1.0 - ab2),
+            1e-14
+        ));
+        let (inv_sqrt_alpha, eps_coef) = s.mean_coefficients(2);
+        assert!(close(inv_sqrt_alpha, 1.0 / (1.0f64 - 0.495).sqrt(), 1e-14));
+        assert!(close(eps_coef, 0.495 / (1.0 - ab2).sqrt(), 1e-14));
+    }
+
+    #[test]
+    fn zero_terminal_snr_keeps_the_first_step_and_silences_the_last() {
+        let mut c = config(ScheduleKind::Ddpm);
+        c.zero_terminal_snr = true;
+        let plain = Schedule::new(&config(ScheduleKind::Ddpm), 1000).unwrap();
+        let s = Schedule::new(&c, 1000).unwrap();
+        assert!(close(s.alpha_bar[1], plain.alpha_bar[1], 1e-9));
+        assert!(s.alpha_bar[1000] < plain.alpha_bar[1000] * 1e-2);
+        assert!(close(s.betas[1000], MAX_CLIPPED_BETA, 1e-12));
+    }
+
+    #[test]
+    fn every_schedule_is_finite_and_decreasing_for_every_length() {
+        for kind in ScheduleKind::ALL {
+            for zero_snr in [false, true] {
+                for steps in [1usize, 2, 10, 1000, 10_000] {
+                    if zero_snr && steps == 1 {
+                        continue;
+                    }
+                    let mut c = config(kind);
+                    c.zero_terminal_snr = zero_snr;
+                    let s = Schedule::new(&c, steps).unwrap();
+                    let label = format!("{kind:?} T={steps} zsnr={zero_snr}");
+                    assert_eq!(s.steps(), steps);
+                    assert_eq!(s.alpha_bar[0], 1.0, "{label}");
+                    for t in 1..=steps {
+                        assert!(s.betas[t] > 0.0 && s.betas[t] < 1.0, "{label} beta_{t}");
+                        assert!(s.alpha_bar[t] <= s.alpha_bar[t - 1], "{label} t={t}");
+                        // Non-decreasing: for the post's linear schedule at large T,
+                        // alpha_bar underflows to exactly 0 after a few hundred steps.
+                        assert!(
+                            s.one_minus_alpha_bar[t] >= s.one_minus_alpha_bar[t - 1]
+                                && s.one_minus_alpha_bar[t] > 0.0
+                                && s.one_minus_alpha_bar[t] <= 1.0,
+                            "{label} t={t}"
+                        );
+                        assert!(s.posterior_variance[t].is_finite(), "{label} t={t}");
+                        assert!(s.posterior_variance[t] >= 0.0, "{label} t={t}");
+                        assert!(
+                            s.posterior_variance[t] <= s.betas[t] * (1.0 + 1e-12),
+                            "{label}"
+                        );
+                        let (a, b) = s.mean_coefficients(t);
+                        assert!(a.is_finite() && b.is_finite(), "{label} t={t}");
+                    }
+                }
+            }
+        }
+    }
+}
