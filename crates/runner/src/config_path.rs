@@ -1,0 +1,175 @@
+//! Dotted config paths (`T`, `schedule.kind`, `dataset.noise`): which exist, and how a
+//! value is set at one.
+//!
+//! A path is whatever key the serialized [`RunConfig`] has, so the set of valid paths
+//! follows the core's config types without a list to keep in sync.
+
+use ddpm::RunConfig;
+
+/// Every leaf path of a config, in the order the config serializes.
+pub fn leaf_paths() -> Vec<String> {
+    fn walk(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {
+        for (key, value) in table {
+            let path = join(prefix, key);
+            match value {
+                toml::Value::Table(inner) => walk(&path, inner, out),
+                _ => out.push(path),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk("", &to_table(&RunConfig::default()), &mut out);
+    out
+}
+
+/// A config as a TOML table, the form paths are set in.
+pub fn to_table(config: &RunConfig) -> toml::Table {
+    toml::Table::try_from(config).expect("a RunConfig is plain data and always serializes to TOML")
+}
+
+/// Sets `path` in `table` (a serialized config) to `value`. The error explains what the
+/// path may be instead.
+pub fn set(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<(), String> {
+    let segments: Vec<&str> = path.split('.').collect();
+    let (last, parents) = segments
+        .split_last()
+        .expect("split yields at least one segment");
+    let mut current = table;
+    let mut walked = String::new();
+    for segment in parents {
+        walked = join(&walked, segment);
+        current = match current.get_mut(*segment) {
+            Some(toml::Value::Table(inner)) => inner,
+            Some(_) => {
+                return Err(format!(
+                    "`{walked}` is a value, not a table, so `{path}` does not exist"
+                ))
+            }
+            None => return Err(unknown(path)),
+        };
+    }
+    match current.get_mut(*last) {
+        None => Err(unknown(path)),
+        Some(toml::Value::Table(inner)) => {
+            let keys: Vec<String> = inner
+                .keys()
+                .map(|k| format!("`{}`", join(path, k)))
+                .collect();
+            Err(format!(
+                "`{path}` is a table; set one of its keys instead: {}",
+                keys.join(", ")
+            ))
+        }
+        Some(slot) => {
+            *slot = value;
+            Ok(())
+        }
+    }
+}
+
+/// Whether `path` is a leaf of a config; the error explains what it may be instead.
+pub fn check(path: &str) -> Result<(), String> {
+    set(
+        &mut to_table(&RunConfig::default()),
+        path,
+        toml::Value::Boolean(false),
+    )
+}
+
+/// Reads `path` from a config serialized as JSON.
+pub fn get<'a>(json: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    path.split('.')
+        .try_fold(json, |value, segment| value.get(segment))
+}
+
+/// The message for a path no config has, with the closest valid path as a hint and the
+/// keys of the table it was looked up in.
+pub fn unknown(path: &str) -> String {
+    let paths = leaf_paths();
+    let mut message = format!("unknown config key `{path}`");
+    if let Some(hint) = suggest(path, paths.iter().map(String::as_str)) {
+        message.push_str(&format!(" (did you mean `{hint}`?)"));
+    }
+    let parent = path.rsplit_once('.').map(|(parent, _)| parent);
+    let siblings: Vec<&str> = paths
+        .iter()
+        .filter(|p| p.rsplit_once('.').map(|(parent, _)| parent) == parent)
+        .map(|p| p.as_str())
+        .collect();
+    if siblings.is_empty() {
+        let tops: Vec<&str> = paths
+            .iter()
+            .map(|p| p.split('.').next().unwrap_or(p))
+            .collect();
+        let mut tops_unique = tops.clone();
+        tops_unique.dedup();
+        message.push_str(&format!(
+            "; allowed at the top of a config: {}",
+            tops_unique.join(", ")
+        ));
+    } else {
+        message.push_str(&format!("; allowed: {}", siblings.join(", ")));
+    }
+    message
+}
+
+/// The candidate closest to `word`, if any is close enough to be a likely typo.
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = word.to_lowercase();
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    let close = candidates
+        .iter()
+        .map(|candidate| {
+            (
+                strsim::jaro_winkler(&lower, &candidate.to_lowercase()),
+                *candidate,
+            )
+        })
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate);
+    // A part of a longer name (`wasserstein` for `sliced_wasserstein`) is a likely slip too.
+    close.or_else(|| {
+        candidates
+            .into_iter()
+            .find(|candidate| lower.len() >= 3 && candidate.to_lowercase().contains(&lower))
+    })
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_follow_the_config() {
+        let paths = leaf_paths();
+        assert!(paths.contains(&"T".to_string()));
+        assert!(paths.contains(&"schedule.kind".to_string()));
+        assert!(paths.contains(&"training.epochs".to_string()));
+        assert!(!paths.contains(&"schedule".to_string()));
+    }
+
+    #[test]
+    fn set_reaches_leaves_only() {
+        let mut table = to_table(&RunConfig::default());
+        set(&mut table, "schedule.power", toml::Value::Float(2.0)).unwrap();
+        let config: RunConfig = table.clone().try_into().unwrap();
+        assert_eq!(config.schedule.power, 2.0);
+        assert!(set(&mut table, "schedule", toml::Value::Integer(1))
+            .unwrap_err()
+            .contains("is a table"));
+        assert!(set(&mut table, "T.x", toml::Value::Integer(1))
+            .unwrap_err()
+            .contains("not a table"));
+        let err = set(&mut table, "schedule.powr", toml::Value::Integer(1)).unwrap_err();
+        assert!(err.contains("did you mean `schedule.power`?"), "{err}");
+    }
+}

@@ -1,0 +1,164 @@
+//! Run identity: a run is named by the sha256 of its canonical config.
+
+use std::fmt;
+
+use ddpm::RunConfig;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The content address of a run: lowercase hex sha256 of
+/// `diffsweep-run-v{SEMANTICS_VERSION}\n` followed by [`canonical_json`] of its config.
+///
+/// Everything that can change a result is in the hash (every config value, defaults
+/// filled in, and the version of the training semantics); nothing else is (the sweep's
+/// name, comments, key order, `4` versus `4.0`, parameters the schedule ignores).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RunId(String);
+
+impl RunId {
+    /// The id of the run that `config` describes.
+    pub fn of(config: &RunConfig) -> RunId {
+        let mut hasher = Sha256::new();
+        hasher.update(format!("diffsweep-run-v{}\n", ddpm::SEMANTICS_VERSION));
+        hasher.update(canonical_json(config));
+        RunId(hex::encode(hasher.finalize()))
+    }
+
+    /// Parses a full id: 64 lowercase hex digits.
+    pub fn parse(text: &str) -> Option<RunId> {
+        let valid = text.len() == 64
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        valid.then(|| RunId(text.to_string()))
+    }
+
+    /// The hex digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first twelve digits, enough to tell runs apart in tables.
+    pub fn short(&self) -> &str {
+        &self.0[..12]
+    }
+}
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for RunId {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<RunId, String> {
+        RunId::parse(&text).ok_or_else(|| format!("`{text}` is not a run id (64 hex digits)"))
+    }
+}
+
+impl From<RunId> for String {
+    fn from(id: RunId) -> String {
+        id.0
+    }
+}
+
+/// The canonical text of a config: [`RunConfig::canonical`] as compact JSON with object
+/// keys sorted at every level and numbers in one normal form ([`normalize`]).
+///
+/// Keys are sorted here rather than by `serde_json`'s map, whose order depends on
+/// whether any crate in the build enables its `preserve_order` feature.
+pub fn canonical_json(config: &RunConfig) -> String {
+    let value = serde_json::to_value(config.canonical())
+        .expect("a RunConfig is plain data and always serializes");
+    let mut out = String::new();
+    write_sorted(&normalize(value), &mut out);
+    out
+}
+
+/// Puts every number into one form: a float with an integral value below 2^53 becomes
+/// that integer (so `4` and `4.0` agree), `-0.0` becomes `0`, and other floats keep
+/// `serde_json`'s shortest round-trip representation.
+pub fn normalize(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let x = n.as_f64().expect("checked is_f64");
+            const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+            if x.fract() == 0.0 && x.abs() < EXACT {
+                Value::from(x as i64)
+            } else {
+                Value::Number(n)
+            }
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(normalize).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, normalize(v))).collect())
+        }
+        other => other,
+    }
+}
+
+fn write_sorted(value: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_sorted(&map[key], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_sorted(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_have_one_form() {
+        use serde_json::json;
+        assert_eq!(normalize(json!(4.0)), json!(4));
+        assert_eq!(normalize(json!(-0.0)), json!(0));
+        assert_eq!(normalize(json!(0.25)), json!(0.25));
+        assert_eq!(
+            normalize(json!({"a": [1.0, 1e300]})),
+            json!({"a": [1, 1e300]})
+        );
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys() {
+        let text = canonical_json(&RunConfig::default());
+        assert!(text.starts_with("{\"T\":10,\"dataset\":{\"kind\":\"moons\",\"n\":1000"));
+    }
+
+    #[test]
+    fn ids_parse_and_display() {
+        let id = RunId::of(&RunConfig::default());
+        assert_eq!(RunId::parse(id.as_str()), Some(id.clone()));
+        assert_eq!(id.to_string().len(), 64);
+        assert_eq!(RunId::parse("ABC"), None);
+    }
+}

@@ -1,0 +1,99 @@
+//! Time estimates for pending cells, calibrated on the runs already stored.
+
+use ddpm::RunConfig;
+
+use crate::store::{RunStore, Status};
+use crate::Result;
+
+/// Seconds a run takes, modelled as `epochs * n * train + T * samples * sample`: one
+/// full-batch epoch touches every point once, one reverse step every sample once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CostModel {
+    /// Training seconds per point per epoch.
+    pub train_per_point_epoch: f64,
+    /// Sampling seconds per sample per step.
+    pub sample_per_point_step: f64,
+    /// How many stored runs the constants come from (0: the built-in defaults).
+    pub calibrated_from: usize,
+}
+
+impl Default for CostModel {
+    /// Constants measured on one core of the development machine (dev profile).
+    fn default() -> CostModel {
+        CostModel {
+            train_per_point_epoch: 2.0e-6,
+            sample_per_point_step: 1.5e-6,
+            calibrated_from: 0,
+        }
+    }
+}
+
+impl CostModel {
+    /// The median per-unit costs of the completed runs in `store`, or the defaults when
+    /// it has none.
+    pub fn calibrate(store: &RunStore) -> Result<CostModel> {
+        let mut train = Vec::new();
+        let mut sample = Vec::new();
+        for id in store.run_ids()? {
+            let Some(record) = store.record(&id)? else {
+                continue;
+            };
+            if record.status != Status::Completed || record.train_seconds <= 0.0 {
+                continue;
+            }
+            let config = store.config(&id)?;
+            train.push(record.train_seconds / (config.training.epochs * config.dataset.n) as f64);
+            sample.push(record.sample_seconds / (config.steps * config.sample_count()) as f64);
+        }
+        let defaults = CostModel::default();
+        Ok(CostModel {
+            train_per_point_epoch: median(&mut train).unwrap_or(defaults.train_per_point_epoch),
+            sample_per_point_step: median(&mut sample).unwrap_or(defaults.sample_per_point_step),
+            calibrated_from: train.len(),
+        })
+    }
+
+    /// The estimated seconds of one run on one core.
+    pub fn estimate(&self, config: &RunConfig) -> f64 {
+        let train = (config.training.epochs * config.dataset.n) as f64 * self.train_per_point_epoch;
+        let sample = (config.steps * config.sample_count()) as f64 * self.sample_per_point_step;
+        train + sample
+    }
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    Some(values[values.len() / 2])
+}
+
+/// Seconds as `1h02m`, `3m05s` or `4.2s`.
+pub fn format_seconds(seconds: f64) -> String {
+    let whole = seconds.round() as u64;
+    if whole >= 3600 {
+        format!("{}h{:02}m", whole / 3600, (whole % 3600) / 60)
+    } else if whole >= 60 {
+        format!("{}m{:02}s", whole / 60, whole % 60)
+    } else {
+        format!("{seconds:.1}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_scale_with_work() {
+        let model = CostModel::default();
+        let mut config = RunConfig::default();
+        let one = model.estimate(&config);
+        config.training.epochs *= 2;
+        assert!(model.estimate(&config) > one);
+        assert_eq!(format_seconds(3725.0), "1h02m");
+        assert_eq!(format_seconds(185.0), "3m05s");
+        assert_eq!(format_seconds(4.24), "4.2s");
+    }
+}

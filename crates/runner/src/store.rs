@@ -1,0 +1,797 @@
+//! The run store: runs on disk under one root, named by [`RunId`], written atomically.
+//!
+//! ```text
+//! <root>/runs/<id>/config.toml          the canonical config
+//! <root>/runs/<id>/record.json          status, metrics, timings, versions, artifact hashes
+//! <root>/runs/<id>/samples.csv          x,y in data space
+//! <root>/runs/<id>/loss.csv             epoch,loss
+//! <root>/runs/<id>/weights.safetensors  the trained network, f32
+//! <root>/runs/<id>.lock                 held (flock) while a process trains the run
+//! <root>/sweeps/<name>.json             a sweep's cells and their run ids
+//! ```
+//!
+//! A run is written into `runs/.tmp-<id>-<pid>/`, synced, and renamed into place, so a
+//! run directory is complete or absent. The lock is an OS file lock, released by the
+//! kernel when its process dies, so a stale lock needs no recovery; a temporary directory
+//! whose run is not locked belongs to a dead process and is removed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use ddpm::{Metrics, NamedTensor, RunConfig, RunOutcome, RunStatus};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::grid::{Compare, Experiment, ReportOptions};
+use crate::identity::RunId;
+use crate::{Error, Result};
+
+/// How a stored run ended.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Trained, sampled and scored.
+    Completed,
+    /// The training loss became non-finite; a result, not an error, so it is not retried.
+    Diverged,
+    /// The run returned an error or panicked; `--retry-failed` runs it again.
+    Failed,
+}
+
+impl Status {
+    /// The status as written in `record.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Completed => "completed",
+            Status::Diverged => "diverged",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// The machine a run was trained on.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Host {
+    /// The host name.
+    pub hostname: String,
+    /// Logical CPUs available to the process.
+    pub cpus: usize,
+}
+
+impl Host {
+    /// This machine.
+    pub fn current() -> Host {
+        let hostname = fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| fs::read_to_string("/etc/hostname"))
+            .map(|name| name.trim().to_string())
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_else(|| "unknown".to_string());
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Host { hostname, cpus }
+    }
+}
+
+/// `record.json`: everything known about a run except its bulky artifacts.
+///
+/// Non-finite numbers (a diverged loss, metrics of exploded samples) are written as the
+/// strings `"NaN"`, `"inf"` and `"-inf"`, which JSON numbers cannot hold.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Record {
+    /// The run's id (the name of its directory).
+    pub id: RunId,
+    /// [`ddpm::SEMANTICS_VERSION`] when the run was trained.
+    pub semantics_version: u32,
+    /// How the run ended.
+    pub status: Status,
+    /// The first epoch with a non-finite loss, for a diverged run.
+    pub diverged_epoch: Option<usize>,
+    /// The error or panic message, for a failed run.
+    pub error: Option<String>,
+    /// The loss of the last epoch trained.
+    #[serde(with = "lenient_float")]
+    pub final_loss: Option<f64>,
+    /// Sample quality in data space, for a completed run.
+    #[serde(with = "lenient_metrics")]
+    pub metrics: Option<Metrics>,
+    /// The metrics of a perfect model (a fresh draw of the data), for scale.
+    #[serde(with = "lenient_metrics")]
+    pub noise_floor: Option<Metrics>,
+    /// Wall seconds spent training.
+    pub train_seconds: f64,
+    /// Wall seconds spent sampling.
+    pub sample_seconds: f64,
+    /// Wall seconds spent on metrics.
+    pub metric_seconds: f64,
+    /// When the run started.
+    pub started_at: DateTime<Utc>,
+    /// When the run ended.
+    pub finished_at: DateTime<Utc>,
+    /// The version of diffsweep that trained it.
+    pub diffsweep_version: String,
+    /// The machine that trained it.
+    pub host: Host,
+    /// The sha256 (hex) of every other file in the run's directory, by file name.
+    pub artifacts: BTreeMap<String, String>,
+}
+
+/// One cell of a stored sweep.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SweepCell {
+    /// The cell's value on every axis of the sweep.
+    pub axes: BTreeMap<String, serde_json::Value>,
+    /// The cell's run.
+    pub run_id: RunId,
+    /// The axis values as `path=value` words, in axis order.
+    pub label: String,
+}
+
+/// `sweeps/<name>.json`: which runs make up a sweep, and what its report should ask.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SweepIndex {
+    /// The sweep's name.
+    pub name: String,
+    /// The sweep's description.
+    pub description: String,
+    /// The experiment file, as the user named it.
+    pub source: String,
+    /// The experiment file's text when the sweep was last started.
+    pub experiment: String,
+    /// The axis paths, in display order.
+    pub axes: Vec<String>,
+    /// Every cell with its run id, in grid order.
+    pub cells: Vec<SweepCell>,
+    /// The comparisons the experiment declares.
+    pub compare: Vec<Compare>,
+    /// The experiment's report options.
+    pub report: ReportOptions,
+}
+
+impl SweepIndex {
+    /// The index of an experiment.
+    pub fn of(experiment: &Experiment) -> SweepIndex {
+        SweepIndex {
+            name: experiment.name.clone(),
+            description: experiment.description.clone(),
+            source: experiment.source.display().to_string(),
+            experiment: experiment.text.clone(),
+            axes: experiment.axes.clone(),
+            cells: experiment
+                .cells()
+                .into_iter()
+                .map(|cell| SweepCell {
+                    axes: cell.axes,
+                    run_id: cell.id,
+                    label: cell.label,
+                })
+                .collect(),
+            compare: experiment.compare.clone(),
+            report: experiment.report.clone(),
+        }
+    }
+
+    /// The experiment again, parsed from the stored text.
+    pub fn experiment(&self) -> Result<Experiment> {
+        Experiment::parse(&self.experiment, Path::new(&self.source))
+    }
+}
+
+/// A run directory tree under one root (`results/` by default).
+#[derive(Clone, Debug)]
+pub struct RunStore {
+    root: PathBuf,
+}
+
+/// A held lock on one run; dropping it releases the lock and removes the lock file.
+#[derive(Debug)]
+pub struct RunLock {
+    id: RunId,
+    path: PathBuf,
+    _file: File,
+}
+
+impl RunLock {
+    /// The run this lock is for.
+    pub fn id(&self) -> &RunId {
+        &self.id
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        // Removed while still held: a process that opens the path afterwards makes a new
+        // file, takes its lock and then finds the finished run, which it skips.
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+impl RunStore {
+    /// A store rooted at `root`. Nothing is created until something is written.
+    pub fn open(root: impl Into<PathBuf>) -> Result<RunStore> {
+        Ok(RunStore { root: root.into() })
+    }
+
+    /// The store's root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn runs_dir(&self) -> PathBuf {
+        self.root.join("runs")
+    }
+
+    /// The directory of a run (which may not exist).
+    pub fn run_dir(&self, id: &RunId) -> PathBuf {
+        self.runs_dir().join(id.as_str())
+    }
+
+    fn sweep_path(&self, name: &str) -> PathBuf {
+        self.root.join("sweeps").join(format!("{name}.json"))
+    }
+
+    /// The record of a run, or `None` if the run is not stored.
+    pub fn record(&self, id: &RunId) -> Result<Option<Record>> {
+        let path = self.run_dir(id).join("record.json");
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(Error::io("cannot read", path, err)),
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|err| Error::corrupt(path, err))
+    }
+
+    fn read(&self, id: &RunId, file: &str) -> Result<(PathBuf, Vec<u8>)> {
+        let path = self.run_dir(id).join(file);
+        match fs::read(&path) {
+            Ok(bytes) => Ok((path, bytes)),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(Error::UnknownRun(
+                format!("run {id} has no {file} in {}", self.root.display()),
+            )),
+            Err(err) => Err(Error::io("cannot read", path, err)),
+        }
+    }
+
+    fn read_text(&self, id: &RunId, file: &str) -> Result<(PathBuf, String)> {
+        let (path, bytes) = self.read(id, file)?;
+        let text = String::from_utf8(bytes).map_err(|err| Error::corrupt(&path, err))?;
+        Ok((path, text))
+    }
+
+    /// The canonical config of a stored run.
+    pub fn config(&self, id: &RunId) -> Result<RunConfig> {
+        let (path, text) = self.read_text(id, "config.toml")?;
+        toml::from_str(&text).map_err(|err| Error::corrupt(path, err.message()))
+    }
+
+    /// The samples of a stored run, in data space (empty for a diverged run).
+    pub fn samples(&self, id: &RunId) -> Result<Vec<[f64; 2]>> {
+        let (path, text) = self.read_text(id, "samples.csv")?;
+        parse_csv(&path, &text, "x,y", |fields| {
+            Ok([parse_f64(fields[0])?, parse_f64(fields[1])?])
+        })
+    }
+
+    /// The loss curve of a stored run as `(epoch, loss)`.
+    pub fn loss_curve(&self, id: &RunId) -> Result<Vec<(usize, f64)>> {
+        let (path, text) = self.read_text(id, "loss.csv")?;
+        parse_csv(&path, &text, "epoch,loss", |fields| {
+            let epoch = fields[0].parse::<usize>().map_err(|err| err.to_string())?;
+            Ok((epoch, parse_f64(fields[1])?))
+        })
+    }
+
+    /// The trained weights of a stored run, in the order the core listed them.
+    pub fn weights(&self, id: &RunId) -> Result<Vec<NamedTensor>> {
+        let (path, bytes) = self.read(id, "weights.safetensors")?;
+        decode_weights(&bytes).map_err(|message| Error::corrupt(path, message))
+    }
+
+    /// The stored index of sweep `name`.
+    pub fn sweep_index(&self, name: &str) -> Result<SweepIndex> {
+        let path = self.sweep_path(name);
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::UnknownSweep {
+                    name: name.to_string(),
+                    root: self.root.clone(),
+                })
+            }
+            Err(err) => return Err(Error::io("cannot read", path, err)),
+        };
+        serde_json::from_str(&text).map_err(|err| Error::corrupt(path, err))
+    }
+
+    /// Writes (or replaces) a sweep's index, atomically.
+    pub fn write_sweep_index(&self, index: &SweepIndex) -> Result<()> {
+        let dir = self.root.join("sweeps");
+        fs::create_dir_all(&dir).map_err(|err| Error::io("cannot create", &dir, err))?;
+        let path = self.sweep_path(&index.name);
+        let tmp = dir.join(format!(".tmp-{}-{}.json", index.name, std::process::id()));
+        let json = serde_json::to_string_pretty(index).expect("a sweep index is plain data");
+        write_synced(&tmp, json.as_bytes())?;
+        fs::rename(&tmp, &path).map_err(|err| Error::io("cannot rename into", &path, err))
+    }
+
+    /// Every run stored, in id order.
+    pub fn run_ids(&self) -> Result<Vec<RunId>> {
+        let dir = self.runs_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(Error::io("cannot list", dir, err)),
+        };
+        let mut ids: Vec<RunId> = entries
+            .filter_map(|entry| entry.ok())
+            .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|entry| RunId::parse(entry.file_name().to_str()?))
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// The stored run whose id is `text` or starts with it (at least 4 digits).
+    pub fn resolve(&self, text: &str) -> Result<RunId> {
+        if let Some(id) = RunId::parse(text) {
+            if self.run_dir(&id).is_dir() {
+                return Ok(id);
+            }
+        }
+        let matches: Vec<RunId> = if text.len() >= 4 {
+            self.run_ids()?
+                .into_iter()
+                .filter(|id| id.as_str().starts_with(text))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        match matches.as_slice() {
+            [id] => Ok(id.clone()),
+            [] => Err(Error::UnknownRun(format!(
+                "no stored run `{text}` in {} (give a run id or a prefix of at least 4 hex digits)",
+                self.root.display()
+            ))),
+            _ => Err(Error::UnknownRun(format!(
+                "`{text}` is the prefix of {} runs; give more digits",
+                matches.len()
+            ))),
+        }
+    }
+
+    /// Takes the lock of run `id`, or `None` while another process (or thread) holds it.
+    pub fn try_lock(&self, id: &RunId) -> Result<Option<RunLock>> {
+        let (path, file) = self.lock_file(id)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(RunLock {
+                id: id.clone(),
+                path,
+                _file: file,
+            })),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(err)) => Err(Error::io("cannot lock", path, err)),
+        }
+    }
+
+    /// Takes the lock of run `id`, waiting while another process holds it.
+    pub fn lock(&self, id: &RunId) -> Result<RunLock> {
+        let (path, file) = self.lock_file(id)?;
+        file.lock()
+            .map_err(|err| Error::io("cannot lock", &path, err))?;
+        Ok(RunLock {
+            id: id.clone(),
+            path,
+            _file: file,
+        })
+    }
+
+    fn lock_file(&self, id: &RunId) -> Result<(PathBuf, File)> {
+        let dir = self.runs_dir();
+        fs::create_dir_all(&dir).map_err(|err| Error::io("cannot create", &dir, err))?;
+        let path = dir.join(format!("{id}.lock"));
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|err| Error::io("cannot open", &path, err))?;
+        Ok((path, file))
+    }
+
+    /// Removes the temporary directories of runs that no live process is writing, i.e.
+    /// whose lock is free. Returns how many were removed.
+    pub fn clean_stale(&self) -> Result<usize> {
+        let dir = self.runs_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(err) => return Err(Error::io("cannot list", dir, err)),
+        };
+        let mut removed = 0;
+        for entry in entries.filter_map(|entry| entry.ok()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name
+                .strip_prefix(".tmp-")
+                .or_else(|| name.strip_prefix(".old-"))
+            else {
+                continue;
+            };
+            let Some(id) = rest.get(..64).and_then(RunId::parse) else {
+                continue;
+            };
+            if let Some(_lock) = self.try_lock(&id)? {
+                fs::remove_dir_all(entry.path())
+                    .map_err(|err| Error::io("cannot remove", entry.path(), err))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Stores a finished run: what `ddpm::run` returned, or why it failed. The run is
+    /// written into a temporary directory and renamed into place (replacing an older copy).
+    pub fn write_run(
+        &self,
+        lock: &RunLock,
+        config: &RunConfig,
+        result: &std::result::Result<RunOutcome, String>,
+        started_at: DateTime<Utc>,
+        finished_at: DateTime<Utc>,
+    ) -> Result<Record> {
+        let id = lock.id();
+        let runs = self.runs_dir();
+        let tmp = runs.join(format!(".tmp-{id}-{}", std::process::id()));
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp).map_err(|err| Error::io("cannot remove", &tmp, err))?;
+        }
+        fs::create_dir_all(&tmp).map_err(|err| Error::io("cannot create", &tmp, err))?;
+
+        let mut artifacts = BTreeMap::new();
+        let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
+            write_synced(&tmp.join(name), bytes)?;
+            artifacts.insert(name.to_string(), hex::encode(Sha256::digest(bytes)));
+            Ok(())
+        };
+        let canonical =
+            toml::to_string(&config.canonical()).expect("a RunConfig always serializes");
+        put(
+            "config.toml",
+            format!(
+                "# run {id}, training semantics v{}\n{canonical}",
+                ddpm::SEMANTICS_VERSION
+            )
+            .as_bytes(),
+        )?;
+        if let Ok(outcome) = result {
+            put("samples.csv", samples_csv(&outcome.samples).as_bytes())?;
+            put("loss.csv", loss_csv(&outcome.loss_curve).as_bytes())?;
+            put("weights.safetensors", &encode_weights(&outcome.weights))?;
+        }
+
+        let record = record_of(id, result, started_at, finished_at, artifacts);
+        let json = serde_json::to_string_pretty(&record).expect("a record is plain data");
+        write_synced(&tmp.join("record.json"), json.as_bytes())?;
+        sync_dir(&tmp)?;
+
+        let target = self.run_dir(id);
+        if target.exists() {
+            let old = runs.join(format!(".old-{id}-{}", std::process::id()));
+            fs::rename(&target, &old)
+                .map_err(|err| Error::io("cannot move aside", &target, err))?;
+            fs::rename(&tmp, &target)
+                .map_err(|err| Error::io("cannot rename into", &target, err))?;
+            fs::remove_dir_all(&old).map_err(|err| Error::io("cannot remove", &old, err))?;
+        } else {
+            fs::rename(&tmp, &target)
+                .map_err(|err| Error::io("cannot rename into", &target, err))?;
+        }
+        sync_dir(&runs)?;
+        Ok(record)
+    }
+}
+
+fn record_of(
+    id: &RunId,
+    result: &std::result::Result<RunOutcome, String>,
+    started_at: DateTime<Utc>,
+    finished_at: DateTime<Utc>,
+    artifacts: BTreeMap<String, String>,
+) -> Record {
+    let mut record = Record {
+        id: id.clone(),
+        semantics_version: ddpm::SEMANTICS_VERSION,
+        status: Status::Failed,
+        diverged_epoch: None,
+        error: None,
+        final_loss: None,
+        metrics: None,
+        noise_floor: None,
+        train_seconds: 0.0,
+        sample_seconds: 0.0,
+        metric_seconds: 0.0,
+        started_at,
+        finished_at,
+        diffsweep_version: env!("CARGO_PKG_VERSION").to_string(),
+        host: Host::current(),
+        artifacts,
+    };
+    match result {
+        Ok(outcome) => {
+            match outcome.status {
+                RunStatus::Completed => record.status = Status::Completed,
+                RunStatus::Diverged { epoch } => {
+                    record.status = Status::Diverged;
+                    record.diverged_epoch = Some(epoch);
+                }
+            }
+            record.final_loss = Some(outcome.final_loss);
+            record.metrics = outcome.metrics.clone();
+            record.noise_floor = Some(outcome.noise_floor.clone());
+            record.train_seconds = outcome.train_seconds;
+            record.sample_seconds = outcome.sample_seconds;
+            record.metric_seconds = outcome.metric_seconds;
+        }
+        Err(message) => record.error = Some(message.clone()),
+    }
+    record
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = File::create(path).map_err(|err| Error::io("cannot create", path, err))?;
+    file.write_all(bytes)
+        .map_err(|err| Error::io("cannot write", path, err))?;
+    file.sync_all()
+        .map_err(|err| Error::io("cannot sync", path, err))
+}
+
+/// Makes a rename or a new file in `dir` durable.
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|err| Error::io("cannot sync", dir, err))
+}
+
+fn samples_csv(samples: &[[f64; 2]]) -> String {
+    let mut out = String::from("x,y\n");
+    for [x, y] in samples {
+        out.push_str(&format!("{x},{y}\n"));
+    }
+    out
+}
+
+fn loss_csv(curve: &[(usize, f64)]) -> String {
+    let mut out = String::from("epoch,loss\n");
+    for (epoch, loss) in curve {
+        out.push_str(&format!("{epoch},{loss}\n"));
+    }
+    out
+}
+
+fn parse_f64(text: &str) -> std::result::Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .map_err(|err| format!("`{text}`: {err}"))
+}
+
+fn parse_csv<T>(
+    path: &Path,
+    text: &str,
+    header: &str,
+    row: impl Fn(&[&str]) -> std::result::Result<T, String>,
+) -> Result<Vec<T>> {
+    let mut lines = text.lines();
+    if lines.next() != Some(header) {
+        return Err(Error::corrupt(
+            path,
+            format!("the header is not `{header}`"),
+        ));
+    }
+    lines
+        .enumerate()
+        .filter(|(_, line)| !line.is_empty())
+        .map(|(i, line)| {
+            let fields: Vec<&str> = line.split(',').collect();
+            if fields.len() != 2 {
+                return Err(Error::corrupt(
+                    path,
+                    format!("line {}: expected 2 fields", i + 2),
+                ));
+            }
+            row(&fields)
+                .map_err(|message| Error::corrupt(path, format!("line {}: {message}", i + 2)))
+        })
+        .collect()
+}
+
+/// The safetensors bytes of `weights` (f32, little-endian), with the core's tensor order
+/// kept in the header's metadata as `order`.
+fn encode_weights(weights: &[NamedTensor]) -> Vec<u8> {
+    use safetensors::tensor::{Dtype, TensorView};
+    let bytes: Vec<Vec<u8>> = weights
+        .iter()
+        .map(|t| t.data.iter().flat_map(|x| x.to_le_bytes()).collect())
+        .collect();
+    let views: Vec<(String, TensorView)> = weights
+        .iter()
+        .zip(&bytes)
+        .map(|(t, data)| {
+            let view = TensorView::new(Dtype::F32, t.shape.clone(), data)
+                .expect("a NamedTensor's data has the length its shape implies");
+            (t.name.clone(), view)
+        })
+        .collect();
+    let order: Vec<&str> = weights.iter().map(|t| t.name.as_str()).collect();
+    let metadata = HashMap::from([(
+        "order".to_string(),
+        serde_json::to_string(&order).expect("names serialize"),
+    )]);
+    safetensors::serialize(views, &Some(metadata))
+        .expect("in-memory serialization of valid views cannot fail")
+}
+
+fn decode_weights(bytes: &[u8]) -> std::result::Result<Vec<NamedTensor>, String> {
+    use safetensors::tensor::{Dtype, SafeTensors};
+    let tensors = SafeTensors::deserialize(bytes).map_err(|err| format!("{err:?}"))?;
+    let (_, metadata) = SafeTensors::read_metadata(bytes).map_err(|err| format!("{err:?}"))?;
+    let order: Vec<String> = match metadata.metadata().as_ref().and_then(|m| m.get("order")) {
+        Some(order) => serde_json::from_str(order).map_err(|err| err.to_string())?,
+        None => {
+            let mut names: Vec<String> = tensors.names().into_iter().cloned().collect();
+            names.sort();
+            names
+        }
+    };
+    order
+        .into_iter()
+        .map(|name| {
+            let view = tensors
+                .tensor(&name)
+                .map_err(|err| format!("{name}: {err:?}"))?;
+            if view.dtype() != Dtype::F32 {
+                return Err(format!("{name}: expected F32, found {:?}", view.dtype()));
+            }
+            let data = view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            Ok(NamedTensor {
+                name,
+                shape: view.shape().to_vec(),
+                data,
+            })
+        })
+        .collect()
+}
+
+/// An `f64` that may be non-finite, as JSON: a number, or `"NaN"`, `"inf"`, `"-inf"`.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum JsonFloat {
+    Number(f64),
+    Text(String),
+}
+
+impl From<f64> for JsonFloat {
+    fn from(x: f64) -> JsonFloat {
+        if x.is_finite() {
+            JsonFloat::Number(x)
+        } else {
+            JsonFloat::Text(x.to_string())
+        }
+    }
+}
+
+impl JsonFloat {
+    fn value<E: serde::de::Error>(self) -> std::result::Result<f64, E> {
+        match self {
+            JsonFloat::Number(x) => Ok(x),
+            JsonFloat::Text(text) => text
+                .parse()
+                .map_err(|_| E::custom(format!("`{text}` is not a number"))),
+        }
+    }
+}
+
+mod lenient_float {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::JsonFloat;
+
+    pub fn serialize<S: Serializer>(value: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        value.map(JsonFloat::from).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        Option::<JsonFloat>::deserialize(d)?
+            .map(JsonFloat::value)
+            .transpose()
+    }
+}
+
+mod lenient_metrics {
+    use ddpm::Metrics;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::JsonFloat;
+
+    #[derive(Serialize, Deserialize)]
+    struct Stored {
+        chamfer: JsonFloat,
+        sliced_wasserstein: JsonFloat,
+        mmd: JsonFloat,
+    }
+
+    pub fn serialize<S: Serializer>(value: &Option<Metrics>, s: S) -> Result<S::Ok, S::Error> {
+        value
+            .as_ref()
+            .map(|m| Stored {
+                chamfer: m.chamfer.into(),
+                sliced_wasserstein: m.sliced_wasserstein.into(),
+                mmd: m.mmd.into(),
+            })
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Metrics>, D::Error> {
+        Option::<Stored>::deserialize(d)?
+            .map(|m| {
+                Ok(Metrics {
+                    chamfer: m.chamfer.value()?,
+                    sliced_wasserstein: m.sliced_wasserstein.value()?,
+                    mmd: m.mmd.value()?,
+                })
+            })
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_round_trip_in_order() {
+        let weights = vec![
+            NamedTensor {
+                name: "z.weight".into(),
+                shape: vec![2, 2],
+                data: vec![1.0, -2.5, f32::MIN_POSITIVE, 4.0],
+            },
+            NamedTensor {
+                name: "a.bias".into(),
+                shape: vec![2],
+                data: vec![0.5, 7.0],
+            },
+        ];
+        assert_eq!(decode_weights(&encode_weights(&weights)).unwrap(), weights);
+    }
+
+    #[test]
+    fn non_finite_numbers_survive_json() {
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct Loss(#[serde(with = "lenient_float")] Option<f64>);
+        for x in [1.5, f64::INFINITY, f64::NEG_INFINITY] {
+            let json = serde_json::to_string(&Loss(Some(x))).unwrap();
+            assert_eq!(serde_json::from_str::<Loss>(&json).unwrap(), Loss(Some(x)));
+        }
+        let nan: Loss =
+            serde_json::from_str(&serde_json::to_string(&Loss(Some(f64::NAN))).unwrap()).unwrap();
+        assert!(nan.0.unwrap().is_nan());
+    }
+
+    #[test]
+    fn csv_round_trips_exactly() {
+        let samples = vec![[0.1 + 0.2, -1e-300], [f64::MAX, 3.0]];
+        let text = samples_csv(&samples);
+        let parsed = parse_csv(Path::new("s.csv"), &text, "x,y", |f| {
+            Ok([parse_f64(f[0])?, parse_f64(f[1])?])
+        })
+        .unwrap();
+        assert_eq!(parsed, samples);
+    }
+}

@@ -1,0 +1,162 @@
+//! The executor: resume, failures, and parallel runs equal to sequential ones.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use runner::executor::{CellOutcome, Silent};
+use runner::{Executor, RunStore, Status};
+
+use crate::{fake_outcome, parse, TINY_BASE};
+
+fn counting_executor(jobs: usize, calls: &Arc<AtomicUsize>) -> Executor {
+    let calls = Arc::clone(calls);
+    Executor::new(jobs)
+        .unwrap()
+        .with_trainer(move |config, progress| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            progress(ddpm::Progress::Epoch {
+                epoch: 1,
+                epochs: 1,
+                loss: 0.5,
+            });
+            match config.seed {
+                1 => panic!("seed one always panics"),
+                2 => Err(ddpm::Error::WeightMismatch(
+                    "seed two always fails".to_string(),
+                )),
+                _ => Ok(fake_outcome(config)),
+            }
+        })
+}
+
+#[test]
+fn a_second_sweep_trains_nothing_and_failures_wait_for_retry() {
+    let experiment = parse("name = \"r\"\nseeds = 4\n[grid]\nT = [10, 20]\n").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path()).unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+
+    let first = counting_executor(2, &calls)
+        .execute(&store, &experiment.cells(), &Silent)
+        .unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 8);
+    assert_eq!(first.trained(), 8);
+    // A panic and an error are recorded as failures; the other runs go on.
+    let failures = first.failures();
+    assert_eq!(failures.len(), 4);
+    assert!(failures
+        .iter()
+        .any(|(_, o)| o.error() == Some("panicked: seed one always panics")));
+    assert!(failures
+        .iter()
+        .any(|(_, o)| o.error() == Some("weights do not match the model: seed two always fails")));
+    assert_eq!(first.with_status(Status::Completed).len(), 4);
+
+    let second = counting_executor(2, &calls)
+        .execute(&store, &experiment.cells(), &Silent)
+        .unwrap();
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        8,
+        "a second sweep must train nothing"
+    );
+    assert_eq!(second.cached(), 8);
+    assert_eq!(second.failures().len(), 4);
+    for ((_, a), (_, b)) in first.cells.iter().zip(&second.cells) {
+        assert_eq!(a.record(), b.record(), "stored records are not rewritten");
+    }
+
+    let mut retry = counting_executor(2, &calls);
+    retry.retry_failed = true;
+    let third = retry.execute(&store, &experiment.cells(), &Silent).unwrap();
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        12,
+        "only the failed cells are retried"
+    );
+    assert_eq!(third.trained(), 4);
+
+    let mut force = counting_executor(1, &calls);
+    force.force = true;
+    force.execute(&store, &experiment.cells(), &Silent).unwrap();
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        20,
+        "--force trains everything"
+    );
+}
+
+#[test]
+fn a_leftover_temporary_directory_does_not_count_as_a_run() {
+    let experiment = parse("name = \"r\"\n[grid]\nT = [10]\n").unwrap();
+    let cell = &experiment.cells()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path()).unwrap();
+    let tmp = dir.path().join(format!("runs/.tmp-{}-4000000", cell.id));
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::write(tmp.join("record.json"), "{").unwrap();
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let report = counting_executor(1, &calls)
+        .execute(&store, &experiment.cells(), &Silent)
+        .unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(matches!(report.cells[0].1, CellOutcome::Trained(_)));
+    assert!(!tmp.exists());
+}
+
+/// Slow test: trains four tiny runs twice.
+#[test]
+fn slow_parallel_sweep_is_bit_identical_to_sequential() {
+    let text = format!("name = \"p\"\nseeds = 2\n{TINY_BASE}\n[grid]\nT = [5, 20]\n");
+    let experiment = parse(&text).unwrap();
+    let cells = experiment.cells();
+    let sequential = tempfile::tempdir().unwrap();
+    let parallel = tempfile::tempdir().unwrap();
+    let a = RunStore::open(sequential.path()).unwrap();
+    let b = RunStore::open(parallel.path()).unwrap();
+    let report_a = Executor::new(1)
+        .unwrap()
+        .execute(&a, &cells, &Silent)
+        .unwrap();
+    let report_b = Executor::new(2)
+        .unwrap()
+        .execute(&b, &cells, &Silent)
+        .unwrap();
+    assert_eq!(
+        report_a.with_status(Status::Completed).len(),
+        4,
+        "{:?}",
+        report_a.failures()
+    );
+    assert_eq!(report_b.trained(), 4);
+
+    for cell in &cells {
+        let (ra, rb) = (
+            a.record(&cell.id).unwrap().unwrap(),
+            b.record(&cell.id).unwrap().unwrap(),
+        );
+        assert_eq!(ra.metrics, rb.metrics, "{}", cell.label);
+        assert_eq!(ra.noise_floor, rb.noise_floor);
+        assert_eq!(
+            ra.final_loss.map(f64::to_bits),
+            rb.final_loss.map(f64::to_bits)
+        );
+        for file in [
+            "samples.csv",
+            "loss.csv",
+            "weights.safetensors",
+            "config.toml",
+        ] {
+            let bytes =
+                |store: &RunStore| std::fs::read(store.run_dir(&cell.id).join(file)).unwrap();
+            assert_eq!(bytes(&a), bytes(&b), "{file} of {}", cell.label);
+            assert_eq!(ra.artifacts[file], rb.artifacts[file]);
+        }
+        // What the reporter reads back is what the run produced.
+        assert_eq!(a.samples(&cell.id).unwrap().len(), 100);
+        assert_eq!(a.config(&cell.id).unwrap(), cell.config.canonical());
+        assert!(!a.weights(&cell.id).unwrap().is_empty());
+        assert_eq!(a.loss_curve(&cell.id).unwrap().last().unwrap().0, 100);
+    }
+}
