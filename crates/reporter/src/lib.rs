@@ -1,1 +1,311 @@
-//! placeholder
+//! The reporter turns a sweep's stored runs into the tables, figures and markdown report
+//! a researcher reads: `reports/<name>/`.
+//!
+//! The data flows one way. [`store`] reads the runner's records into the reporter's own
+//! model, a [`Sweep`] of [`RunRow`]s ([`sweep`]), so everything after it can be tested on
+//! synthetic runs. [`aggregate`] puts the runs in a polars frame and groups them by cell
+//! (every axis but the seed) into means, deviations and Student-t intervals ([`stats`]);
+//! [`compare`] answers the experiment's `[[compare]]` questions with Welch intervals and a
+//! verdict. [`table`] shapes the tables a reader sees, and the exporters in [`export`]
+//! write them as CSV, Parquet and markdown. [`plot`] draws the figures (PNG and SVG, with a
+//! bundled font), reading samples, loss curves and weights through [`RunArtifacts`]
+//! ([`artifacts`]). [`document`] writes `report.md` around all of it.
+//!
+//! A report is a pure function of the store: rows, cells and comparisons are sorted, and
+//! no table holds a timestamp, so regenerating it gives the same tables and verdicts.
+
+pub mod aggregate;
+pub mod artifacts;
+pub mod compare;
+pub mod document;
+pub mod export;
+pub mod plot;
+pub mod stats;
+pub mod store;
+pub mod sweep;
+pub mod table;
+
+use std::path::{Path, PathBuf};
+
+pub use artifacts::RunArtifacts;
+pub use compare::{Comparison, Question, Verdict};
+pub use store::report;
+pub use sweep::{AxisValue, RunRow, RunStatus, Selector, Sweep, Timings};
+
+use document::{Document, FigureEntry};
+use export::{write_table, CsvExporter, MarkdownExporter, ParquetExporter};
+
+/// Everything that can go wrong while reporting.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading or writing a file failed.
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The run store could not be read.
+    #[error("run store: {0}")]
+    Store(String),
+    /// A sweep without any stored run.
+    #[error("sweep `{0}` has no stored runs: run `diffsweep sweep` first")]
+    Empty(String),
+    /// A selector in the experiment file that does not pick what it must.
+    #[error("{0}")]
+    Selector(String),
+    /// A table operation failed.
+    #[error("table: {0}")]
+    Table(#[from] polars::prelude::PolarsError),
+    /// A figure could not be drawn.
+    #[error("figure: {0}")]
+    Plot(String),
+}
+
+/// The reporter's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// What to report on: the sweep, the questions it asks, and the run to feature.
+#[derive(Clone, Debug)]
+pub struct ReportInput {
+    /// Every stored run of the sweep.
+    pub sweep: Sweep,
+    /// The experiment's `[[compare]]` entries.
+    pub questions: Vec<Question>,
+    /// `[report] featured`: the run drawn in the single-model figures.
+    pub featured: Option<Selector>,
+}
+
+/// What a report run produced.
+#[derive(Clone, Debug)]
+pub struct ReportSummary {
+    /// `report.md`.
+    pub report: PathBuf,
+    /// Number of cells.
+    pub cells: usize,
+    /// Number of runs.
+    pub runs: usize,
+    /// Runs that diverged or failed.
+    pub failures: usize,
+    /// The answered comparisons.
+    pub comparisons: Vec<Comparison>,
+    /// Every file written, sorted.
+    pub files: Vec<PathBuf>,
+    /// Figures that could not be drawn, and why (also listed in the report).
+    pub warnings: Vec<String>,
+}
+
+/// The folder of figures inside the report folder.
+pub const FIGURES_DIR: &str = "figures";
+
+fn create_dir(path: &Path) -> Result<()> {
+    std::fs::create_dir_all(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes the report of `input` into `out_dir`: tables, figures and `report.md`.
+/// Figures that need artifacts the store lacks are skipped with a warning; bad selectors
+/// and unwritable files are errors.
+pub fn render(
+    input: &ReportInput,
+    artifacts: &dyn RunArtifacts,
+    out_dir: &Path,
+) -> Result<ReportSummary> {
+    let sweep = &input.sweep;
+    let figures_dir = out_dir.join(FIGURES_DIR);
+    create_dir(&figures_dir)?;
+
+    let aggregate = aggregate::aggregate(sweep)?;
+    let comparisons = compare::answer(sweep, &aggregate, &input.questions)?;
+    let featured = sweep.featured_run(input.featured.as_ref())?;
+
+    let mut files = Vec::new();
+    files.extend(write_table(
+        out_dir,
+        "runs",
+        &aggregate.runs,
+        &[&CsvExporter, &ParquetExporter],
+    )?);
+    files.extend(write_table(
+        out_dir,
+        "summary",
+        &aggregate.summary,
+        &[&CsvExporter, &ParquetExporter],
+    )?);
+    let summary_table = table::summary_table(sweep, &aggregate)?;
+    files.extend(write_table(
+        out_dir,
+        "summary",
+        &summary_table,
+        &[&MarkdownExporter],
+    )?);
+    let comparison_table = table::comparison_table(&comparisons)?;
+    if !comparisons.is_empty() {
+        files.extend(write_table(
+            out_dir,
+            "comparisons",
+            &comparison_table,
+            &[&CsvExporter, &MarkdownExporter],
+        )?);
+    }
+
+    let mut figures = Vec::new();
+    let mut warnings = Vec::new();
+    let mut late_warnings = Vec::new();
+    let mut keep = |heading: &str, caption: String, result: Result<Vec<PathBuf>>| match result {
+        Ok(paths) => {
+            let relative = paths
+                .iter()
+                .filter_map(|p| p.strip_prefix(out_dir).ok())
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .collect();
+            files.extend(paths);
+            figures.push(FigureEntry {
+                heading: heading.to_string(),
+                caption,
+                files: relative,
+            });
+        }
+        Err(e) => warnings.push(format!("{heading}: {e}")),
+    };
+
+    for metric in sweep::metric_names() {
+        let heading = format!("{metric} against T");
+        match plot::metric::MetricFigure::new(sweep, &aggregate, metric) {
+            Some(figure) => keep(
+                &heading,
+                format!(
+                    "Mean `{metric}` over completed seeds with its 95% interval as a band, one \
+                     line per schedule, one panel per scaling; the dashed line is the noise \
+                     floor."
+                ),
+                plot::save(&figure, &figures_dir, &format!("{metric}_vs_T")),
+            ),
+            None => keep(
+                &heading,
+                String::new(),
+                Err(Error::Plot("`T` is not an axis of the grid".into())),
+            ),
+        }
+    }
+    let seed = featured.map_or(0, |r| r.seed);
+    keep(
+        "Samples",
+        format!(
+            "One run per cell (seed {seed} where it completed), samples in colour over the \
+             training data in grey, the same axes in every panel."
+        ),
+        plot::samples::SampleGrid::new(sweep, artifacts, seed)
+            .and_then(|f| plot::save(&f, &figures_dir, "samples")),
+    );
+    keep(
+        "Training loss",
+        "Loss per epoch, the mean over completed seeds, log scale; one panel per T.".into(),
+        plot::loss::LossFigure::new(sweep, artifacts)
+            .and_then(|f| plot::save(&f, &figures_dir, "loss")),
+    );
+    keep(
+        "Schedules",
+        "The noise level 1 − ᾱ_t and the step variance β_t against t/T for every schedule and \
+         T of the grid; markers show each step of short chains."
+            .into(),
+        plot::schedules::ScheduleFigure::new(sweep, artifacts)
+            .and_then(|f| plot::save(&f, &figures_dir, "schedules")),
+    );
+    match featured {
+        Some(run) => {
+            let label = format!(
+                "{}, seed {}",
+                sweep.describe_cell(&run.cell_key(&sweep.axes)),
+                run.seed
+            );
+            let trained = artifacts
+                .config(&run.run_id)
+                .and_then(|config| Ok((config.clone(), artifacts.weights(&run.run_id)?)))
+                .and_then(|(config, weights)| {
+                    ddpm::Trained::from_weights(&config, &weights)
+                        .map_err(|e| Error::Store(format!("run {}: {e}", run.run_id)))
+                });
+            match trained {
+                Ok(trained) => {
+                    keep(
+                        "Predicted noise field",
+                        format!(
+                            "The direction −ε_θ(x_t, t) in which the sampler moves a point at x_t, \
+                             on a grid over the data, for {label}; one length scale for every panel."
+                        ),
+                        plot::save(&plot::field::FieldFigure::new(&label, &trained), &figures_dir, "field"),
+                    );
+                    let n = trained.config().sample_count().min(1000);
+                    let reverse = plot::reverse::ReverseProcess::new(&label, &trained, n, run.seed);
+                    let mut strip = plot::save(&reverse, &figures_dir, "reverse");
+                    if let Ok(paths) = &mut strip {
+                        match reverse.save_gif(&figures_dir, "reverse") {
+                            Ok(gif) => paths.push(gif),
+                            Err(e) => late_warnings.push(format!("reverse process animation: {e}")),
+                        }
+                    }
+                    keep(
+                        "Reverse process",
+                        format!(
+                            "{n} samples of {label} from pure noise x_T to x_0 over the training \
+                             data; the animation shows every step (or 60 evenly spaced ones)."
+                        ),
+                        strip,
+                    );
+                }
+                Err(e) => {
+                    keep("Predicted noise field", String::new(), Err(e));
+                }
+            }
+        }
+        None => keep(
+            "Predicted noise field",
+            String::new(),
+            Err(Error::Plot("no completed run to feature".into())),
+        ),
+    }
+
+    warnings.extend(late_warnings);
+    let featured_text = featured.map(|r| {
+        format!(
+            "{}, seed {} (run `{}`)",
+            sweep.describe_cell(&r.cell_key(&sweep.axes)),
+            r.seed,
+            r.run_id
+        )
+    });
+    let text = Document {
+        sweep,
+        summary_markdown: document::markdown(&summary_table),
+        comparison_markdown: document::markdown(&comparison_table),
+        comparisons: &comparisons,
+        figures: &figures,
+        warnings: &warnings,
+        featured: featured_text,
+    }
+    .render();
+    let report = out_dir.join("report.md");
+    std::fs::write(&report, text).map_err(|source| Error::Io {
+        path: report.clone(),
+        source,
+    })?;
+    files.push(report.clone());
+    files.sort();
+    Ok(ReportSummary {
+        report,
+        cells: aggregate.cells.len(),
+        runs: sweep.rows.len(),
+        failures: sweep
+            .rows
+            .iter()
+            .filter(|r| r.status != RunStatus::Completed)
+            .count(),
+        comparisons,
+        files,
+        warnings,
+    })
+}

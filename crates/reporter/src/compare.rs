@@ -1,0 +1,280 @@
+//! The questions an experiment file asks (`[[compare]]`): is cell `a` better than cell
+//! `b` on a metric, by more than a margin, given the spread over seeds?
+//!
+//! The verdict reads Welch's 95% interval for `d = mean_a - mean_b` against the margin
+//! `m >= 0` (in metric units). For a metric where lower is better:
+//! - **better**: the whole interval lies below `-m` (`upper < -m`): `a` is lower by more
+//!   than the margin;
+//! - **worse**: the whole interval lies above `+m` (`lower > m`);
+//! - **no detectable difference at margin m**: anything else. When the interval lies
+//!   inside `[-m, m]` the two are equivalent within the margin; when it straddles `±m` the
+//!   seeds cannot tell, and more seeds might.
+//!
+//! For a metric where higher is better the signs swap. With fewer than two completed
+//! seeds on either side there is no interval and the verdict is "insufficient seeds".
+
+use std::fmt;
+
+use crate::aggregate::Aggregate;
+use crate::stats::{Difference, Estimate};
+use crate::sweep::{metric_names, Selector, Sweep};
+use crate::{Error, Result};
+
+/// One comparison as declared in the experiment file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Question {
+    /// A short name for the report.
+    pub name: String,
+    /// The cell under test.
+    pub a: Selector,
+    /// The reference cell.
+    pub b: Selector,
+    /// One of [`ddpm::Metrics::NAMES`].
+    pub metric: String,
+    /// The smallest difference that matters, in metric units, >= 0.
+    pub margin: f64,
+    /// Whether a lower value of the metric is better (true for every distance metric).
+    pub lower_is_better: bool,
+}
+
+/// The answer to a [`Question`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// `a` beats `b` by more than the margin.
+    Better,
+    /// `b` beats `a` by more than the margin.
+    Worse,
+    /// The interval is not clear of the margin on either side.
+    NoDetectableDifference {
+        /// The interval lies inside `[-margin, margin]`: equivalent within the margin.
+        within_margin: bool,
+    },
+    /// Fewer than two completed seeds on a side: no interval can be formed.
+    InsufficientSeeds,
+}
+
+impl Verdict {
+    /// Reads a difference interval against the margin (see the module docs).
+    pub fn judge(difference: &Difference, margin: f64, lower_is_better: bool) -> Verdict {
+        let (below, above) = (difference.upper < -margin, difference.lower > margin);
+        match (below, above, lower_is_better) {
+            (true, _, true) | (_, true, false) => Verdict::Better,
+            (true, _, false) | (_, true, true) => Verdict::Worse,
+            _ => Verdict::NoDetectableDifference {
+                within_margin: difference.lower >= -margin && difference.upper <= margin,
+            },
+        }
+    }
+
+    /// The verdict in words, with the margin.
+    pub fn describe(&self, margin: f64) -> String {
+        match self {
+            Verdict::Better => "a is better".to_string(),
+            Verdict::Worse => "a is worse".to_string(),
+            Verdict::NoDetectableDifference { within_margin } => {
+                let why = if *within_margin {
+                    "equivalent: interval within ±margin"
+                } else {
+                    "inconclusive: interval crosses ±margin"
+                };
+                format!(
+                    "no detectable difference at margin {} ({why})",
+                    fmt_num(margin)
+                )
+            }
+            Verdict::InsufficientSeeds => "insufficient seeds (fewer than 2 completed)".into(),
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Better => "better",
+            Verdict::Worse => "worse",
+            Verdict::NoDetectableDifference { .. } => "no detectable difference",
+            Verdict::InsufficientSeeds => "insufficient seeds",
+        })
+    }
+}
+
+/// A question with its numbers and verdict.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comparison {
+    /// The question asked.
+    pub question: Question,
+    /// `a`'s cell, as `axis=value` pairs.
+    pub cell_a: String,
+    /// `b`'s cell, as `axis=value` pairs.
+    pub cell_b: String,
+    /// `a`'s metric over its completed seeds.
+    pub a: Estimate,
+    /// `b`'s metric over its completed seeds.
+    pub b: Estimate,
+    /// Runs of `a` that diverged or failed.
+    pub failures_a: usize,
+    /// Runs of `b` that diverged or failed.
+    pub failures_b: usize,
+    /// The difference `a - b`, when both sides have two or more seeds.
+    pub difference: Option<Difference>,
+    /// The mean noise floor of the metric over both cells, for scale.
+    pub floor: f64,
+    /// The answer.
+    pub verdict: Verdict,
+}
+
+/// Answers each question from the aggregated sweep. A selector that does not pick exactly
+/// one cell, or an unknown metric, is an error that names the comparison.
+pub fn answer(
+    sweep: &Sweep,
+    aggregate: &Aggregate,
+    questions: &[Question],
+) -> Result<Vec<Comparison>> {
+    questions
+        .iter()
+        .map(|q| answer_one(sweep, aggregate, q))
+        .collect()
+}
+
+fn answer_one(sweep: &Sweep, aggregate: &Aggregate, question: &Question) -> Result<Comparison> {
+    let context =
+        |message: String| Error::Selector(format!("comparison `{}`: {message}", question.name));
+    if !metric_names().contains(&question.metric.as_str()) {
+        return Err(context(format!(
+            "unknown metric `{}`: expected one of {}",
+            question.metric,
+            metric_names().join(", ")
+        )));
+    }
+    if !(question.margin.is_finite() && question.margin >= 0.0) {
+        return Err(context(format!(
+            "margin {} must be a number >= 0",
+            question.margin
+        )));
+    }
+    let side = |selector: &Selector, label: &str| {
+        let key = sweep
+            .select_cell(selector)
+            .map_err(|e| context(format!("selector {label}: {e}")))?;
+        let cell = aggregate
+            .cell(&key)
+            .expect("every cell of the sweep is in its aggregate");
+        let metric = cell.metrics[&question.metric];
+        Ok::<_, Error>((sweep.describe_cell(&key), metric, cell.failures))
+    };
+    let (cell_a, metric_a, failures_a) = side(&question.a, "a")?;
+    let (cell_b, metric_b, failures_b) = side(&question.b, "b")?;
+    let difference = Difference::welch(&metric_a.estimate, &metric_b.estimate);
+    let verdict = match &difference {
+        Some(d) => Verdict::judge(d, question.margin, question.lower_is_better),
+        None => Verdict::InsufficientSeeds,
+    };
+    Ok(Comparison {
+        question: question.clone(),
+        cell_a,
+        cell_b,
+        a: metric_a.estimate,
+        b: metric_b.estimate,
+        failures_a,
+        failures_b,
+        difference,
+        floor: (metric_a.floor_mean + metric_b.floor_mean) / 2.0,
+        verdict,
+    })
+}
+
+/// A number with four significant digits, in plain or scientific notation by size, so
+/// tables stay narrow and stable.
+pub fn fmt_num(value: f64) -> String {
+    if !value.is_finite() {
+        return if value.is_nan() {
+            "–".into()
+        } else {
+            format!("{value}")
+        };
+    }
+    if value == 0.0 {
+        return "0".into();
+    }
+    let magnitude = value.abs().log10().floor() as i32;
+    if (-3..5).contains(&magnitude) {
+        let decimals = (3 - magnitude).max(0) as usize;
+        format!("{value:.decimals$}")
+    } else {
+        format!("{value:.3e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn interval(lower: f64, upper: f64) -> Difference {
+        Difference {
+            diff: (lower + upper) / 2.0,
+            lower,
+            upper,
+            df: 8.0,
+        }
+    }
+
+    #[test]
+    fn verdicts_on_constructed_intervals() {
+        let cases = [
+            // (lower, upper, margin, lower_is_better, verdict)
+            (-0.5, -0.2, 0.1, true, Verdict::Better),
+            (0.2, 0.5, 0.1, true, Verdict::Worse),
+            (-0.5, -0.2, 0.1, false, Verdict::Worse),
+            (0.2, 0.5, 0.1, false, Verdict::Better),
+            (
+                -0.05,
+                0.05,
+                0.1,
+                true,
+                Verdict::NoDetectableDifference {
+                    within_margin: true,
+                },
+            ),
+            (
+                -0.5,
+                0.05,
+                0.1,
+                true,
+                Verdict::NoDetectableDifference {
+                    within_margin: false,
+                },
+            ),
+            // Clear of zero but not of the margin: not a difference that matters.
+            (
+                -0.08,
+                -0.02,
+                0.1,
+                true,
+                Verdict::NoDetectableDifference {
+                    within_margin: true,
+                },
+            ),
+            (-0.3, -0.02, 0.0, true, Verdict::Better),
+        ];
+        for (lower, upper, margin, lower_is_better, expected) in cases {
+            let got = Verdict::judge(&interval(lower, upper), margin, lower_is_better);
+            assert_eq!(got, expected, "[{lower}, {upper}] margin {margin}");
+        }
+    }
+
+    #[test]
+    fn numbers_keep_four_significant_digits() {
+        let cases = [
+            (0.012345, "0.01235"),
+            (1.5, "1.500"),
+            (1234.5, "1234"),
+            (123456.0, "1.235e5"),
+            (0.0001234, "1.234e-4"),
+            (0.0, "0"),
+            (f64::NAN, "–"),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(fmt_num(value), expected, "{value}");
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! `report.md`: what was run, the summary table, the comparisons with their verdicts, the
+//! figures and the runs that did not complete. Everything in it is derived from the
+//! stored runs and sorted, so regenerating it gives the same text.
+
+use std::fmt::Write as _;
+
+use crate::compare::{fmt_num, Comparison};
+use crate::export::MarkdownExporter;
+use crate::sweep::{RunStatus, Sweep};
+use crate::table::fmt_estimate;
+
+/// A figure written to the report folder.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FigureEntry {
+    /// The section it belongs to.
+    pub heading: String,
+    /// What it shows, one or two sentences.
+    pub caption: String,
+    /// Paths relative to the report folder (the first is embedded, the rest linked).
+    pub files: Vec<String>,
+}
+
+/// Everything the document shows.
+pub struct Document<'a> {
+    /// The sweep.
+    pub sweep: &'a Sweep,
+    /// The summary table, already rendered as markdown.
+    pub summary_markdown: String,
+    /// The comparison table, already rendered as markdown (empty without comparisons).
+    pub comparison_markdown: String,
+    /// The answered comparisons.
+    pub comparisons: &'a [Comparison],
+    /// The figures drawn.
+    pub figures: &'a [FigureEntry],
+    /// Figures that could not be drawn, and why.
+    pub warnings: &'a [String],
+    /// The run drawn in the single-model figures, described.
+    pub featured: Option<String>,
+}
+
+fn minutes(seconds: f64) -> String {
+    if seconds < 120.0 {
+        format!("{seconds:.1} s")
+    } else {
+        format!("{:.1} min", seconds / 60.0)
+    }
+}
+
+impl Document<'_> {
+    /// The markdown text.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let sweep = self.sweep;
+        let _ = writeln!(out, "# Report: {}\n", sweep.name);
+        if !sweep.description.trim().is_empty() {
+            let _ = writeln!(out, "{}\n", sweep.description.trim());
+        }
+        self.what_was_run(&mut out);
+        let _ = writeln!(out, "## Summary\n");
+        let _ = writeln!(
+            out,
+            "Each cell is one combination of the grid's axes over its seeds. A metric is the \
+             mean over the completed seeds ± the half-width of its 95% Student-t interval \
+             (n − 1 degrees of freedom); `/ floor` divides the mean by the mean noise floor, \
+             the score of a fresh draw of the data set against the training set, so 1 is as \
+             good as a perfect model can expect. Diverged and failed runs are counted in \
+             `failed` and left out of the statistics. Full precision: `summary.csv`, \
+             `summary.parquet`; one row per run: `runs.csv`, `runs.parquet`.\n"
+        );
+        out.push_str(&self.summary_markdown);
+        out.push('\n');
+        self.comparisons_section(&mut out);
+        self.figures_section(&mut out);
+        self.failures_section(&mut out);
+        if !self.warnings.is_empty() {
+            let _ = writeln!(out, "## Figures not drawn\n");
+            for warning in self.warnings {
+                let _ = writeln!(out, "- {warning}");
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    fn what_was_run(&self, out: &mut String) {
+        let sweep = self.sweep;
+        let _ = writeln!(out, "## What was run\n");
+        for axis in &sweep.axes {
+            let values: Vec<String> = sweep
+                .values_of(axis)
+                .iter()
+                .map(|v| v.to_string())
+                .collect();
+            let _ = writeln!(out, "- `{axis}`: {}", values.join(", "));
+        }
+        let mut seeds: Vec<u64> = sweep.rows.iter().map(|r| r.seed).collect();
+        seeds.sort_unstable();
+        seeds.dedup();
+        let seed_text: Vec<String> = seeds.iter().map(u64::to_string).collect();
+        let _ = writeln!(out, "- seeds: {}", seed_text.join(", "));
+        let count = |status: RunStatus| sweep.rows.iter().filter(|r| r.status == status).count();
+        let _ = writeln!(
+            out,
+            "- {} cells, {} runs: {} completed, {} diverged, {} failed",
+            sweep.cells().len(),
+            sweep.rows.len(),
+            count(RunStatus::Completed),
+            count(RunStatus::Diverged),
+            count(RunStatus::Failed)
+        );
+        let sum = |f: fn(&crate::sweep::Timings) -> f64| -> f64 {
+            sweep.rows.iter().map(|r| f(&r.timings)).sum()
+        };
+        let _ = writeln!(
+            out,
+            "- compute time summed over runs: {} (training {}, sampling {}, metrics {})",
+            minutes(sweep.total_seconds()),
+            minutes(sum(|t| t.train_seconds)),
+            minutes(sum(|t| t.sample_seconds)),
+            minutes(sum(|t| t.metric_seconds))
+        );
+        let mut versions: Vec<&str> = sweep
+            .rows
+            .iter()
+            .filter_map(|r| r.version.as_deref())
+            .collect();
+        versions.sort_unstable();
+        versions.dedup();
+        if !versions.is_empty() {
+            let quoted: Vec<String> = versions.iter().map(|v| format!("`{v}`")).collect();
+            let _ = writeln!(out, "- code version: {}", quoted.join(", "));
+        }
+        if let Some(featured) = &self.featured {
+            let _ = writeln!(out, "- run drawn in the single-model figures: {featured}");
+        }
+        out.push('\n');
+    }
+
+    fn comparisons_section(&self, out: &mut String) {
+        if self.comparisons.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "## Comparisons\n");
+        let _ = writeln!(
+            out,
+            "Each comparison asks whether cell a beats cell b on a metric by more than a \
+             margin (in the metric's units). The difference of means a − b gets Welch's 95% \
+             interval, which does not assume equal variances. For a metric where lower is \
+             better, a is **better** when the whole interval lies below −margin, **worse** \
+             when it lies above +margin, and otherwise there is **no detectable difference** \
+             at that margin: *equivalent* when the interval lies within ±margin, \
+             *inconclusive* when it crosses ±margin (more seeds could decide). Fewer than two \
+             completed seeds on a side gives no interval.\n"
+        );
+        out.push_str(&self.comparison_markdown);
+        out.push('\n');
+        for c in self.comparisons {
+            let q = &c.question;
+            let _ = writeln!(out, "### {}\n", q.name);
+            let direction = if q.lower_is_better { "lower" } else { "higher" };
+            let _ = writeln!(
+                out,
+                "Is a = `{}` better than b = `{}` on `{}` ({direction} is better), by more than {}?\n",
+                c.cell_a,
+                c.cell_b,
+                q.metric,
+                fmt_num(q.margin)
+            );
+            let _ = writeln!(
+                out,
+                "- a: {} over {} seeds{}",
+                fmt_estimate(&c.a),
+                c.a.n,
+                failed_note(c.failures_a)
+            );
+            let _ = writeln!(
+                out,
+                "- b: {} over {} seeds{}",
+                fmt_estimate(&c.b),
+                c.b.n,
+                failed_note(c.failures_b)
+            );
+            match &c.difference {
+                Some(d) => {
+                    let df = if d.df.is_finite() {
+                        format!("{:.1}", d.df)
+                    } else {
+                        "∞".to_string()
+                    };
+                    let _ = writeln!(
+                        out,
+                        "- a − b = {}, 95% CI [{}, {}] (Welch, df = {df}); noise floor {}",
+                        fmt_num(d.diff),
+                        fmt_num(d.lower),
+                        fmt_num(d.upper),
+                        fmt_num(c.floor)
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "- a − b = {}, no interval",
+                        fmt_num(c.a.mean - c.b.mean)
+                    );
+                }
+            }
+            let _ = writeln!(out, "- verdict: **{}**\n", c.verdict.describe(q.margin));
+        }
+    }
+
+    fn figures_section(&self, out: &mut String) {
+        if self.figures.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "## Figures\n");
+        for figure in self.figures {
+            let _ = writeln!(out, "### {}\n", figure.heading);
+            let _ = writeln!(out, "{}\n", figure.caption);
+            if let Some(first) = figure.files.first() {
+                let _ = writeln!(out, "![{}]({first})\n", figure.heading);
+            }
+            if figure.files.len() > 1 {
+                let links: Vec<String> = figure.files[1..]
+                    .iter()
+                    .map(|f| format!("[{}]({f})", f.rsplit('.').next().unwrap_or(f)))
+                    .collect();
+                let _ = writeln!(out, "Also as {}.\n", links.join(", "));
+            }
+        }
+    }
+
+    fn failures_section(&self, out: &mut String) {
+        let sweep = self.sweep;
+        let _ = writeln!(out, "## Diverged and failed runs\n");
+        let failed: Vec<_> = sweep
+            .rows
+            .iter()
+            .filter(|r| r.status != RunStatus::Completed)
+            .collect();
+        if failed.is_empty() {
+            let _ = writeln!(out, "None: every run completed.\n");
+            return;
+        }
+        let _ = writeln!(out, "| cell | seed | status | detail | run |");
+        let _ = writeln!(out, "| --- | --- | --- | --- | --- |");
+        for r in failed {
+            let detail = match (r.status, r.diverged_epoch, &r.error) {
+                (RunStatus::Diverged, Some(epoch), _) => {
+                    format!("loss not finite at epoch {epoch}")
+                }
+                (_, _, Some(error)) => error.lines().next().unwrap_or("").replace('|', "\\|"),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | `{}` |",
+                sweep.describe_cell(&r.cell_key(&sweep.axes)),
+                r.seed,
+                r.status.as_str(),
+                detail,
+                r.run_id
+            );
+        }
+        out.push('\n');
+    }
+}
+
+fn failed_note(failures: usize) -> String {
+    if failures == 0 {
+        String::new()
+    } else {
+        format!(" ({failures} more diverged or failed, not counted)")
+    }
+}
+
+/// Renders a markdown table with the crate's exporter (kept here so the document has one
+/// way to format tables).
+pub fn markdown(table: &polars::prelude::DataFrame) -> String {
+    MarkdownExporter.render(table)
+}

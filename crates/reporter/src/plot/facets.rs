@@ -1,0 +1,85 @@
+//! How a sweep's axes are laid out in a figure: `T` along x, `scaling` as panels, every
+//! other axis (schedule, its parameters, data noise, ...) as series.
+
+use crate::sweep::{AxisValue, Sweep};
+
+/// The axis drawn along x when present.
+pub const STEPS_AXIS: &str = "T";
+/// The axis that splits panels when present.
+pub const PANEL_AXIS: &str = "scaling";
+
+/// The roles of a sweep's axes in a figure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Facets {
+    /// Index of the `T` axis in the sweep's axes.
+    pub steps: Option<usize>,
+    /// Index of the panel axis.
+    pub panel: Option<usize>,
+    /// Indices of the remaining axes, in the sweep's order.
+    pub series: Vec<usize>,
+}
+
+impl Facets {
+    /// The default layout for `sweep`.
+    pub fn of(sweep: &Sweep) -> Facets {
+        let find = |name: &str| sweep.axes.iter().position(|a| a == name);
+        let steps = find(STEPS_AXIS);
+        let panel = find(PANEL_AXIS);
+        let series = (0..sweep.axes.len())
+            .filter(|i| Some(*i) != steps && Some(*i) != panel)
+            .collect();
+        Facets {
+            steps,
+            panel,
+            series,
+        }
+    }
+
+    /// The value of `T` in a cell, when `T` is an axis.
+    pub fn steps_of(&self, key: &[AxisValue]) -> Option<f64> {
+        self.steps.and_then(|i| key[i].as_f64())
+    }
+
+    /// The panel label of a cell (empty without a panel axis).
+    pub fn panel_of(&self, sweep: &Sweep, key: &[AxisValue]) -> String {
+        label(sweep, key, self.panel.as_slice())
+    }
+
+    /// The series label of a cell (empty without series axes).
+    pub fn series_of(&self, sweep: &Sweep, key: &[AxisValue]) -> String {
+        label(sweep, key, &self.series)
+    }
+
+    /// The row label of a cell in a grid with `T` as columns: panel and series together.
+    pub fn row_of(&self, sweep: &Sweep, key: &[AxisValue]) -> String {
+        let mut axes = self.series.clone();
+        axes.extend(self.panel);
+        label(sweep, key, &axes)
+    }
+}
+
+/// Joins the values of `axes` of a cell with " / ". Text values stand alone (`ddpm`);
+/// numbers and flags carry the last part of their axis name (`power=2`).
+pub fn label(sweep: &Sweep, key: &[AxisValue], axes: &[usize]) -> String {
+    axes.iter()
+        .map(|&i| match &key[i] {
+            AxisValue::Text(text) => text.clone(),
+            other => {
+                let name = sweep.axes[i].rsplit('.').next().unwrap_or(&sweep.axes[i]);
+                format!("{name}={other}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+/// Distinct values in first-seen order of a sorted input, i.e. sorted.
+pub fn distinct<T: PartialEq + Clone>(values: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for v in values {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}

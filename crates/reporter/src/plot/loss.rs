@@ -1,0 +1,161 @@
+//! Figure 3: training loss against epoch per cell, the mean over seeds, log y; one panel
+//! per `T`, one line per schedule and scaling.
+
+use std::collections::BTreeMap;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::facets::{distinct, Facets};
+use super::{color, font, plot_err, tick, title, Figure};
+use crate::artifacts::RunArtifacts;
+use crate::sweep::{RunStatus, Sweep};
+use crate::Result;
+
+/// One cell's mean loss curve.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Curve {
+    /// The line's label.
+    pub label: String,
+    /// Palette index, the same in every panel.
+    pub colour: usize,
+    /// `(epoch, mean loss over seeds)` at the epochs every completed seed recorded.
+    pub points: Vec<(f64, f64)>,
+    /// The number of seeds averaged.
+    pub seeds: usize,
+}
+
+/// Figure 3.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LossFigure {
+    /// `(panel title, curves)`, left to right.
+    pub panels: Vec<(String, Vec<Curve>)>,
+}
+
+/// The mean of several `(epoch, loss)` curves at the epochs they all share, skipping
+/// non-finite losses.
+pub fn mean_curve(curves: &[Vec<(usize, f64)>]) -> Vec<(f64, f64)> {
+    let mut sums: BTreeMap<usize, (f64, usize)> = BTreeMap::new();
+    for curve in curves {
+        for &(epoch, loss) in curve.iter().filter(|(_, l)| l.is_finite()) {
+            let entry = sums.entry(epoch).or_insert((0.0, 0));
+            entry.0 += loss;
+            entry.1 += 1;
+        }
+    }
+    sums.into_iter()
+        .filter(|(_, (_, n))| *n == curves.len())
+        .map(|(epoch, (sum, n))| (epoch as f64, sum / n as f64))
+        .collect()
+}
+
+impl LossFigure {
+    /// Loads the loss curves of every completed run.
+    pub fn new(sweep: &Sweep, artifacts: &dyn RunArtifacts) -> Result<LossFigure> {
+        let facets = Facets::of(sweep);
+        let cells = sweep.cells();
+        let labels = distinct(cells.iter().map(|k| facets.row_of(sweep, k)));
+        let steps = distinct(cells.iter().map(|k| facets.steps_of(k)));
+        let mut panels = Vec::new();
+        for t in &steps {
+            let mut curves = Vec::new();
+            for key in cells.iter().filter(|k| facets.steps_of(k) == *t) {
+                let label = facets.row_of(sweep, key);
+                let runs: Vec<_> = sweep
+                    .runs_of(key)
+                    .into_iter()
+                    .filter(|r| r.status == RunStatus::Completed)
+                    .collect();
+                let loaded = runs
+                    .iter()
+                    .map(|r| artifacts.loss_curve(&r.run_id))
+                    .collect::<Result<Vec<_>>>()?;
+                let points = mean_curve(&loaded);
+                if !points.is_empty() {
+                    curves.push(Curve {
+                        colour: labels.iter().position(|l| *l == label).unwrap_or(0),
+                        label,
+                        points,
+                        seeds: runs.len(),
+                    });
+                }
+            }
+            let title = t.map_or(String::new(), |t| format!("T = {t}"));
+            panels.push((title, curves));
+        }
+        Ok(LossFigure { panels })
+    }
+}
+
+impl Figure for LossFigure {
+    fn size(&self) -> (u32, u32) {
+        (40 + 480 * self.panels.len().max(1) as u32, 480)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        let area = title(root, "Training loss (mean over completed seeds)")?;
+        let all = || {
+            self.panels
+                .iter()
+                .flat_map(|(_, c)| c.iter().flat_map(|c| &c.points))
+        };
+        let epochs = all().map(|p| p.0).fold(1.0, f64::max);
+        let lo = all()
+            .map(|p| p.1)
+            .filter(|l| *l > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let hi = all().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+        let (lo, hi) = if lo.is_finite() && hi > 0.0 {
+            (lo, hi)
+        } else {
+            (1e-3, 1.0)
+        };
+        let panels = area.split_evenly((1, self.panels.len().max(1)));
+        for (i, ((panel_title, curves), area)) in self.panels.iter().zip(&panels).enumerate() {
+            let mut chart = ChartBuilder::on(area)
+                .caption(panel_title, font(18))
+                .margin(12)
+                .x_label_area_size(42)
+                .y_label_area_size(70)
+                .build_cartesian_2d(0.0..epochs, ((lo / 1.3)..(hi * 1.3)).log_scale())
+                .map_err(plot_err)?;
+            chart
+                .configure_mesh()
+                .x_desc("epoch")
+                .y_labels(12)
+                .y_desc("loss (MSE on noise, log)")
+                .label_style(font(13))
+                .x_label_formatter(&tick)
+                .y_label_formatter(&tick)
+                .axis_desc_style(font(15))
+                .light_line_style(WHITE)
+                .bold_line_style(BLACK.mix(0.08))
+                .draw()
+                .map_err(plot_err)?;
+            for curve in curves {
+                let colour = color(curve.colour);
+                chart
+                    .draw_series(LineSeries::new(
+                        curve.points.iter().copied().filter(|p| p.1 > 0.0),
+                        colour.stroke_width(2),
+                    ))
+                    .map_err(plot_err)?
+                    .label(curve.label.clone())
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 22, y)], colour.stroke_width(3))
+                    });
+            }
+            if i == 0 {
+                chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::UpperRight)
+                    .label_font(font(13))
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK.mix(0.4))
+                    .draw()
+                    .map_err(plot_err)?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,296 @@
+//! Figure 1: a metric against `T` (log axis), one line per schedule, one panel per
+//! scaling; the mean over seeds with its 95% band, and the noise floor dashed.
+
+use plotters::coord::ranged1d::{Ranged, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::facets::{distinct, Facets};
+use super::{color, font, plot_err, tick, title, Figure};
+use crate::aggregate::Aggregate;
+use crate::sweep::Sweep;
+use crate::Result;
+
+/// One line: the mean and interval of a metric at each `T`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Line {
+    /// The series label, e.g. `polynomial`.
+    pub label: String,
+    /// Index into the palette, the same in every panel.
+    pub colour: usize,
+    /// `(T, mean, ci_low, ci_high)`, sorted by `T`; the interval is NaN with one seed.
+    pub points: Vec<(f64, f64, f64, f64)>,
+}
+
+/// One panel: the lines of one scaling.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Panel {
+    /// The panel's title, e.g. `scaling = minmax`.
+    pub title: String,
+    /// The lines.
+    pub lines: Vec<Line>,
+    /// The mean noise floor over the panel's cells.
+    pub floor: f64,
+}
+
+/// Figure 1 for one metric.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricFigure {
+    /// The metric's name.
+    pub metric: String,
+    /// The panels, left to right.
+    pub panels: Vec<Panel>,
+}
+
+impl MetricFigure {
+    /// Builds the figure of `metric`; `None` when `T` is not an axis of the sweep.
+    pub fn new(sweep: &Sweep, aggregate: &Aggregate, metric: &str) -> Option<MetricFigure> {
+        let facets = Facets::of(sweep);
+        facets.steps?;
+        let keys: Vec<_> = aggregate.cells.iter().map(|c| c.key.clone()).collect();
+        let series_labels = distinct(keys.iter().map(|k| facets.series_of(sweep, k)));
+        let panel_labels = distinct(keys.iter().map(|k| facets.panel_of(sweep, k)));
+        let panels = panel_labels
+            .iter()
+            .map(|panel| {
+                let in_panel: Vec<_> = aggregate
+                    .cells
+                    .iter()
+                    .filter(|c| facets.panel_of(sweep, &c.key) == *panel)
+                    .collect();
+                let floors: Vec<f64> = in_panel
+                    .iter()
+                    .map(|c| c.metrics[metric].floor_mean)
+                    .filter(|f| f.is_finite())
+                    .collect();
+                let lines = series_labels
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(colour, label)| {
+                        let mut points: Vec<(f64, f64, f64, f64)> = in_panel
+                            .iter()
+                            .filter(|c| facets.series_of(sweep, &c.key) == *label)
+                            .filter_map(|c| {
+                                let e = c.metrics[metric].estimate;
+                                let t = facets.steps_of(&c.key)?;
+                                e.mean
+                                    .is_finite()
+                                    .then(|| (t, e.mean, e.lower(), e.upper()))
+                            })
+                            .collect();
+                        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                        (!points.is_empty()).then(|| Line {
+                            label: if label.is_empty() {
+                                metric.to_string()
+                            } else {
+                                label.clone()
+                            },
+                            colour,
+                            points,
+                        })
+                    })
+                    .collect();
+                Panel {
+                    title: if panel.is_empty() {
+                        String::new()
+                    } else {
+                        format!("scaling = {panel}")
+                    },
+                    lines,
+                    floor: floors.iter().sum::<f64>() / floors.len().max(1) as f64,
+                }
+            })
+            .collect();
+        Some(MetricFigure {
+            metric: metric.to_string(),
+            panels,
+        })
+    }
+
+    fn values(&self) -> impl Iterator<Item = f64> + '_ {
+        self.panels.iter().flat_map(|p| {
+            p.lines
+                .iter()
+                .flat_map(|l| l.points.iter().flat_map(|&(_, m, lo, hi)| [m, lo, hi]))
+                .chain(std::iter::once(p.floor))
+                .filter(|v| v.is_finite())
+        })
+    }
+}
+
+impl Figure for MetricFigure {
+    fn size(&self) -> (u32, u32) {
+        (40 + 520 * self.panels.len().max(1) as u32, 460)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        let area = title(
+            root,
+            &format!(
+                "{} against T (mean over seeds, 95% CI band; dashed: noise floor)",
+                self.metric
+            ),
+        )?;
+        let steps: Vec<f64> = self
+            .panels
+            .iter()
+            .flat_map(|p| p.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)))
+            .collect();
+        let t_min = steps.iter().copied().fold(f64::INFINITY, f64::min);
+        let t_max = steps.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let (t_min, t_max) = if t_min.is_finite() {
+            (t_min, t_max)
+        } else {
+            (1.0, 10.0)
+        };
+        let x_range = (t_min / 1.6)..(t_max * 1.6);
+
+        // Means that span decades read better on a log axis, which needs positive values.
+        let values: Vec<f64> = self.values().collect();
+        let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+        let log_y = lo > 0.0 && hi / lo > 20.0;
+
+        let panels = area.split_evenly((1, self.panels.len().max(1)));
+        for (i, (panel, area)) in self.panels.iter().zip(&panels).enumerate() {
+            let x = LogCoord::from(x_range.clone().log_scale());
+            if log_y {
+                let y: LogCoord<f64> = ((lo / 1.5)..(hi * 1.5)).log_scale().into();
+                draw_panel(area, panel, &self.metric, x, y, i == 0, true)?;
+            } else {
+                let pad = (hi - lo).max(1e-12) * 0.08;
+                let y: RangedCoordf64 = ((lo - pad)..(hi + pad)).into();
+                draw_panel(area, panel, &self.metric, x, y, i == 0, false)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn draw_panel<DB, Y>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &Panel,
+    metric: &str,
+    x: LogCoord<f64>,
+    y: Y,
+    legend: bool,
+    log_y: bool,
+) -> Result<()>
+where
+    DB: DrawingBackend,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let (y_lo, y_hi) = (y.range().start, y.range().end);
+    let clamp = |v: f64| {
+        if v.is_finite() {
+            v.clamp(y_lo, y_hi)
+        } else {
+            v
+        }
+    };
+    let mut chart = ChartBuilder::on(area)
+        .caption(&panel.title, font(18))
+        .margin(12)
+        .x_label_area_size(42)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x, y)
+        .map_err(plot_err)?;
+    let y_desc = if log_y {
+        format!("{metric} (log)")
+    } else {
+        metric.to_string()
+    };
+    chart
+        .configure_mesh()
+        .x_desc("T (diffusion steps, log)")
+        .y_labels(8)
+        .y_desc(y_desc)
+        .label_style(font(13))
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .axis_desc_style(font(15))
+        .light_line_style(WHITE)
+        .bold_line_style(BLACK.mix(0.08))
+        .draw()
+        .map_err(plot_err)?;
+    for line in &panel.lines {
+        let colour = color(line.colour);
+        let band: Vec<(f64, f64)> = line
+            .points
+            .iter()
+            .filter(|p| p.2.is_finite() && p.3.is_finite())
+            .map(|p| (p.0, clamp(p.3)))
+            .chain(
+                line.points
+                    .iter()
+                    .rev()
+                    .filter(|p| p.2.is_finite() && p.3.is_finite())
+                    .map(|p| (p.0, clamp(p.2))),
+            )
+            .collect();
+        if band.len() >= 4 {
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    band,
+                    colour.mix(0.18).filled(),
+                )))
+                .map_err(plot_err)?;
+        } else {
+            // A single T: show the interval as an error bar instead of a band.
+            for p in line.points.iter().filter(|p| p.2.is_finite()) {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(p.0, clamp(p.2)), (p.0, clamp(p.3))],
+                        colour.stroke_width(2),
+                    )))
+                    .map_err(plot_err)?;
+            }
+        }
+        chart
+            .draw_series(LineSeries::new(
+                line.points.iter().map(|p| (p.0, p.1)),
+                colour.stroke_width(2),
+            ))
+            .map_err(plot_err)?
+            .label(line.label.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 22, y)], colour.stroke_width(3))
+            });
+        chart
+            .draw_series(
+                line.points
+                    .iter()
+                    .map(|p| Circle::new((p.0, p.1), 4, colour.filled())),
+            )
+            .map_err(plot_err)?;
+    }
+    if panel.floor.is_finite() {
+        let (x_lo, x_hi) = {
+            let r = chart.x_range();
+            (r.start, r.end)
+        };
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(x_lo, panel.floor), (x_hi, panel.floor)],
+                8,
+                5,
+                BLACK.stroke_width(2),
+            ))
+            .map_err(plot_err)?
+            .label("noise floor")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], BLACK.stroke_width(2)));
+    }
+    if legend {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font(font(14))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.4))
+            .draw()
+            .map_err(plot_err)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,264 @@
+//! Figures of a sweep, drawn with plotters to PNG and SVG.
+//!
+//! Each figure is a type implementing [`Figure`]: it holds the numbers it shows and draws
+//! itself on any plotters backend, so the same code writes the PNG and the SVG. Text is
+//! rasterised with the bundled DejaVu Sans through `ab_glyph`, so figures look the same
+//! on a machine without any system font.
+
+pub mod facets;
+pub mod field;
+pub mod loss;
+pub mod metric;
+pub mod reverse;
+pub mod samples;
+pub mod schedules;
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::{Error, Result};
+
+/// The font family every figure uses; [`ensure_font`] binds it to the bundled font.
+pub const FONT: &str = "sans-serif";
+
+static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+
+/// Registers the bundled DejaVu Sans as [`FONT`]. Idempotent.
+pub fn ensure_font() {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES)
+            .map_err(|_| ())
+            .expect("the bundled DejaVu Sans is a valid TrueType font");
+    });
+}
+
+/// Colour-blind-safe categorical colours (Okabe and Ito 2008), darkest first.
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(0, 0, 0),
+    RGBColor(240, 228, 66),
+];
+
+/// The colour of the `i`-th series.
+pub fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// The grey of training data drawn under samples.
+pub const DATA_GREY: RGBColor = RGBColor(170, 170, 170);
+
+/// Maps a plotters error into the reporter's.
+pub fn plot_err(error: impl std::fmt::Display) -> Error {
+    Error::Plot(error.to_string())
+}
+
+/// A figure that can draw itself on any backend.
+pub trait Figure {
+    /// Width and height in pixels.
+    fn size(&self) -> (u32, u32);
+
+    /// Draws the figure on `root`, which is blank and of [`Figure::size`].
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>;
+}
+
+/// Writes `figure` as `<dir>/<stem>.png` and `<dir>/<stem>.svg`; returns both paths.
+pub fn save(figure: &impl Figure, dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
+    ensure_font();
+    let png = dir.join(format!("{stem}.png"));
+    let svg = dir.join(format!("{stem}.svg"));
+    {
+        let root = BitMapBackend::new(&png, figure.size()).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        figure.draw(&root)?;
+        root.present().map_err(plot_err)?;
+    }
+    {
+        let root = SVGBackend::new(&svg, figure.size()).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        figure.draw(&root)?;
+        root.present().map_err(plot_err)?;
+    }
+    Ok(vec![png, svg])
+}
+
+/// A figure title above the panels.
+pub fn title<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    text: &str,
+) -> Result<DrawingArea<DB, Shift>> {
+    root.titled(text, (FONT, 22).into_font()).map_err(plot_err)
+}
+
+/// A font of `size` pixels in the figure family.
+pub fn font(size: u32) -> FontDesc<'static> {
+    (FONT, size).into_font()
+}
+
+/// A tick label: at most three significant digits without trailing zeros (`10`, `0.25`),
+/// powers of ten in scientific notation outside `[1e-3, 1e5)` (`1e-12`).
+pub fn tick(value: &f64) -> String {
+    let v = *value;
+    if v == 0.0 || !v.is_finite() {
+        return if v == 0.0 { "0".into() } else { v.to_string() };
+    }
+    let magnitude = v.abs().log10().floor() as i32;
+    if (-3..5).contains(&magnitude) {
+        let decimals = (2 - magnitude).max(0) as usize;
+        let text = format!("{v:.decimals$}");
+        if text.contains('.') {
+            text.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            text
+        }
+    } else {
+        format!("{v:.0e}")
+    }
+}
+
+/// An axis-aligned box of data space, `[x_min, x_max] x [y_min, y_max]`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bounds {
+    /// Left edge.
+    pub x_min: f64,
+    /// Right edge.
+    pub x_max: f64,
+    /// Bottom edge.
+    pub y_min: f64,
+    /// Top edge.
+    pub y_max: f64,
+}
+
+impl Bounds {
+    /// The smallest box holding every finite point; `None` if there is none.
+    pub fn of<'a>(points: impl IntoIterator<Item = &'a ddpm::Point>) -> Option<Bounds> {
+        let mut bounds: Option<Bounds> = None;
+        for p in points
+            .into_iter()
+            .filter(|p| p[0].is_finite() && p[1].is_finite())
+        {
+            let b = bounds.get_or_insert(Bounds {
+                x_min: p[0],
+                x_max: p[0],
+                y_min: p[1],
+                y_max: p[1],
+            });
+            b.x_min = b.x_min.min(p[0]);
+            b.x_max = b.x_max.max(p[0]);
+            b.y_min = b.y_min.min(p[1]);
+            b.y_max = b.y_max.max(p[1]);
+        }
+        bounds
+    }
+
+    /// The box grown by `fraction` of its size on every side, and made square in data
+    /// units so that shapes are not distorted.
+    pub fn padded_square(&self, fraction: f64) -> Bounds {
+        let (cx, cy) = (
+            (self.x_min + self.x_max) / 2.0,
+            (self.y_min + self.y_max) / 2.0,
+        );
+        let half = (self.x_max - self.x_min)
+            .max(self.y_max - self.y_min)
+            .max(1e-9)
+            / 2.0;
+        let half = half * (1.0 + 2.0 * fraction);
+        Bounds {
+            x_min: cx - half,
+            x_max: cx + half,
+            y_min: cy - half,
+            y_max: cy + half,
+        }
+    }
+
+    /// Whether `p` lies inside.
+    pub fn contains(&self, p: &ddpm::Point) -> bool {
+        (self.x_min..=self.x_max).contains(&p[0]) && (self.y_min..=self.y_max).contains(&p[1])
+    }
+}
+
+/// Draws points of a 2D data set as small dots on a square panel with a thin frame and no
+/// ticks: layers are drawn in order, each `(points, colour, radius)`. Points outside
+/// `bounds` are not drawn; the panel notes how many of the last layer's were left out.
+pub fn scatter_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    bounds: &Bounds,
+    caption: Option<&str>,
+    layers: &[(&[ddpm::Point], RGBAColor, u32)],
+) -> Result<()> {
+    let mut builder = ChartBuilder::on(area);
+    builder.margin(4);
+    if let Some(caption) = caption {
+        builder.caption(caption, font(15));
+    }
+    let mut chart = builder
+        .build_cartesian_2d(bounds.x_min..bounds.x_max, bounds.y_min..bounds.y_max)
+        .map_err(plot_err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .disable_y_axis()
+        .draw()
+        .map_err(plot_err)?;
+    chart
+        .plotting_area()
+        .draw(&Rectangle::new(
+            [(bounds.x_min, bounds.y_min), (bounds.x_max, bounds.y_max)],
+            BLACK.mix(0.4).stroke_width(1),
+        ))
+        .map_err(plot_err)?;
+    let mut outside = 0;
+    for (points, colour, radius) in layers {
+        outside = points.iter().filter(|p| !bounds.contains(p)).count();
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .filter(|p| bounds.contains(p))
+                    .map(|p| Circle::new((p[0], p[1]), *radius, colour.filled())),
+            )
+            .map_err(plot_err)?;
+    }
+    if outside > 0 {
+        let (_, h) = area.dim_in_pixel();
+        area.draw(&Text::new(
+            format!("{outside} off-panel"),
+            (8, h as i32 - 20),
+            font(12).color(&BLACK.mix(0.7)),
+        ))
+        .map_err(plot_err)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick_labels_are_short() {
+        let cases = [
+            (10.0, "10"),
+            (1000.0, "1000"),
+            (0.7000000000000001, "0.7"),
+            (0.009999999999999998, "0.01"),
+            (9.999999999999999e-5, "1e-4"),
+            (1e-12, "1e-12"),
+            (0.25, "0.25"),
+            (0.0, "0"),
+            (-0.5, "-0.5"),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(tick(&value), expected, "{value}");
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Figure 2: a grid of sample scatter plots (rows: every axis but `T`, columns: `T`), one
+//! seed per cell, samples over the faint training data, the same axes in every panel.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::facets::{distinct, Facets};
+use super::{color, font, plot_err, scatter_panel, tick, title, Bounds, Figure, DATA_GREY};
+use crate::artifacts::RunArtifacts;
+use crate::sweep::{RunRow, RunStatus, Sweep};
+use crate::Result;
+
+/// The points of one panel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cell {
+    /// The run's samples.
+    pub samples: Vec<ddpm::Point>,
+    /// The run's training data.
+    pub data: Vec<ddpm::Point>,
+    /// The seed drawn.
+    pub seed: u64,
+}
+
+/// Figure 2.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleGrid {
+    /// Row labels, top to bottom.
+    pub rows: Vec<String>,
+    /// Column labels, left to right.
+    pub columns: Vec<String>,
+    /// `cells[row][column]`; `None` where no completed run exists.
+    pub cells: Vec<Vec<Option<Cell>>>,
+    /// The shared axes of every panel.
+    pub bounds: Bounds,
+    /// The seed shown where available.
+    pub seed: u64,
+}
+
+/// The run of a cell to show: the preferred seed if it completed, else the lowest
+/// completed seed.
+fn pick<'a>(runs: &[&'a RunRow], seed: u64) -> Option<&'a RunRow> {
+    let completed = runs
+        .iter()
+        .copied()
+        .filter(|r| r.status == RunStatus::Completed);
+    completed
+        .clone()
+        .find(|r| r.seed == seed)
+        .or_else(|| completed.min_by_key(|r| r.seed))
+}
+
+impl SampleGrid {
+    /// Loads one run per cell (seed `seed` where it completed).
+    pub fn new(sweep: &Sweep, artifacts: &dyn RunArtifacts, seed: u64) -> Result<SampleGrid> {
+        let facets = Facets::of(sweep);
+        let cells = sweep.cells();
+        let rows = distinct(cells.iter().map(|k| facets.row_of(sweep, k)));
+        let steps = distinct(cells.iter().map(|k| facets.steps_of(k)));
+        let columns: Vec<String> = steps
+            .iter()
+            .map(|t| t.map_or(String::new(), |t| format!("T = {t}")))
+            .collect();
+        let mut grid: Vec<Vec<Option<Cell>>> = vec![vec![None; steps.len()]; rows.len()];
+        for key in &cells {
+            let row = rows.iter().position(|r| *r == facets.row_of(sweep, key));
+            let column = steps.iter().position(|t| *t == facets.steps_of(key));
+            let (Some(row), Some(column)) = (row, column) else {
+                continue;
+            };
+            if let Some(run) = pick(&sweep.runs_of(key), seed) {
+                let config = artifacts.config(&run.run_id)?;
+                grid[row][column] = Some(Cell {
+                    samples: artifacts.samples(&run.run_id)?,
+                    data: ddpm::training_data(&config),
+                    seed: run.seed,
+                });
+            }
+        }
+        let data_bounds = Bounds::of(grid.iter().flatten().flatten().flat_map(|c| &c.data))
+            .unwrap_or(Bounds {
+                x_min: -1.0,
+                x_max: 1.0,
+                y_min: -1.0,
+                y_max: 1.0,
+            });
+        Ok(SampleGrid {
+            rows,
+            columns,
+            cells: grid,
+            bounds: data_bounds.padded_square(0.12),
+            seed,
+        })
+    }
+}
+
+const PANEL: u32 = 210;
+const ROW_LABEL: u32 = 190;
+const HEADER: u32 = 34;
+const FOOTER: u32 = 26;
+
+impl Figure for SampleGrid {
+    fn size(&self) -> (u32, u32) {
+        let columns = self.columns.len().max(1) as u32;
+        let rows = self.rows.len().max(1) as u32;
+        (
+            ROW_LABEL + PANEL * columns + 10,
+            40 + HEADER + FOOTER + PANEL * rows,
+        )
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        let b = &self.bounds;
+        let area = title(
+            root,
+            &format!(
+                "Samples (seed {}, blue) over training data (grey)",
+                self.seed
+            ),
+        )?;
+        let (area, footer) = area.split_vertically(area.dim_in_pixel().1 - FOOTER);
+        footer
+            .draw(&Text::new(
+                format!(
+                    "Every panel shows x ∈ [{}, {}], y ∈ [{}, {}]",
+                    tick(&b.x_min),
+                    tick(&b.x_max),
+                    tick(&b.y_min),
+                    tick(&b.y_max)
+                ),
+                (ROW_LABEL as i32, 4),
+                font(14).color(&BLACK.mix(0.7)),
+            ))
+            .map_err(plot_err)?;
+        let (labels, body) = area.split_horizontally(ROW_LABEL);
+        let (_, labels) = labels.split_vertically(HEADER);
+        let (header, grid) = body.split_vertically(HEADER);
+        let (rows, columns) = (self.rows.len().max(1), self.columns.len().max(1));
+        for (i, cell) in header.split_evenly((1, columns)).iter().enumerate() {
+            if let Some(text) = self.columns.get(i) {
+                centred_text(cell, text, 17)?;
+            }
+        }
+        for (i, cell) in labels.split_evenly((rows, 1)).iter().enumerate() {
+            if let Some(text) = self.rows.get(i) {
+                centred_text(cell, text, 15)?;
+            }
+        }
+        let panels = grid.split_evenly((rows, columns));
+        let sample_colour = color(0).mix(0.55);
+        for (row, cells) in self.cells.iter().enumerate() {
+            for (column, cell) in cells.iter().enumerate() {
+                let area = &panels[row * columns + column];
+                match cell {
+                    Some(cell) => {
+                        let note = (cell.seed != self.seed).then(|| format!("seed {}", cell.seed));
+                        scatter_panel(
+                            area,
+                            b,
+                            note.as_deref(),
+                            &[
+                                (&cell.data, DATA_GREY.mix(0.35), 1),
+                                (&cell.samples, sample_colour, 1),
+                            ],
+                        )?;
+                    }
+                    None => {
+                        centred_text(area, "no completed run", 14)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes `text` centred in `area`, wrapping at " / " when it is too wide.
+pub fn centred_text<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    size: u32,
+) -> Result<()> {
+    let (w, h) = area.dim_in_pixel();
+    let style = font(size).color(&BLACK);
+    let fits = |line: &str| {
+        area.estimate_text_size(line, &style)
+            .map(|(tw, _)| tw + 8 <= w)
+            .unwrap_or(true)
+    };
+    let lines: Vec<String> = if fits(text) {
+        vec![text.to_string()]
+    } else {
+        text.split(" / ").map(str::to_string).collect()
+    };
+    let line_height = (size as f64 * 1.3) as i32;
+    let top = h as i32 / 2 - line_height * lines.len() as i32 / 2;
+    for (i, line) in lines.iter().enumerate() {
+        let (tw, _) = area.estimate_text_size(line, &style).map_err(plot_err)?;
+        area.draw(&Text::new(
+            line.clone(),
+            ((w as i32 - tw as i32) / 2, top + line_height * i as i32),
+            style.clone(),
+        ))
+        .map_err(plot_err)?;
+    }
+    Ok(())
+}

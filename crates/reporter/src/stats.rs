@@ -1,0 +1,190 @@
+//! Confidence intervals over seeds: Student t for one cell, Welch t for a difference.
+
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// The confidence level of every interval in a report.
+pub const CONFIDENCE: f64 = 0.95;
+
+/// The two-sided quantile `t_{1 - (1 - level)/2, df}` of Student's t distribution with
+/// `df` degrees of freedom (`df` may be fractional, as Welch's is). `None` unless
+/// `df > 0` and finite.
+pub fn t_quantile(level: f64, df: f64) -> Option<f64> {
+    if !(df.is_finite() && df > 0.0) {
+        return None;
+    }
+    let dist = StudentsT::new(0.0, 1.0, df).ok()?;
+    Some(dist.inverse_cdf(1.0 - (1.0 - level) / 2.0))
+}
+
+/// The mean of a sample with its spread and a confidence interval.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Estimate {
+    /// The number of finite values.
+    pub n: usize,
+    /// Their mean; NaN when `n = 0`.
+    pub mean: f64,
+    /// The sample standard deviation `s = sqrt(sum (x - mean)^2 / (n - 1))`; NaN when `n < 2`.
+    pub std: f64,
+    /// Half the width of the 95% interval, `t_{0.975, n-1} s / sqrt(n)`; NaN when `n < 2`.
+    pub half_width: f64,
+}
+
+impl Estimate {
+    /// Builds the estimate from a mean and sample standard deviation of `n` values.
+    pub fn from_moments(n: usize, mean: f64, std: f64) -> Estimate {
+        let half_width = if n >= 2 {
+            t_quantile(CONFIDENCE, (n - 1) as f64).map_or(f64::NAN, |t| t * std / (n as f64).sqrt())
+        } else {
+            f64::NAN
+        };
+        Estimate {
+            n,
+            mean: if n == 0 { f64::NAN } else { mean },
+            std: if n >= 2 { std } else { f64::NAN },
+            half_width,
+        }
+    }
+
+    /// The estimate of `values` (non-finite values are skipped).
+    pub fn of(values: &[f64]) -> Estimate {
+        let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        let n = finite.len();
+        if n == 0 {
+            return Estimate::from_moments(0, f64::NAN, f64::NAN);
+        }
+        let mean = finite.iter().sum::<f64>() / n as f64;
+        let std = if n >= 2 {
+            (finite.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+        } else {
+            f64::NAN
+        };
+        Estimate::from_moments(n, mean, std)
+    }
+
+    /// The lower end of the interval.
+    pub fn lower(&self) -> f64 {
+        self.mean - self.half_width
+    }
+
+    /// The upper end of the interval.
+    pub fn upper(&self) -> f64 {
+        self.mean + self.half_width
+    }
+}
+
+/// The difference of two means `mean_a - mean_b` with Welch's interval, which does not
+/// assume equal variances:
+/// `se = sqrt(s_a^2/n_a + s_b^2/n_b)`,
+/// `df = se^4 / ((s_a^2/n_a)^2/(n_a - 1) + (s_b^2/n_b)^2/(n_b - 1))` (Welch-Satterthwaite),
+/// `CI = diff ± t_{0.975, df} se`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Difference {
+    /// `mean_a - mean_b`.
+    pub diff: f64,
+    /// Lower end of the 95% interval.
+    pub lower: f64,
+    /// Upper end of the 95% interval.
+    pub upper: f64,
+    /// Welch-Satterthwaite degrees of freedom; infinite when both samples are constant.
+    pub df: f64,
+}
+
+impl Difference {
+    /// Welch's interval for `a - b`; `None` unless both sides have at least two values.
+    pub fn welch(a: &Estimate, b: &Estimate) -> Option<Difference> {
+        if a.n < 2 || b.n < 2 {
+            return None;
+        }
+        let va = a.std.powi(2) / a.n as f64;
+        let vb = b.std.powi(2) / b.n as f64;
+        let diff = a.mean - b.mean;
+        let se = (va + vb).sqrt();
+        if se == 0.0 {
+            // Both sides are constant across seeds: the difference is known exactly.
+            return Some(Difference {
+                diff,
+                lower: diff,
+                upper: diff,
+                df: f64::INFINITY,
+            });
+        }
+        let df =
+            (va + vb).powi(2) / (va.powi(2) / (a.n - 1) as f64 + vb.powi(2) / (b.n - 1) as f64);
+        let t = t_quantile(CONFIDENCE, df)?;
+        Some(Difference {
+            diff,
+            lower: diff - t * se,
+            upper: diff + t * se,
+            df,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol
+    }
+
+    #[test]
+    fn t_quantiles_match_the_printed_tables() {
+        // Two-sided 95% critical values from any statistics textbook.
+        let table = [
+            (1.0, 12.706),
+            (2.0, 4.303),
+            (4.0, 2.776),
+            (9.0, 2.262),
+            (30.0, 2.042),
+        ];
+        for (df, expected) in table {
+            let t = t_quantile(0.95, df).unwrap();
+            assert!(close(t, expected, 1e-3), "df {df}: {t} vs {expected}");
+        }
+        assert_eq!(t_quantile(0.95, 0.0), None);
+    }
+
+    #[test]
+    fn estimate_of_five_values_by_hand() {
+        // mean 3, sum of squares 10, s = sqrt(10/4) = 1.5811, t(4) = 2.7764,
+        // half width = 2.7764 * 1.5811 / sqrt(5) = 1.9632.
+        let e = Estimate::of(&[1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(e.n, 5);
+        assert!(close(e.mean, 3.0, 1e-12));
+        assert!(close(e.std, 1.581_138_830, 1e-9));
+        assert!(close(e.half_width, 1.963_243, 1e-5), "{}", e.half_width);
+    }
+
+    #[test]
+    fn one_value_has_no_interval() {
+        let e = Estimate::of(&[2.0, f64::NAN]);
+        assert_eq!(e.n, 1);
+        assert_eq!(e.mean, 2.0);
+        assert!(e.std.is_nan() && e.half_width.is_nan());
+        assert!(Difference::welch(&e, &Estimate::of(&[1.0, 2.0])).is_none());
+    }
+
+    #[test]
+    fn welch_interval_by_hand() {
+        // a = [1, 2, 3]: mean 2, s^2 = 1, n 3; b = [3, 3, 7, 7]: mean 5, s^2 = 16/3, n 4.
+        // va = 1/3, vb = 4/3, se = sqrt(5/3);
+        // df = (5/3)^2 / ((1/3)^2/2 + (4/3)^2/3) = (25/9) / (35/54) = 30/7 = 4.2857.
+        let a = Estimate::of(&[1.0, 2.0, 3.0]);
+        let b = Estimate::of(&[3.0, 3.0, 7.0, 7.0]);
+        let d = Difference::welch(&a, &b).unwrap();
+        assert!(close(d.diff, -3.0, 1e-12));
+        assert!(close(d.df, 30.0 / 7.0, 1e-12), "{}", d.df);
+        let t = t_quantile(0.95, d.df).unwrap();
+        assert!(t > 2.571 && t < 2.776, "between t(5) and t(4): {t}");
+        let se = (5.0f64 / 3.0).sqrt();
+        assert!(close(d.upper, -3.0 + t * se, 1e-12));
+        assert!(close(d.lower, -3.0 - t * se, 1e-12));
+    }
+
+    #[test]
+    fn constant_samples_give_an_exact_difference() {
+        let d = Difference::welch(&Estimate::of(&[1.0, 1.0]), &Estimate::of(&[0.5, 0.5])).unwrap();
+        assert_eq!((d.lower, d.diff, d.upper), (0.5, 0.5, 0.5));
+    }
+}

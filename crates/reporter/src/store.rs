@@ -1,0 +1,127 @@
+//! The bridge from the runner's store to the reporter's model: records become
+//! [`RunRow`]s, the experiment's `[[compare]]` entries become [`Question`]s, and the store
+//! serves the artifacts the figures need.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ddpm::{NamedTensor, Point, RunConfig};
+use runner::{Experiment, RunId, RunStore, Status};
+
+use crate::artifacts::RunArtifacts;
+use crate::compare::Question;
+use crate::sweep::{AxisValue, RunRow, RunStatus, Selector, Sweep, Timings, SEED_AXIS};
+use crate::{render, Error, ReportInput, ReportSummary, Result};
+
+fn store_err(error: runner::Error) -> Error {
+    Error::Store(error.to_string())
+}
+
+fn run_id(text: &str) -> Result<RunId> {
+    RunId::parse(text).ok_or_else(|| Error::Store(format!("`{text}` is not a run id")))
+}
+
+impl RunArtifacts for RunStore {
+    fn config(&self, run_id_text: &str) -> Result<RunConfig> {
+        RunStore::config(self, &run_id(run_id_text)?).map_err(store_err)
+    }
+
+    fn samples(&self, run_id_text: &str) -> Result<Vec<Point>> {
+        RunStore::samples(self, &run_id(run_id_text)?).map_err(store_err)
+    }
+
+    fn loss_curve(&self, run_id_text: &str) -> Result<Vec<(usize, f64)>> {
+        RunStore::loss_curve(self, &run_id(run_id_text)?).map_err(store_err)
+    }
+
+    fn weights(&self, run_id_text: &str) -> Result<Vec<NamedTensor>> {
+        RunStore::weights(self, &run_id(run_id_text)?).map_err(store_err)
+    }
+}
+
+/// Reads every stored run of `experiment`'s grid. Cells without a record (not run yet)
+/// are left out and counted in the second value.
+pub fn load(store: &RunStore, experiment: &Experiment) -> Result<(ReportInput, usize)> {
+    let mut rows = Vec::new();
+    let mut pending = 0;
+    for cell in experiment.cells() {
+        let Some(record) = store.record(&cell.id).map_err(store_err)? else {
+            pending += 1;
+            continue;
+        };
+        let axes: BTreeMap<String, AxisValue> = cell
+            .axes
+            .iter()
+            .filter(|(axis, _)| axis.as_str() != SEED_AXIS)
+            .map(|(axis, value)| (axis.clone(), AxisValue::from_json(value)))
+            .collect();
+        rows.push(RunRow {
+            run_id: cell.id.as_str().to_string(),
+            axes,
+            seed: cell.config.seed,
+            status: match record.status {
+                Status::Completed => RunStatus::Completed,
+                Status::Diverged => RunStatus::Diverged,
+                Status::Failed => RunStatus::Failed,
+            },
+            metrics: record.metrics,
+            noise_floor: record.noise_floor,
+            timings: Timings {
+                train_seconds: record.train_seconds,
+                sample_seconds: record.sample_seconds,
+                metric_seconds: record.metric_seconds,
+            },
+            final_loss: record.final_loss,
+            diverged_epoch: record.diverged_epoch,
+            error: record.error,
+            version: Some(format!(
+                "diffsweep {} (semantics {})",
+                record.diffsweep_version, record.semantics_version
+            )),
+        });
+    }
+    let questions = experiment
+        .compare
+        .iter()
+        .map(|c| Question {
+            name: c.name.clone(),
+            a: Selector(c.a.0.clone()),
+            b: Selector(c.b.0.clone()),
+            metric: c.metric.clone(),
+            margin: c.margin,
+            lower_is_better: c.lower_is_better,
+        })
+        .collect();
+    let input = ReportInput {
+        sweep: Sweep::new(
+            &experiment.name,
+            &experiment.description,
+            &experiment.axes,
+            rows,
+        ),
+        questions,
+        featured: experiment
+            .report
+            .featured
+            .as_ref()
+            .map(|s| Selector(s.0.clone())),
+    };
+    Ok((input, pending))
+}
+
+/// Writes the report of `experiment`'s stored runs into `out_dir`. Cells not run yet are
+/// noted in the report's warnings.
+pub fn report(store: &RunStore, experiment: &Experiment, out_dir: &Path) -> Result<ReportSummary> {
+    let (input, pending) = load(store, experiment)?;
+    if input.sweep.rows.is_empty() {
+        return Err(Error::Empty(experiment.name.clone()));
+    }
+    let mut summary = render(&input, store, out_dir)?;
+    if pending > 0 {
+        summary.warnings.push(format!(
+            "{pending} of {} cells have no stored run yet; the report covers the others",
+            experiment.len()
+        ));
+    }
+    Ok(summary)
+}

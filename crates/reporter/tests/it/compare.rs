@@ -1,0 +1,112 @@
+//! Comparison verdicts on constructed cells: a clear win, a clear loss, a tie.
+
+use reporter::aggregate::aggregate;
+use reporter::compare::{answer, Question};
+use reporter::{AxisValue, Selector, Sweep, Verdict};
+
+use crate::fixture::{diverged, row, text};
+
+/// Cells `a`, `b`, `c` and `d` of one axis `schedule.kind`, three seeds each: `a` is far
+/// below `b`, `c` is within noise of `a`; `d` has one completed seed.
+fn sweep() -> Sweep {
+    let mut rows = Vec::new();
+    let cells: [(&str, [f64; 3]); 3] = [
+        ("a", [0.10, 0.11, 0.09]),
+        ("b", [0.30, 0.31, 0.29]),
+        ("c", [0.101, 0.109, 0.092]),
+    ];
+    for (kind, values) in cells {
+        for (seed, value) in values.iter().enumerate() {
+            let axes = [("schedule.kind", text(kind)), ("T", AxisValue::Int(10))];
+            rows.push(row(
+                &format!("{kind}{seed}"),
+                &axes,
+                seed as u64,
+                [*value, 0.0, 0.0],
+            ));
+        }
+    }
+    let d = [("schedule.kind", text("d")), ("T", AxisValue::Int(10))];
+    rows.push(row("d0", &d, 0, [0.2, 0.0, 0.0]));
+    rows.push(diverged("d1", &d, 1, 5));
+    let axes = ["schedule.kind", "T", "seed"].map(String::from);
+    Sweep::new("compare", "", &axes, rows)
+}
+
+fn selector(kind: &str) -> Selector {
+    Selector([("schedule.kind".to_string(), serde_json::json!(kind))].into())
+}
+
+fn question(a: &str, b: &str, margin: f64) -> Question {
+    Question {
+        name: format!("{a} vs {b}"),
+        a: selector(a),
+        b: selector(b),
+        metric: "chamfer".into(),
+        margin,
+        lower_is_better: true,
+    }
+}
+
+#[test]
+fn verdicts_on_clear_win_clear_loss_and_tie() {
+    let sweep = sweep();
+    let aggregate = aggregate(&sweep).unwrap();
+    let questions = [
+        question("a", "b", 0.05),
+        question("b", "a", 0.05),
+        question("a", "c", 0.03),
+        question("a", "b", 0.5),
+        question("a", "d", 0.01),
+    ];
+    let answers = answer(&sweep, &aggregate, &questions).unwrap();
+    let verdicts: Vec<Verdict> = answers.iter().map(|c| c.verdict).collect();
+    assert_eq!(
+        verdicts,
+        vec![
+            Verdict::Better,
+            Verdict::Worse,
+            Verdict::NoDetectableDifference {
+                within_margin: true
+            },
+            // A real difference of 0.2, but the margin asks for more than 0.5.
+            Verdict::NoDetectableDifference {
+                within_margin: true
+            },
+            Verdict::InsufficientSeeds,
+        ]
+    );
+    let win = &answers[0];
+    let d = win.difference.unwrap();
+    assert!((d.diff + 0.2).abs() < 1e-12);
+    assert!(d.lower < d.diff && d.diff < d.upper && d.upper < -0.05);
+    assert_eq!((win.a.n, win.b.n), (3, 3));
+    assert_eq!(win.cell_a, "schedule.kind=a, T=10");
+    assert_eq!(answers[4].failures_b, 1);
+}
+
+#[test]
+fn selectors_must_pick_exactly_one_cell() {
+    let sweep = sweep();
+    let aggregate = aggregate(&sweep).unwrap();
+    let mut ambiguous = question("a", "b", 0.1);
+    ambiguous.a = Selector([("T".to_string(), serde_json::json!(10))].into());
+    let error = answer(&sweep, &aggregate, &[ambiguous])
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("comparison `a vs b`"), "{error}");
+    assert!(error.contains("matches 4 cells"), "{error}");
+
+    let nothing = question("zzz", "b", 0.1);
+    let error = answer(&sweep, &aggregate, &[nothing])
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("matches no run"), "{error}");
+
+    let mut metric = question("a", "b", 0.1);
+    metric.metric = "fid".into();
+    let error = answer(&sweep, &aggregate, &[metric])
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("unknown metric `fid`"), "{error}");
+}

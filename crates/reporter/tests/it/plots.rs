@@ -1,0 +1,119 @@
+//! Every figure renders to a PNG of its declared size that is not blank.
+
+use std::path::Path;
+
+use reporter::aggregate::aggregate;
+use reporter::plot::field::FieldFigure;
+use reporter::plot::loss::LossFigure;
+use reporter::plot::metric::MetricFigure;
+use reporter::plot::reverse::ReverseProcess;
+use reporter::plot::samples::SampleGrid;
+use reporter::plot::schedules::ScheduleFigure;
+use reporter::plot::{save, Figure};
+use reporter::RunArtifacts;
+
+use crate::fixture;
+
+/// The run whose tiny model the single-run figures use.
+pub const FEATURED: &str = "polynomial-minmax-10-0";
+
+/// Decodes `path` and checks its size and that it holds a drawing: many pixels that are
+/// not background, and more than two colours.
+fn assert_drawn(path: &Path, size: (u32, u32)) {
+    let image = image::open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .to_rgb8();
+    assert_eq!(image.dimensions(), size, "{}", path.display());
+    let white = image.pixels().filter(|p| p.0 == [255, 255, 255]).count();
+    let total = (size.0 * size.1) as usize;
+    assert!(white < total * 99 / 100, "{} is blank", path.display());
+    let mut colours: Vec<[u8; 3]> = image.pixels().map(|p| p.0).collect();
+    colours.sort_unstable();
+    colours.dedup();
+    assert!(
+        colours.len() > 20,
+        "{} has {} colours",
+        path.display(),
+        colours.len()
+    );
+}
+
+fn check(figure: &impl Figure, stem: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = save(figure, dir.path(), stem).unwrap();
+    assert_drawn(&paths[0], figure.size());
+    let svg = std::fs::read_to_string(&paths[1]).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("<text"),
+        "{stem}.svg has no text"
+    );
+}
+
+#[test]
+fn metric_against_steps() {
+    let sweep = fixture::sweep();
+    let aggregate = aggregate(&sweep).unwrap();
+    for metric in ddpm::Metrics::NAMES {
+        let figure = MetricFigure::new(&sweep, &aggregate, metric).unwrap();
+        assert_eq!(figure.panels.len(), 2, "one panel per scaling");
+        assert_eq!(figure.panels[0].lines.len(), 2, "one line per schedule");
+        check(&figure, metric);
+    }
+}
+
+#[test]
+fn sample_grid() {
+    let sweep = fixture::sweep();
+    let artifacts = fixture::artifacts(&sweep, "");
+    let figure = SampleGrid::new(&sweep, &artifacts, 0).unwrap();
+    assert_eq!(figure.rows.len(), 4);
+    assert_eq!(figure.columns, vec!["T = 10", "T = 1000"]);
+    check(&figure, "samples");
+}
+
+#[test]
+fn loss_curves() {
+    let sweep = fixture::sweep();
+    let artifacts = fixture::artifacts(&sweep, "");
+    let figure = LossFigure::new(&sweep, &artifacts).unwrap();
+    assert_eq!(figure.panels.len(), 2);
+    check(&figure, "loss");
+}
+
+#[test]
+fn schedules() {
+    let sweep = fixture::sweep();
+    let artifacts = fixture::artifacts(&sweep, "");
+    let figure = ScheduleFigure::new(&sweep, &artifacts).unwrap();
+    assert_eq!(figure.curves.len(), 4, "two schedules at two T");
+    assert_eq!(figure.steps, vec![10, 1000]);
+    check(&figure, "schedules");
+}
+
+#[test]
+fn field_and_reverse_process_of_a_tiny_model() {
+    let sweep = fixture::sweep();
+    let artifacts = fixture::artifacts(&sweep, FEATURED);
+    let config = artifacts.config(FEATURED).unwrap();
+    let weights = artifacts.weights(FEATURED).unwrap();
+    let trained = ddpm::Trained::from_weights(&config, &weights).unwrap();
+
+    let field = FieldFigure::new("tiny", &trained);
+    assert_eq!(
+        field.frames.iter().map(|f| f.step).collect::<Vec<_>>(),
+        vec![10, 5, 1]
+    );
+    check(&field, "field");
+
+    let reverse = ReverseProcess::new("tiny", &trained, 200, 0);
+    assert_eq!(reverse.trajectory.len(), 11);
+    check(&reverse, "reverse");
+    let dir = tempfile::tempdir().unwrap();
+    let gif = reverse.save_gif(dir.path(), "reverse").unwrap();
+    let bytes = std::fs::read(&gif).unwrap();
+    assert!(
+        bytes.starts_with(b"GIF89a") && bytes.len() > 10_000,
+        "{} bytes",
+        bytes.len()
+    );
+}
