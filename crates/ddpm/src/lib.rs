@@ -14,6 +14,7 @@
 
 pub mod config;
 pub mod data;
+pub mod kernels;
 pub mod metrics;
 pub mod model;
 pub mod process;

@@ -13,6 +13,7 @@ use rand_distr::{uniform::SampleUniform, Uniform};
 
 use crate::{
     config::{ModelConfig, TimeEncoding, MAX_STEPS},
+    kernels::bias_leaky_relu,
     rng::{self, Stream},
     Error, Result,
 };
@@ -91,16 +92,6 @@ where
     }
 }
 
-/// LeakyReLU as `max(x, a x)`, exact for `0 <= a < 1`: two cheap kernels instead of
-/// dfdx's slow generic one.
-fn leaky_relu<S: Shape, T: Tape<f32, Cpu> + Merge<T>>(
-    x: Tensor<S, f32, Cpu, T>,
-    slope: f32,
-) -> Tensor<S, f32, Cpu, T> {
-    let scaled = x.retaped::<T>() * slope;
-    x.maximum(scaled)
-}
-
 impl<const F: usize> Body<F, f32, Cpu> {
     /// `eps_theta` for a batch of points `x` (n, 2) and their time features (n, F).
     fn forward<T: Tape<f32, Cpu> + Merge<T> + Merge<NoneTape>>(
@@ -110,11 +101,14 @@ impl<const F: usize> Body<F, f32, Cpu> {
         slope: f32,
     ) -> Batch<T> {
         let time = features.matmul(self.input_t.retaped::<T>().permute());
-        let h = self.input_x.forward(x) + time;
-        let h = leaky_relu(h, slope);
-        let h = leaky_relu(self.l2.forward(h), slope);
-        let h = leaky_relu(self.l3.forward(h), slope);
-        let h = leaky_relu(self.l4.forward(h), slope);
+        let h = x.matmul(self.input_x.weight.retaped::<T>().permute()) + time;
+        let h = bias_leaky_relu(h, &self.input_x.bias, slope);
+        let h = h.matmul(self.l2.weight.retaped::<T>().permute());
+        let h = bias_leaky_relu(h, &self.l2.bias, slope);
+        let h = h.matmul(self.l3.weight.retaped::<T>().permute());
+        let h = bias_leaky_relu(h, &self.l3.bias, slope);
+        let h = h.matmul(self.l4.weight.retaped::<T>().permute());
+        let h = bias_leaky_relu(h, &self.l4.bias, slope);
         self.l5.forward(h)
     }
 
@@ -488,14 +482,6 @@ mod tests {
                     || encoding == TimeEncoding::Sinusoidal
             );
         }
-    }
-
-    #[test]
-    fn leaky_relu_matches_its_definition() {
-        let dev = Cpu::default();
-        let x = dev.tensor([-2.0f32, -0.5, 0.0, 0.5, 2.0]);
-        let y = leaky_relu(x, 0.01).array();
-        assert_eq!(y, [-0.02, -0.005, 0.0, 0.5, 2.0]);
     }
 
     #[test]

@@ -1,11 +1,221 @@
-//! `diffsweep train`: one run from flags, printed as JSON.
+//! `diffsweep train`: one run from flags, printed as one JSON object.
 
-use std::process::ExitCode;
+use std::{io::Write, path::PathBuf, process::ExitCode};
 
-/// Arguments of `diffsweep train`.
+use anyhow::Context;
+use ddpm::{
+    DatasetKind, RunConfig, RunStatus, SamplerVariance, Scaling, ScheduleKind, TimeEncoding,
+};
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::BadInput;
+
+/// Arguments of `diffsweep train`. Unset flags keep the value of `--config`, or the post's
+/// defaults.
 #[derive(clap::Args, Debug)]
-pub struct TrainArgs {}
+pub struct TrainArgs {
+    /// A TOML run config to start from (the `[base]` table of an experiment file).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The data set: moons, circles, swiss_roll, eight_gaussians, checkerboard.
+    #[arg(long)]
+    dataset: Option<String>,
+    /// Number of training points (>= 2).
+    #[arg(long)]
+    n: Option<usize>,
+    /// Standard deviation of the data's Gaussian noise.
+    #[arg(long)]
+    noise: Option<f64>,
+    /// Number of diffusion steps T (1 to 10000).
+    #[arg(long = "T", value_name = "T")]
+    steps: Option<usize>,
+    /// Beta schedule: linear, polynomial, ddpm, cosine, sigmoid.
+    #[arg(long)]
+    schedule: Option<String>,
+    /// Exponent of the polynomial schedule (> 0).
+    #[arg(long)]
+    power: Option<f64>,
+    /// Rescale the schedule to zero terminal SNR (Lin et al. 2024).
+    #[arg(long)]
+    zero_terminal_snr: bool,
+    /// Data scaling: minmax, standardize, none.
+    #[arg(long)]
+    scaling: Option<String>,
+    /// Time encoding of the network: one_hot, sinusoidal.
+    #[arg(long)]
+    time_encoding: Option<String>,
+    /// Full-batch training epochs (>= 1).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Reverse-step variance: posterior, beta.
+    #[arg(long)]
+    variance: Option<String>,
+    /// Number of samples (default: as many as the data).
+    #[arg(long)]
+    samples: Option<usize>,
+    /// The run's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Write the samples (data space) to this CSV file, header `x,y`.
+    #[arg(long, value_name = "PATH")]
+    samples_csv: Option<PathBuf>,
+}
 
-pub fn run(_args: TrainArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+/// The JSON object `diffsweep train` prints.
+#[derive(Serialize)]
+struct TrainReport<'a> {
+    config: &'a RunConfig,
+    #[serde(flatten)]
+    status: &'a RunStatus,
+    final_loss: f64,
+    metrics: Option<ddpm::Metrics>,
+    noise_floor: ddpm::Metrics,
+    train_seconds: f64,
+    seconds_per_epoch: f64,
+    sample_seconds: f64,
+    metric_seconds: f64,
+}
+
+/// Parses `value` of `flag` into one of the `allowed` variants of a serde enum.
+fn parse_choice<T: DeserializeOwned + Serialize>(
+    flag: &str,
+    value: &str,
+    allowed: &[T],
+) -> anyhow::Result<T> {
+    let de = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(value);
+    T::deserialize(de).map_err(|_| {
+        let names: Vec<String> = allowed
+            .iter()
+            .map(|v| serde_json::to_value(v).map(|j| j.as_str().unwrap_or_default().to_string()))
+            .collect::<Result<_, _>>()
+            .unwrap_or_default();
+        anyhow::Error::new(BadInput(format!(
+            "invalid value `{value}` for `--{flag}`: expected one of {}",
+            names.join(", ")
+        )))
+    })
+}
+
+/// The flag a config key is set by, for error messages.
+fn flag_of(key: &str) -> String {
+    match key {
+        "T" => "--T".into(),
+        "dataset.n" => "--n".into(),
+        "dataset.noise" => "--noise".into(),
+        "dataset.kind" => "--dataset".into(),
+        "schedule.power" => "--power".into(),
+        "schedule.kind" => "--schedule".into(),
+        "training.epochs" => "--epochs".into(),
+        "sampling.n_samples" => "--samples".into(),
+        other => format!("`{other}` (in --config)"),
+    }
+}
+
+fn resolve(args: &TrainArgs) -> anyhow::Result<RunConfig> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            toml::from_str(&text).map_err(|e| {
+                anyhow::Error::new(BadInput(format!("{}: {}", path.display(), e.message())))
+            })?
+        }
+        None => RunConfig::default(),
+    };
+    if let Some(v) = &args.dataset {
+        config.dataset.kind = parse_choice("dataset", v, &DatasetKind::ALL)?;
+    }
+    if let Some(v) = &args.schedule {
+        config.schedule.kind = parse_choice("schedule", v, &ScheduleKind::ALL)?;
+    }
+    if let Some(v) = &args.scaling {
+        config.scaling = parse_choice(
+            "scaling",
+            v,
+            &[Scaling::MinMax, Scaling::Standardize, Scaling::None],
+        )?;
+    }
+    if let Some(v) = &args.time_encoding {
+        config.model.time_encoding = parse_choice(
+            "time-encoding",
+            v,
+            &[TimeEncoding::OneHot, TimeEncoding::Sinusoidal],
+        )?;
+    }
+    if let Some(v) = &args.variance {
+        config.sampling.variance = parse_choice(
+            "variance",
+            v,
+            &[SamplerVariance::Posterior, SamplerVariance::Beta],
+        )?;
+    }
+    if let Some(v) = args.n {
+        config.dataset.n = v;
+    }
+    if let Some(v) = args.noise {
+        config.dataset.noise = v;
+    }
+    if let Some(v) = args.steps {
+        config.steps = v;
+    }
+    if let Some(v) = args.power {
+        config.schedule.power = v;
+    }
+    if args.zero_terminal_snr {
+        config.schedule.zero_terminal_snr = true;
+    }
+    if let Some(v) = args.epochs {
+        config.training.epochs = v;
+    }
+    if let Some(v) = args.samples {
+        config.sampling.n_samples = v;
+    }
+    if let Some(v) = args.seed {
+        config.seed = v;
+    }
+    if let Err(ddpm::Error::InvalidConfig {
+        key,
+        value,
+        allowed,
+    }) = config.validate()
+    {
+        return Err(anyhow::Error::new(BadInput(format!(
+            "invalid value {value} for {}: expected {allowed}",
+            flag_of(&key)
+        ))));
+    }
+    Ok(config)
+}
+
+/// Runs `diffsweep train`.
+pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let config = resolve(&args)?;
+    let outcome = ddpm::run(&config, &mut |_| {}).context("the run failed")?;
+    if let Some(path) = &args.samples_csv {
+        let mut text = String::from("x,y\n");
+        for p in &outcome.samples {
+            text.push_str(&format!("{},{}\n", p[0], p[1]));
+        }
+        std::fs::write(path, text)
+            .with_context(|| format!("cannot write samples to {}", path.display()))?;
+    }
+    let epochs_run = outcome.loss_curve.last().map_or(0, |(e, _)| *e).max(1);
+    let report = TrainReport {
+        config: &config,
+        status: &outcome.status,
+        final_loss: outcome.final_loss,
+        metrics: outcome.metrics,
+        noise_floor: outcome.noise_floor,
+        train_seconds: outcome.train_seconds,
+        seconds_per_epoch: outcome.train_seconds / epochs_run as f64,
+        sample_seconds: outcome.sample_seconds,
+        metric_seconds: outcome.metric_seconds,
+    };
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut stdout, &report).context("cannot write to stdout")?;
+    writeln!(stdout).context("cannot write to stdout")?;
+    Ok(match outcome.status {
+        RunStatus::Completed => ExitCode::SUCCESS,
+        RunStatus::Diverged { .. } => ExitCode::FAILURE,
+    })
 }
