@@ -1,0 +1,4 @@
+//! End-to-end tests of the diffusion core: it learns, and it is deterministic.
+
+mod determinism;
+mod learning;
