@@ -1,29 +1,327 @@
 //! `diffsweep sweep`, `plan`, `status` and `show`: the runner's commands.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use anyhow::Context;
+use runner::executor::CellOutcome;
+use runner::plan::format_seconds;
+use runner::progress::describe;
+use runner::{
+    CellState, CostModel, DisplayMode, Executor, Experiment, RunStore, Status, SweepDisplay,
+    SweepIndex,
+};
+
+use crate::BadInput;
 
 /// Arguments of `diffsweep sweep`.
 #[derive(clap::Args, Debug)]
-pub struct SweepArgs {}
+pub struct SweepArgs {
+    /// The experiment file (TOML; see experiments/README.md).
+    file: PathBuf,
+    /// The store's root directory.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    results: PathBuf,
+    /// Runs trained at once, each on one thread [default: all cores].
+    #[arg(long, short, value_name = "N")]
+    jobs: Option<usize>,
+    /// Print only the final summary.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Train again the cells whose stored run failed.
+    #[arg(long)]
+    retry_failed: bool,
+    /// Train every cell again, replacing stored runs.
+    #[arg(long)]
+    force: bool,
+}
+
 /// Arguments of `diffsweep plan`.
 #[derive(clap::Args, Debug)]
-pub struct PlanArgs {}
+pub struct PlanArgs {
+    /// The experiment file (TOML).
+    file: PathBuf,
+    /// The store's root directory.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    results: PathBuf,
+    /// Runs trained at once, for the wall-time estimate [default: all cores].
+    #[arg(long, short, value_name = "N")]
+    jobs: Option<usize>,
+}
+
 /// Arguments of `diffsweep status`.
 #[derive(clap::Args, Debug)]
-pub struct StatusArgs {}
+pub struct StatusArgs {
+    /// The experiment file (TOML).
+    file: PathBuf,
+    /// The store's root directory.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    results: PathBuf,
+}
+
 /// Arguments of `diffsweep show`.
 #[derive(clap::Args, Debug)]
-pub struct ShowArgs {}
+pub struct ShowArgs {
+    /// A run id, or a prefix of at least 4 of its hex digits.
+    run_id: String,
+    /// The store's root directory.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    results: PathBuf,
+}
 
-pub fn sweep(_args: SweepArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+/// A runner error as the CLI reports it: the user's mistakes exit with code 2.
+fn classify(err: runner::Error) -> anyhow::Error {
+    if err.is_bad_input() {
+        anyhow::Error::new(BadInput(err.to_string()))
+    } else {
+        anyhow::Error::new(err)
+    }
 }
-pub fn plan(_args: PlanArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+
+fn load(file: &Path) -> anyhow::Result<Experiment> {
+    Experiment::load(file).map_err(classify)
 }
-pub fn status(_args: StatusArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+
+fn jobs_or_cores(jobs: Option<usize>) -> anyhow::Result<usize> {
+    match jobs {
+        Some(0) => Err(anyhow::Error::new(BadInput(
+            "--jobs must be at least 1".to_string(),
+        ))),
+        Some(jobs) => Ok(jobs),
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
 }
-pub fn show(_args: ShowArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+
+fn open_store(root: &Path) -> anyhow::Result<RunStore> {
+    RunStore::open(root).with_context(|| format!("cannot open the store {}", root.display()))
+}
+
+/// Trains every cell of the experiment that is not stored yet.
+pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
+    let experiment = load(&args.file)?;
+    let jobs = jobs_or_cores(args.jobs)?;
+    let store = open_store(&args.results)?;
+    store
+        .write_sweep_index(&SweepIndex::of(&experiment))
+        .with_context(|| format!("cannot write the index of sweep `{}`", experiment.name))?;
+
+    let mut executor = Executor::new(jobs).map_err(classify)?;
+    executor.retry_failed = args.retry_failed;
+    executor.force = args.force;
+    let display = SweepDisplay::new(DisplayMode::detect(args.quiet));
+    let report = executor
+        .execute(&store, &experiment.cells(), &display)
+        .with_context(|| format!("sweep `{}` stopped", experiment.name))?;
+
+    let diverged = report.with_status(Status::Diverged);
+    let completed = report.with_status(Status::Completed);
+    let failures = report.failures();
+    println!(
+        "sweep {}: {} cells, {} trained, {} already stored, in {} (store: {})",
+        experiment.name,
+        report.cells.len(),
+        report.trained(),
+        report.cached(),
+        format_seconds(report.elapsed.as_secs_f64()),
+        store.root().display()
+    );
+    println!(
+        "  {} completed, {} diverged, {} failed",
+        completed.len(),
+        diverged.len(),
+        failures.len()
+    );
+    if !diverged.is_empty() {
+        println!("diverged (kept as results; a diverged run is not retried):");
+        for (cell, outcome) in &diverged {
+            let epoch = outcome
+                .record()
+                .and_then(|r| r.diverged_epoch)
+                .map_or("?".to_string(), |e| e.to_string());
+            println!(
+                "  {}  at epoch {epoch}  (run {})",
+                cell.label,
+                cell.id.short()
+            );
+        }
+    }
+    if !failures.is_empty() {
+        println!("failed:");
+        for (cell, outcome) in &failures {
+            let error = outcome.error().unwrap_or("no error recorded");
+            println!("  {}  (run {}): {error}", cell.label, cell.id.short());
+        }
+        if failures
+            .iter()
+            .any(|(_, o)| matches!(o, CellOutcome::Cached(_)))
+        {
+            println!("  stored failures are kept; rerun them with --retry-failed");
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the cells, which are stored, and how long the rest would take.
+pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    let experiment = load(&args.file)?;
+    let jobs = jobs_or_cores(args.jobs)?;
+    let store = open_store(&args.results)?;
+    let cost = CostModel::calibrate(&store).context("cannot read the stored runs' timings")?;
+
+    let mut header: Vec<String> = vec!["#".to_string()];
+    header.extend(experiment.axes.iter().cloned());
+    header.extend([
+        "run".to_string(),
+        "state".to_string(),
+        "estimate".to_string(),
+    ]);
+    let mut rows = Vec::new();
+    let (mut pending, mut stored, mut failed, mut seconds) = (0, 0, 0, 0.0);
+    for (i, cell) in experiment.cells().iter().enumerate() {
+        let state = CellState::of(&store, cell).map_err(classify)?;
+        let (label, estimate) = match &state {
+            CellState::Done(record) => {
+                stored += 1;
+                (record.status.as_str().to_string(), "-".to_string())
+            }
+            CellState::Failed(_) => {
+                failed += 1;
+                ("failed".to_string(), "-".to_string())
+            }
+            CellState::Pending => {
+                pending += 1;
+                let estimate = cost.estimate(&cell.config);
+                seconds += estimate;
+                ("pending".to_string(), format_seconds(estimate))
+            }
+        };
+        let mut row = vec![(i + 1).to_string()];
+        row.extend(experiment.axes.iter().map(|axis| bare(&cell.axes[axis])));
+        row.extend([cell.id.short().to_string(), label, estimate]);
+        rows.push(row);
+    }
+    println!(
+        "experiment {} ({}): {} cells over {}",
+        experiment.name,
+        args.file.display(),
+        experiment.len(),
+        experiment.axes.join(", ")
+    );
+    print_table(&header, &rows);
+    let basis = if cost.calibrated_from > 0 {
+        format!("timed from {} stored runs", cost.calibrated_from)
+    } else {
+        "built-in per-epoch costs; no stored runs to time yet".to_string()
+    };
+    println!(
+        "{stored} stored, {failed} failed, {pending} pending: about {} of compute, {} on {jobs} worker(s) ({basis})",
+        format_seconds(seconds),
+        format_seconds(seconds / jobs.min(pending.max(1)) as f64)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Counts and lists the cells that are done, failed and pending.
+pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let experiment = load(&args.file)?;
+    let store = open_store(&args.results)?;
+    let mut done = Vec::new();
+    let mut failed = Vec::new();
+    let mut pending = Vec::new();
+    for cell in experiment.cells() {
+        match CellState::of(&store, &cell).map_err(classify)? {
+            CellState::Done(record) => done.push(format!(
+                "{}  {}",
+                cell.id.short(),
+                describe(&cell.label, &record)
+            )),
+            CellState::Failed(record) => failed.push(format!(
+                "{}  {}",
+                cell.id.short(),
+                describe(&cell.label, &record)
+            )),
+            CellState::Pending => pending.push(format!("{}  {}", cell.id.short(), cell.label)),
+        }
+    }
+    println!(
+        "sweep {}: {} cells: {} done, {} failed, {} pending",
+        experiment.name,
+        experiment.len(),
+        done.len(),
+        failed.len(),
+        pending.len()
+    );
+    for (title, lines) in [("done", &done), ("failed", &failed), ("pending", &pending)] {
+        if !lines.is_empty() {
+            println!("{title}:");
+            for line in lines.iter() {
+                println!("  {line}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints one stored run: its record and its config.
+pub fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
+    let store = open_store(&args.results)?;
+    let id = store.resolve(&args.run_id).map_err(classify)?;
+    let record = store
+        .record(&id)
+        .with_context(|| format!("cannot read the record of run {id}"))?
+        .ok_or_else(|| anyhow::Error::new(BadInput(format!("run {id} has no record"))))?;
+    let config = store
+        .config(&id)
+        .with_context(|| format!("cannot read the config of run {id}"))?;
+    let dir = store.run_dir(&id);
+    println!("run {id}: {}", record.status.as_str());
+    println!("directory: {}", dir.display());
+    println!();
+    println!("# record.json");
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&record).context("cannot format the record")?
+    );
+    println!();
+    println!("# config.toml (canonical: parameters the schedule ignores are reset)");
+    print!(
+        "{}",
+        toml::to_string(&config).context("cannot format the config")?
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A JSON axis value as a table cell: strings without quotes.
+fn bare(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn print_table(header: &[String], rows: &[Vec<String>]) {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].len())
+                .chain([header[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let render = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    println!("{}", render(header));
+    for row in rows {
+        println!("{}", render(row));
+    }
 }

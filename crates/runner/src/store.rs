@@ -529,8 +529,8 @@ fn record_of(
                 }
             }
             record.final_loss = Some(outcome.final_loss);
-            record.metrics = outcome.metrics.clone();
-            record.noise_floor = Some(outcome.noise_floor.clone());
+            record.metrics = outcome.metrics;
+            record.noise_floor = Some(outcome.noise_floor);
             record.train_seconds = outcome.train_seconds;
             record.sample_seconds = outcome.sample_seconds;
             record.metric_seconds = outcome.metric_seconds;

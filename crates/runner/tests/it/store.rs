@@ -48,7 +48,7 @@ fn a_written_run_reads_back() {
             "weights.safetensors"
         ]
     );
-    assert_eq!(store.run_ids().unwrap(), [id.clone()]);
+    assert_eq!(store.run_ids().unwrap(), std::slice::from_ref(&id));
     assert_eq!(store.resolve(&id.as_str()[..6]).unwrap(), id);
     // The lock file goes with the lock.
     assert!(!dir.path().join(format!("runs/{id}.lock")).exists());
