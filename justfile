@@ -1,0 +1,47 @@
+# diffsweep's tasks. `just --list` shows them with these comments.
+# Everything runs in the dev profile, which optimises the numeric crates (see Cargo.toml),
+# so tests and sweeps share one build and polars is compiled once.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Results store used by sweep, status and report.
+results := "results"
+
+# List the recipes.
+default:
+    @just --list
+
+# Train every cell of an experiment that is not stored yet, then write its report.
+sweep FILE *FLAGS:
+    cargo run -p diffsweep -- sweep {{FILE}} --results {{results}} {{FLAGS}}
+    cargo run -p diffsweep -- report {{FILE}} --results {{results}}
+
+# Show an experiment's cells, which are cached, and an estimated time.
+plan FILE:
+    cargo run -p diffsweep -- plan {{FILE}} --results {{results}}
+
+# Count an experiment's done, failed and pending cells.
+status FILE:
+    cargo run -p diffsweep -- status {{FILE}} --results {{results}}
+
+# Write the report of an experiment from the stored runs.
+report FILE:
+    cargo run -p diffsweep -- report {{FILE}} --results {{results}}
+
+# Train one model with the post's defaults (pass flags, e.g. --T 1000 --schedule ddpm).
+train *FLAGS:
+    cargo run -p diffsweep -- train {{FLAGS}}
+
+# Run the test suite (the same command CI runs).
+test:
+    cargo test --workspace
+
+# Measure epoch, matmul, sampling, metric and sweep speed (see BENCHMARKS.md).
+bench:
+    cargo run -p diffsweep -- bench
+
+# What CI checks: formatting, lints, tests.
+ci:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    cargo test --workspace
