@@ -91,7 +91,8 @@ impl Selector {
 /// A question the report answers: is group `a` better than group `b` on `metric`?
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Compare {
-    /// A short name for the question, unique in the file.
+    /// A short name for the question; the same question may be asked on several metrics,
+    /// so `(name, metric)` is unique in the file.
     pub name: String,
     /// The first group of cells (one per seed, usually).
     pub a: Selector,
@@ -875,11 +876,18 @@ impl Parser<'_> {
 
         let mut compare = Vec::new();
         for raw_compare in &raw.compare {
-            if compare.iter().any(|c: &Compare| c.name == raw_compare.name) {
+            // One question may be asked on several metrics, but not twice on one.
+            if compare
+                .iter()
+                .any(|c: &Compare| c.name == raw_compare.name && c.metric == raw_compare.metric)
+            {
                 return Err(self.error(
                     &child(&raw_compare.doc, key("name")),
                     Aim::Value,
-                    format!("two [[compare]] entries are named `{}`", raw_compare.name),
+                    format!(
+                        "two [[compare]] entries named `{}` use the metric `{}`",
+                        raw_compare.name, raw_compare.metric
+                    ),
                 ));
             }
             let mut sides = Vec::new();

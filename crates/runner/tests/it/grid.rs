@@ -196,3 +196,19 @@ fn the_shipped_experiments_are_valid() {
     }
     assert!(checked >= 1);
 }
+
+#[test]
+fn the_documented_example_is_valid() {
+    let readme = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/README.md");
+    let text = std::fs::read_to_string(readme).unwrap();
+    let example = text
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README has a TOML example");
+    let experiment = parse(example).unwrap_or_else(|e| panic!("{e}"));
+    // (2 T x 2 kinds x 2 scalings - 2 excluded) x 2 zipped x 3 seeds, plus 3 included.
+    assert_eq!(experiment.len(), 6 * 2 * 3 + 3);
+    assert_eq!(experiment.compare.len(), 2);
+    assert!(experiment.report.featured.is_some());
+}
