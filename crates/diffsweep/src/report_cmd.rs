@@ -1,11 +1,70 @@
 //! `diffsweep report`: the reporter's command.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context;
+use runner::{Experiment, RunStore};
+
+use crate::BadInput;
 
 /// Arguments of `diffsweep report`.
 #[derive(clap::Args, Debug)]
-pub struct ReportArgs {}
+pub struct ReportArgs {
+    /// The experiment file (TOML) whose stored runs to report on.
+    file: PathBuf,
+    /// The store's root directory.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    results: PathBuf,
+    /// Where to write the report [default: reports/<experiment name>].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
 
-pub fn run(_args: ReportArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+/// A reporter error as the CLI reports it: selectors that pick nothing (or too much) and
+/// sweeps that were never run are the user's to fix, so they exit with code 2.
+fn classify(err: reporter::Error) -> anyhow::Error {
+    match err {
+        reporter::Error::Selector(_) | reporter::Error::Empty(_) => {
+            anyhow::Error::new(BadInput(err.to_string()))
+        }
+        other => anyhow::Error::new(other),
+    }
+}
+
+pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let experiment = Experiment::load(&args.file).map_err(|err| {
+        if err.is_bad_input() {
+            anyhow::Error::new(BadInput(err.to_string()))
+        } else {
+            anyhow::Error::new(err)
+        }
+    })?;
+    let store = RunStore::open(&args.results)
+        .with_context(|| format!("cannot open the store {}", args.results.display()))?;
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("reports").join(&experiment.name));
+    let summary = reporter::report(&store, &experiment, &out)
+        .map_err(classify)
+        .with_context(|| format!("cannot write the report of `{}`", experiment.name))?;
+
+    println!(
+        "{}: {} cells, {} runs ({} diverged or failed)",
+        summary.report.display(),
+        summary.cells,
+        summary.runs,
+        summary.failures
+    );
+    for comparison in &summary.comparisons {
+        println!(
+            "  {}: {}",
+            comparison.question.name,
+            comparison.verdict.describe(comparison.question.margin)
+        );
+    }
+    for warning in &summary.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -36,6 +36,8 @@ pub struct Document<'a> {
     pub warnings: &'a [String],
     /// The run drawn in the single-model figures, described.
     pub featured: Option<String>,
+    /// Cells of the experiment not run yet.
+    pub pending_cells: usize,
 }
 
 fn minutes(seconds: f64) -> String {
@@ -73,7 +75,7 @@ impl Document<'_> {
         self.figures_section(&mut out);
         self.failures_section(&mut out);
         if !self.warnings.is_empty() {
-            let _ = writeln!(out, "## Figures not drawn\n");
+            let _ = writeln!(out, "## Notes\n");
             for warning in self.warnings {
                 let _ = writeln!(out, "- {warning}");
             }
@@ -129,6 +131,13 @@ impl Document<'_> {
         if !versions.is_empty() {
             let quoted: Vec<String> = versions.iter().map(|v| format!("`{v}`")).collect();
             let _ = writeln!(out, "- code version: {}", quoted.join(", "));
+        }
+        if self.pending_cells > 0 {
+            let _ = writeln!(
+                out,
+                "- **{} cells have no stored run yet**: this report covers only the cells above",
+                self.pending_cells
+            );
         }
         if let Some(featured) = &self.featured {
             let _ = writeln!(out, "- run drawn in the single-model figures: {featured}");

@@ -75,6 +75,8 @@ pub struct ReportInput {
     pub questions: Vec<Question>,
     /// `[report] featured`: the run drawn in the single-model figures.
     pub featured: Option<Selector>,
+    /// Cells of the experiment with no stored run yet; the report says so.
+    pub pending_cells: usize,
 }
 
 /// What a report run produced.
@@ -217,14 +219,12 @@ pub fn render(
     );
     match featured {
         Some(run) => {
-            let label = format!(
-                "{}, seed {}",
-                sweep.describe_cell(&run.cell_key(&sweep.axes)),
-                run.seed
-            );
+            let all_axes: Vec<usize> = (0..sweep.axes.len()).collect();
+            let cell = plot::facets::label(sweep, &run.cell_key(&sweep.axes), &all_axes);
+            let label = format!("{cell}, seed {}", run.seed);
             let trained = artifacts
                 .config(&run.run_id)
-                .and_then(|config| Ok((config.clone(), artifacts.weights(&run.run_id)?)))
+                .and_then(|config| Ok((config, artifacts.weights(&run.run_id)?)))
                 .and_then(|(config, weights)| {
                     ddpm::Trained::from_weights(&config, &weights)
                         .map_err(|e| Error::Store(format!("run {}: {e}", run.run_id)))
@@ -270,6 +270,12 @@ pub fn render(
     }
 
     warnings.extend(late_warnings);
+    if input.pending_cells > 0 {
+        warnings.push(format!(
+            "{} cells of the experiment have no stored run yet; the report covers the others",
+            input.pending_cells
+        ));
+    }
     let featured_text = featured.map(|r| {
         format!(
             "{}, seed {} (run `{}`)",
@@ -286,6 +292,7 @@ pub fn render(
         figures: &figures,
         warnings: &warnings,
         featured: featured_text,
+        pending_cells: input.pending_cells,
     }
     .render();
     let report = out_dir.join("report.md");

@@ -40,8 +40,8 @@ impl RunArtifacts for RunStore {
 }
 
 /// Reads every stored run of `experiment`'s grid. Cells without a record (not run yet)
-/// are left out and counted in the second value.
-pub fn load(store: &RunStore, experiment: &Experiment) -> Result<(ReportInput, usize)> {
+/// are left out and counted in [`ReportInput::pending_cells`].
+pub fn load(store: &RunStore, experiment: &Experiment) -> Result<ReportInput> {
     let mut rows = Vec::new();
     let mut pending = 0;
     for cell in experiment.cells() {
@@ -105,23 +105,17 @@ pub fn load(store: &RunStore, experiment: &Experiment) -> Result<(ReportInput, u
             .featured
             .as_ref()
             .map(|s| Selector(s.0.clone())),
+        pending_cells: pending,
     };
-    Ok((input, pending))
+    Ok(input)
 }
 
 /// Writes the report of `experiment`'s stored runs into `out_dir`. Cells not run yet are
-/// noted in the report's warnings.
+/// left out and named in the report.
 pub fn report(store: &RunStore, experiment: &Experiment, out_dir: &Path) -> Result<ReportSummary> {
-    let (input, pending) = load(store, experiment)?;
+    let input = load(store, experiment)?;
     if input.sweep.rows.is_empty() {
         return Err(Error::Empty(experiment.name.clone()));
     }
-    let mut summary = render(&input, store, out_dir)?;
-    if pending > 0 {
-        summary.warnings.push(format!(
-            "{pending} of {} cells have no stored run yet; the report covers the others",
-            experiment.len()
-        ));
-    }
-    Ok(summary)
+    render(&input, store, out_dir)
 }

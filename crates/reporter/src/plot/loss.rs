@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::facets::{distinct, Facets};
-use super::{color, font, plot_err, tick, title, Figure};
+use super::{color, font, log_ticks, plot_err, tick, title, Figure};
 use crate::artifacts::RunArtifacts;
 use crate::sweep::{RunStatus, Sweep};
 use crate::Result;
@@ -117,12 +117,16 @@ impl Figure for LossFigure {
                 .margin(12)
                 .x_label_area_size(42)
                 .y_label_area_size(70)
-                .build_cartesian_2d(0.0..epochs, ((lo / 1.3)..(hi * 1.3)).log_scale())
+                .build_cartesian_2d(
+                    0.0..epochs,
+                    ((lo / 1.3)..(hi * 1.3))
+                        .log_scale()
+                        .with_key_points(log_ticks(lo / 1.3, hi * 1.3)),
+                )
                 .map_err(plot_err)?;
             chart
                 .configure_mesh()
                 .x_desc("epoch")
-                .y_labels(12)
                 .y_desc("loss (MSE on noise, log)")
                 .label_style(font(13))
                 .x_label_formatter(&tick)

@@ -4,10 +4,11 @@
 use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::facets::{distinct, Facets};
-use super::{color, font, plot_err, tick, title, Figure};
+use super::{color, font, log_ticks, plot_err, tick, title, Figure};
 use crate::aggregate::Aggregate;
 use crate::sweep::Sweep;
 use crate::Result;
@@ -145,6 +146,9 @@ impl Figure for MetricFigure {
             (1.0, 10.0)
         };
         let x_range = (t_min / 1.6)..(t_max * 1.6);
+        let mut x_ticks = steps.clone();
+        x_ticks.sort_by(f64::total_cmp);
+        x_ticks.dedup();
 
         // Means that span decades read better on a log axis, which needs positive values.
         let values: Vec<f64> = self.values().collect();
@@ -155,9 +159,12 @@ impl Figure for MetricFigure {
 
         let panels = area.split_evenly((1, self.panels.len().max(1)));
         for (i, (panel, area)) in self.panels.iter().zip(&panels).enumerate() {
-            let x = LogCoord::from(x_range.clone().log_scale());
+            let x = x_range.clone().log_scale().with_key_points(x_ticks.clone());
             if log_y {
-                let y: LogCoord<f64> = ((lo / 1.5)..(hi * 1.5)).log_scale().into();
+                let (y_lo, y_hi) = (lo / 1.5, hi * 1.5);
+                let y = (y_lo..y_hi)
+                    .log_scale()
+                    .with_key_points(log_ticks(y_lo, y_hi));
                 draw_panel(area, panel, &self.metric, x, y, i == 0, true)?;
             } else {
                 let pad = (hi - lo).max(1e-12) * 0.08;
@@ -169,17 +176,18 @@ impl Figure for MetricFigure {
     }
 }
 
-fn draw_panel<DB, Y>(
+fn draw_panel<DB, X, Y>(
     area: &DrawingArea<DB, Shift>,
     panel: &Panel,
     metric: &str,
-    x: LogCoord<f64>,
+    x: X,
     y: Y,
     legend: bool,
     log_y: bool,
 ) -> Result<()>
 where
     DB: DrawingBackend,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     let (y_lo, y_hi) = (y.range().start, y.range().end);
@@ -205,7 +213,6 @@ where
     chart
         .configure_mesh()
         .x_desc("T (diffusion steps, log)")
-        .y_labels(8)
         .y_desc(y_desc)
         .label_style(font(13))
         .x_label_formatter(&tick)
@@ -280,7 +287,9 @@ where
             ))
             .map_err(plot_err)?
             .label("noise floor")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], BLACK.stroke_width(2)));
+            .legend(|(x, y)| {
+                DashedPathElement::new(vec![(x, y), (x + 22, y)], 6, 4, BLACK.stroke_width(2))
+            });
     }
     if legend {
         chart

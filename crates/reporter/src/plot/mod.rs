@@ -124,6 +124,40 @@ pub fn tick(value: &f64) -> String {
     }
 }
 
+/// Tick positions for a log axis over `[lo, hi]`: 1-2-3-5-7 within a decade, 1-2-5 over a
+/// few decades, powers of ten beyond (every other one past eight decades). Plotters' own
+/// log ticks start at the first power of ten, which leaves ranges such as 0.3-0.9 bare.
+pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    if !(lo > 0.0 && hi > lo && hi.is_finite()) {
+        return Vec::new();
+    }
+    let (first, last) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    let span = (hi / lo).log10();
+    let mantissas: &[f64] = if span <= 1.2 {
+        &[1.0, 2.0, 3.0, 5.0, 7.0]
+    } else if span <= 3.5 {
+        &[1.0, 2.0, 5.0]
+    } else {
+        &[1.0]
+    };
+    let every = if span > 8.0 { 2 } else { 1 };
+    let mut ticks = Vec::new();
+    for exponent in (first..=last).filter(|e| e.rem_euclid(every) == 0) {
+        for m in mantissas {
+            // Dividing by a positive power keeps 0.3 exactly 0.3, not 0.30000000000000004.
+            let value = if exponent >= 0 {
+                m * 10f64.powi(exponent)
+            } else {
+                m / 10f64.powi(-exponent)
+            };
+            if (lo..=hi).contains(&value) {
+                ticks.push(value);
+            }
+        }
+    }
+    ticks
+}
+
 /// An axis-aligned box of data space, `[x_min, x_max] x [y_min, y_max]`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Bounds {
@@ -243,6 +277,14 @@ pub fn scatter_panel<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_ticks_cover_short_and_long_ranges() {
+        assert_eq!(log_ticks(0.28, 1.3), vec![0.3, 0.5, 0.7, 1.0]);
+        assert_eq!(log_ticks(0.03, 2.0), vec![0.05, 0.1, 0.2, 0.5, 1.0, 2.0]);
+        assert_eq!(log_ticks(5e-13, 1.5).len(), 7);
+        assert!(log_ticks(0.0, 1.0).is_empty());
+    }
 
     #[test]
     fn tick_labels_are_short() {

@@ -2,10 +2,11 @@
 //! every schedule and `T` of the sweep (the post's figure 5).
 
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::facets::distinct;
-use super::{color, font, plot_err, tick, title, Figure};
+use super::{color, font, log_ticks, plot_err, tick, title, Figure};
 use crate::artifacts::RunArtifacts;
 use crate::sweep::{AxisValue, Sweep};
 use crate::{Error, Result};
@@ -155,7 +156,12 @@ impl Figure for ScheduleFigure {
             .margin(12)
             .x_label_area_size(42)
             .y_label_area_size(70)
-            .build_cartesian_2d(0.0..1.0, ((min_beta / 2.0)..1.5).log_scale())
+            .build_cartesian_2d(
+                0.0..1.0,
+                ((min_beta / 2.0)..1.5)
+                    .log_scale()
+                    .with_key_points(log_ticks(min_beta / 2.0, 1.5)),
+            )
             .map_err(plot_err)?;
         right
             .configure_mesh()
@@ -247,12 +253,8 @@ impl Figure for ScheduleFigure {
             let dashes = self.dashes(steps);
             entry.label(format!("T = {steps}")).legend(move |(x, y)| {
                 let style = BLACK.mix(0.6).stroke_width(2);
-                match dashes {
-                    None => PathElement::new(vec![(x, y), (x + 22, y)], style),
-                    Some((dash, _)) => {
-                        PathElement::new(vec![(x, y), (x + dash.min(22) as i32, y)], style)
-                    }
-                }
+                let (dash, gap) = dashes.unwrap_or((30, 0));
+                DashedPathElement::new(vec![(x, y), (x + 26, y)], dash, gap, style)
             });
         }
         left.configure_series_labels()

@@ -6,3 +6,4 @@ mod aggregate;
 mod compare;
 mod plots;
 mod report;
+mod store;
