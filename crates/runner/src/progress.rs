@@ -183,7 +183,9 @@ impl Observer for SweepDisplay {
                     outcome,
                 } => {
                     bars.sweep.inc(1);
-                    bars.workers[worker].set_message("idle");
+                    let bar = &bars.workers[worker];
+                    bar.set_position(0);
+                    bar.set_message("idle");
                     if outcome.is_failure()
                         || outcome
                             .record()

@@ -403,7 +403,8 @@ impl RunStore {
     }
 
     /// Removes the temporary directories of runs that no live process is writing, i.e.
-    /// whose lock is free. Returns how many were removed.
+    /// whose lock is free, and lock files that no process holds. Returns how many
+    /// directories were removed.
     pub fn clean_stale(&self) -> Result<usize> {
         let dir = self.runs_dir();
         let entries = match fs::read_dir(&dir) {
@@ -414,6 +415,11 @@ impl RunStore {
         let mut removed = 0;
         for entry in entries.filter_map(|entry| entry.ok()) {
             let name = entry.file_name().to_string_lossy().into_owned();
+            // A lock file left by a dead process: taking and dropping its lock removes it.
+            if let Some(id) = name.strip_suffix(".lock").and_then(RunId::parse) {
+                drop(self.try_lock(&id)?);
+                continue;
+            }
             let Some(rest) = name
                 .strip_prefix(".tmp-")
                 .or_else(|| name.strip_prefix(".old-"))

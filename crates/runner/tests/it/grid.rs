@@ -199,7 +199,8 @@ fn the_shipped_experiments_are_valid() {
 
 #[test]
 fn the_documented_example_is_valid() {
-    let readme = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/README.md");
+    let readme =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/README.md");
     let text = std::fs::read_to_string(readme).unwrap();
     let example = text
         .split("```toml\n")

@@ -165,6 +165,10 @@ fn a_lock_held_by_a_dead_process_is_recovered() {
     // The kernel released the dead process's lock: nothing is stuck.
     assert_eq!(store.record(&id).unwrap(), None);
     assert_eq!(store.clean_stale().unwrap(), 1);
+    assert!(
+        !dir.path().join(format!("runs/{id}.lock")).exists(),
+        "the dead process's lock file is cleaned up"
+    );
     let lock = store.try_lock(&id).unwrap();
     assert!(lock.is_some(), "a dead process's lock must not block");
 }
