@@ -165,7 +165,7 @@ impl Document<'_> {
         out.push('\n');
         for c in self.comparisons {
             let q = &c.question;
-            let _ = writeln!(out, "### {}\n", q.name);
+            let _ = writeln!(out, "### {} ({})\n", q.name, q.metric);
             let direction = if q.lower_is_better { "lower" } else { "higher" };
             let _ = writeln!(
                 out,

@@ -182,7 +182,8 @@ pub fn render(
                 format!(
                     "Mean `{metric}` over completed seeds with its 95% interval as a band, one \
                      line per schedule, one panel per scaling; the dashed line is the noise \
-                     floor."
+                     floor. Bands reaching past the axes (two seeds give t = 12.7) are cut \
+                     at them."
                 ),
                 plot::save(&figure, &figures_dir, &format!("{metric}_vs_T")),
             ),

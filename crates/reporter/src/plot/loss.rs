@@ -7,7 +7,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::facets::{distinct, Facets};
-use super::{color, font, log_ticks, plot_err, tick, title, Figure};
+use super::{
+    color, densify, emptiest_corner, font, legend_share, log_ticks, plot_err, tick, title, unit,
+    Figure,
+};
 use crate::artifacts::RunArtifacts;
 use crate::sweep::{RunStatus, Sweep};
 use crate::Result;
@@ -150,9 +153,23 @@ impl Figure for LossFigure {
                     });
             }
             if i == 0 {
+                let (y_lo, y_hi) = (lo / 1.3, hi * 1.3);
+                let points: Vec<(f64, f64)> = curves
+                    .iter()
+                    .flat_map(|c| {
+                        let unit_curve: Vec<(f64, f64)> = c
+                            .points
+                            .iter()
+                            .map(|p| (p.0 / epochs, unit(p.1, y_lo, y_hi, true)))
+                            .collect();
+                        densify(&unit_curve)
+                    })
+                    .collect();
+                let labels: Vec<String> = curves.iter().map(|c| c.label.clone()).collect();
+                let (w, h) = legend_share(&labels, chart.plotting_area().dim_in_pixel());
                 chart
                     .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
+                    .position(emptiest_corner(&points, w, h))
                     .label_font(font(13))
                     .background_style(WHITE.mix(0.85))
                     .border_style(BLACK.mix(0.4))

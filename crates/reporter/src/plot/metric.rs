@@ -8,7 +8,10 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::facets::{distinct, Facets};
-use super::{color, font, log_ticks, plot_err, tick, title, Figure};
+use super::{
+    color, densify, emptiest_corner, font, legend_share, log_ticks, plot_err, tick, title, unit,
+    Figure,
+};
 use crate::aggregate::Aggregate;
 use crate::sweep::Sweep;
 use crate::Result;
@@ -109,14 +112,41 @@ impl MetricFigure {
         })
     }
 
-    fn values(&self) -> impl Iterator<Item = f64> + '_ {
-        self.panels.iter().flat_map(|p| {
-            p.lines
+    /// The y range `(lo, hi)` and whether it is logarithmic. The means and the floor
+    /// always fit; interval ends widen the range by at most a factor of three beyond the
+    /// means, so one wide interval (two seeds give t = 12.7) cannot flatten every line.
+    /// Distances relate to their floor by ratios, so the axis is logarithmic whenever
+    /// every mean and floor is positive.
+    pub fn y_range(&self) -> (f64, f64, bool) {
+        let points = || {
+            self.panels
                 .iter()
-                .flat_map(|l| l.points.iter().flat_map(|&(_, m, lo, hi)| [m, lo, hi]))
-                .chain(std::iter::once(p.floor))
-                .filter(|v| v.is_finite())
-        })
+                .flat_map(|p| p.lines.iter().flat_map(|l| &l.points))
+        };
+        let finite = |v: &f64| v.is_finite();
+        let centres: Vec<f64> = points()
+            .map(|p| p.1)
+            .chain(self.panels.iter().map(|p| p.floor))
+            .filter(finite)
+            .collect();
+        let lo = centres.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = centres.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if !lo.is_finite() {
+            return (0.0, 1.0, false);
+        }
+        let ci_lo = points().map(|p| p.2).filter(finite).fold(lo, f64::min);
+        let ci_hi = points().map(|p| p.3).filter(finite).fold(hi, f64::max);
+        if lo > 0.0 {
+            let lo = ci_lo.max(lo / 3.0).min(lo);
+            let hi = ci_hi.min(hi * 3.0).max(hi);
+            (lo / 1.3, hi * 1.3, true)
+        } else {
+            let span = (hi - lo).max(1e-12);
+            let lo = ci_lo.max(lo - span);
+            let hi = ci_hi.min(hi + span);
+            let pad = (hi - lo) * 0.06;
+            (lo - pad, hi + pad, false)
+        }
     }
 }
 
@@ -150,12 +180,7 @@ impl Figure for MetricFigure {
         x_ticks.sort_by(f64::total_cmp);
         x_ticks.dedup();
 
-        // Means that span decades read better on a log axis, which needs positive values.
-        let values: Vec<f64> = self.values().collect();
-        let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
-        let log_y = lo > 0.0 && hi / lo > 20.0;
+        let (lo, hi, log_y) = self.y_range();
 
         let panels = area.split_evenly((1, self.panels.len().max(1)));
         for (i, (panel, area)) in self.panels.iter().zip(&panels).enumerate() {
@@ -167,8 +192,7 @@ impl Figure for MetricFigure {
                     .with_key_points(log_ticks(y_lo, y_hi));
                 draw_panel(area, panel, &self.metric, x, y, i == 0, true)?;
             } else {
-                let pad = (hi - lo).max(1e-12) * 0.08;
-                let y: RangedCoordf64 = ((lo - pad)..(hi + pad)).into();
+                let y: RangedCoordf64 = (lo..hi).into();
                 draw_panel(area, panel, &self.metric, x, y, i == 0, false)?;
             }
         }
@@ -292,9 +316,26 @@ where
             });
     }
     if legend {
+        let (x_lo, x_hi) = (chart.x_range().start, chart.x_range().end);
+        let mut points: Vec<(f64, f64)> = Vec::new();
+        for line in &panel.lines {
+            let unit_line: Vec<(f64, f64)> = line
+                .points
+                .iter()
+                .map(|p| (unit(p.0, x_lo, x_hi, true), unit(p.1, y_lo, y_hi, log_y)))
+                .collect();
+            points.extend(densify(&unit_line));
+        }
+        if panel.floor.is_finite() {
+            let y = unit(panel.floor, y_lo, y_hi, log_y);
+            points.extend((0..=20).map(|i| (i as f64 / 20.0, y)));
+        }
+        let mut labels: Vec<String> = panel.lines.iter().map(|l| l.label.clone()).collect();
+        labels.push("noise floor".into());
+        let (w, h) = legend_share(&labels, chart.plotting_area().dim_in_pixel());
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(emptiest_corner(&points, w, h))
             .label_font(font(14))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.4))

@@ -158,6 +158,62 @@ pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     ticks
 }
 
+/// The corner of a panel where a legend covers the fewest data points. `points` are in
+/// the unit square of the panel (0 at the left and bottom); the legend is taken to span
+/// `width` x `height` of it.
+pub fn emptiest_corner(points: &[(f64, f64)], width: f64, height: f64) -> SeriesLabelPosition {
+    let corners = [
+        (SeriesLabelPosition::UpperRight, 1.0 - width, 1.0 - height),
+        (SeriesLabelPosition::UpperLeft, 0.0, 1.0 - height),
+        (SeriesLabelPosition::LowerRight, 1.0 - width, 0.0),
+        (SeriesLabelPosition::LowerLeft, 0.0, 0.0),
+    ];
+    let covered = |x0: f64, y0: f64| {
+        points
+            .iter()
+            .filter(|(x, y)| (x0..=x0 + width).contains(x) && (y0..=y0 + height).contains(y))
+            .count()
+    };
+    corners
+        .into_iter()
+        .min_by_key(|(_, x0, y0)| covered(*x0, *y0))
+        .map(|(position, _, _)| position)
+        .expect("four corners")
+}
+
+/// The share of a plotting area of `(width, height)` pixels that a legend with `labels`
+/// needs (14 px text, a 22 px swatch).
+pub fn legend_share(labels: &[String], (width, height): (u32, u32)) -> (f64, f64) {
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let w = (longest as f64 * 7.5 + 50.0) / width.max(1) as f64;
+    let h = (labels.len() as f64 * 19.0 + 12.0) / height.max(1) as f64;
+    (w.min(1.0), h.min(1.0))
+}
+
+/// Maps `value` of an axis `[lo, hi]` into `[0, 1]`, logarithmically if `log`.
+pub fn unit(value: f64, lo: f64, hi: f64, log: bool) -> f64 {
+    if log {
+        (value.max(f64::MIN_POSITIVE).ln() - lo.ln()) / (hi.ln() - lo.ln())
+    } else {
+        (value - lo) / (hi - lo)
+    }
+}
+
+/// Points along a polyline, densified so that long straight segments still count when a
+/// legend position is chosen.
+pub fn densify(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(points.len() * 8);
+    for pair in points.windows(2) {
+        let ((x0, y0), (x1, y1)) = (pair[0], pair[1]);
+        for k in 0..8 {
+            let f = k as f64 / 8.0;
+            out.push((x0 + f * (x1 - x0), y0 + f * (y1 - y0)));
+        }
+    }
+    out.extend(points.last());
+    out
+}
+
 /// An axis-aligned box of data space, `[x_min, x_max] x [y_min, y_max]`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Bounds {
@@ -284,6 +340,24 @@ mod tests {
         assert_eq!(log_ticks(0.03, 2.0), vec![0.05, 0.1, 0.2, 0.5, 1.0, 2.0]);
         assert_eq!(log_ticks(5e-13, 1.5).len(), 7);
         assert!(log_ticks(0.0, 1.0).is_empty());
+    }
+
+    #[test]
+    fn legends_go_where_the_data_is_not() {
+        let rising: Vec<(f64, f64)> = (0..=10)
+            .map(|i| (i as f64 / 10.0, i as f64 / 10.0))
+            .collect();
+        let corner = emptiest_corner(&densify(&rising), 0.3, 0.2);
+        assert!(matches!(
+            corner,
+            SeriesLabelPosition::UpperLeft | SeriesLabelPosition::LowerRight
+        ));
+        let falling: Vec<(f64, f64)> = rising.iter().map(|(x, y)| (*x, 1.0 - y)).collect();
+        let corner = emptiest_corner(&densify(&falling), 0.3, 0.2);
+        assert!(matches!(
+            corner,
+            SeriesLabelPosition::UpperRight | SeriesLabelPosition::LowerLeft
+        ));
     }
 
     #[test]

@@ -6,7 +6,10 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::facets::distinct;
-use super::{color, font, log_ticks, plot_err, tick, title, Figure};
+use super::{
+    color, densify, emptiest_corner, font, legend_share, log_ticks, plot_err, tick, title, unit,
+    Figure,
+};
 use crate::artifacts::RunArtifacts;
 use crate::sweep::{AxisValue, Sweep};
 use crate::{Error, Result};
@@ -257,8 +260,34 @@ impl Figure for ScheduleFigure {
                 DashedPathElement::new(vec![(x, y), (x + 26, y)], dash, gap, style)
             });
         }
+        let labels: Vec<String> = distinct(self.curves.iter().map(|c| c.label.clone()));
+        let step_labels: Vec<String> = self.steps.iter().map(|t| format!("T = {t}")).collect();
+        let (beta_lo, beta_hi) = (min_beta / 2.0, 1.5);
+        let mut noise_points = Vec::new();
+        let mut beta_points = Vec::new();
+        for curve in &self.curves {
+            let t = curve.steps as f64;
+            let xs = (1..=curve.steps).map(|i| i as f64 / t);
+            let noise: Vec<(f64, f64)> = xs
+                .clone()
+                .zip(&curve.one_minus_alpha_bar)
+                .map(|(x, v)| (x, unit(*v, 0.0, 1.02, false)))
+                .collect();
+            let betas: Vec<(f64, f64)> = xs
+                .zip(&curve.betas)
+                .filter(|(_, b)| **b > 0.0)
+                .map(|(x, b)| (x, unit(*b, beta_lo, beta_hi, true)))
+                .collect();
+            noise_points.extend(densify(&noise));
+            beta_points.extend(densify(&betas));
+        }
+        let area_size = left.plotting_area().dim_in_pixel();
+        let (w, h) = legend_share(&labels, area_size);
+        let left_corner = emptiest_corner(&noise_points, w, h);
+        let (w, h) = legend_share(&step_labels, area_size);
+        let right_corner = emptiest_corner(&beta_points, w, h);
         left.configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(left_corner)
             .label_font(font(14))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.4))
@@ -266,7 +295,7 @@ impl Figure for ScheduleFigure {
             .map_err(plot_err)?;
         right
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
+            .position(right_corner)
             .label_font(font(14))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.4))
