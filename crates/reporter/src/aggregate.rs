@@ -203,8 +203,8 @@ fn summarise_group(group: &DataFrame) -> PolarsResult<DataFrame> {
             .mean()
             .unwrap_or(f64::NAN);
         let ratio = estimate.mean / floor_mean;
+        columns.push(Column::new(format!("{name}_n").into(), [n as u64]));
         let stats = [
-            ("n", Some(n as f64)),
             ("mean", finite(estimate.mean)),
             ("std", finite(estimate.std)),
             ("ci_low", finite(estimate.lower())),

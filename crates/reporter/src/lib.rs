@@ -149,8 +149,14 @@ pub fn render(
         files.extend(write_table(
             out_dir,
             "comparisons",
+            &table::comparison_frame(&comparisons)?,
+            &[&CsvExporter],
+        )?);
+        files.extend(write_table(
+            out_dir,
+            "comparisons",
             &comparison_table,
-            &[&CsvExporter, &MarkdownExporter],
+            &[&MarkdownExporter],
         )?);
     }
 

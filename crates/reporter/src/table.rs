@@ -131,3 +131,58 @@ mod tests {
         assert_eq!(fmt_estimate(&Estimate::of(&[0.25])), "0.2500 (n=1)");
     }
 }
+
+/// One row per comparison with full-precision numbers, for CSV: both sides' n, mean and
+/// interval, the difference with Welch's interval and degrees of freedom, the margin, the
+/// floor and the verdict.
+pub fn comparison_frame(comparisons: &[Comparison]) -> Result<DataFrame> {
+    let text =
+        |f: &dyn Fn(&Comparison) -> String| -> Vec<String> { comparisons.iter().map(f).collect() };
+    let number = |f: &dyn Fn(&Comparison) -> f64| -> Vec<Option<f64>> {
+        comparisons
+            .iter()
+            .map(|c| Some(f(c)).filter(|v| v.is_finite()))
+            .collect()
+    };
+    let count = |f: &dyn Fn(&Comparison) -> usize| -> Vec<u64> {
+        comparisons.iter().map(|c| f(c) as u64).collect()
+    };
+    let difference = |f: fn(&crate::stats::Difference) -> f64| {
+        move |c: &Comparison| c.difference.as_ref().map_or(f64::NAN, f)
+    };
+    let columns = vec![
+        Column::new("comparison".into(), text(&|c| c.question.name.clone())),
+        Column::new("metric".into(), text(&|c| c.question.metric.clone())),
+        Column::new("a".into(), text(&|c| c.cell_a.clone())),
+        Column::new("b".into(), text(&|c| c.cell_b.clone())),
+        Column::new("n_a".into(), count(&|c| c.a.n)),
+        Column::new("n_b".into(), count(&|c| c.b.n)),
+        Column::new("failures_a".into(), count(&|c| c.failures_a)),
+        Column::new("failures_b".into(), count(&|c| c.failures_b)),
+        Column::new("mean_a".into(), number(&|c| c.a.mean)),
+        Column::new("ci_low_a".into(), number(&|c| c.a.lower())),
+        Column::new("ci_high_a".into(), number(&|c| c.a.upper())),
+        Column::new("mean_b".into(), number(&|c| c.b.mean)),
+        Column::new("ci_low_b".into(), number(&|c| c.b.lower())),
+        Column::new("ci_high_b".into(), number(&|c| c.b.upper())),
+        Column::new("diff".into(), number(&|c| c.a.mean - c.b.mean)),
+        Column::new("diff_ci_low".into(), number(&difference(|d| d.lower))),
+        Column::new("diff_ci_high".into(), number(&difference(|d| d.upper))),
+        Column::new("welch_df".into(), number(&difference(|d| d.df))),
+        Column::new("margin".into(), number(&|c| c.question.margin)),
+        Column::new(
+            "lower_is_better".into(),
+            comparisons
+                .iter()
+                .map(|c| c.question.lower_is_better)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new("floor".into(), number(&|c| c.floor)),
+        Column::new("verdict".into(), text(&|c| c.verdict.to_string())),
+        Column::new(
+            "verdict_detail".into(),
+            text(&|c| c.verdict.describe(c.question.margin)),
+        ),
+    ];
+    Ok(DataFrame::new(columns)?)
+}
