@@ -19,12 +19,7 @@ pub fn metric_names() -> &'static [&'static str] {
 
 /// One metric of `metrics` by its name in [`ddpm::Metrics::NAMES`].
 pub fn metric_value(metrics: &Metrics, name: &str) -> Option<f64> {
-    match name {
-        "chamfer" => Some(metrics.chamfer),
-        "sliced_wasserstein" => Some(metrics.sliced_wasserstein),
-        "mmd" => Some(metrics.mmd),
-        _ => None,
-    }
+    metrics.get(name)
 }
 
 /// The value a run takes on one grid axis, as the experiment file wrote it.

@@ -106,32 +106,6 @@ pub fn comparison_table(comparisons: &[Comparison]) -> Result<DataFrame> {
     Ok(DataFrame::new(columns)?)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn estimates_round_the_mean_to_the_interval() {
-        let cases = [
-            ((3, 0.904, 0.009937), "0.9040 ± 0.0099"),
-            ((3, 1.2623, 0.02541), "1.262 ± 0.025"),
-            ((3, 0.005955, 0.0004849), "0.00596 ± 0.00048"),
-            ((2, 2.0, 12.706), "2 ± 13"),
-            ((3, 0.5, 0.0), "0.5000 ± 0"),
-        ];
-        for ((n, mean, half_width), expected) in cases {
-            let e = Estimate {
-                n,
-                mean,
-                std: 1.0,
-                half_width,
-            };
-            assert_eq!(fmt_estimate(&e), expected);
-        }
-        assert_eq!(fmt_estimate(&Estimate::of(&[0.25])), "0.2500 (n=1)");
-    }
-}
-
 /// One row per comparison with full-precision numbers, for CSV: both sides' n, mean and
 /// interval, the difference with Welch's interval and degrees of freedom, the margin, the
 /// floor and the verdict.
@@ -185,4 +159,30 @@ pub fn comparison_frame(comparisons: &[Comparison]) -> Result<DataFrame> {
         ),
     ];
     Ok(DataFrame::new(columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_round_the_mean_to_the_interval() {
+        let cases = [
+            ((3, 0.904, 0.009937), "0.9040 ± 0.0099"),
+            ((3, 1.2623, 0.02541), "1.262 ± 0.025"),
+            ((3, 0.005955, 0.0004849), "0.00596 ± 0.00048"),
+            ((2, 2.0, 12.706), "2 ± 13"),
+            ((3, 0.5, 0.0), "0.5000 ± 0"),
+        ];
+        for ((n, mean, half_width), expected) in cases {
+            let e = Estimate {
+                n,
+                mean,
+                std: 1.0,
+                half_width,
+            };
+            assert_eq!(fmt_estimate(&e), expected);
+        }
+        assert_eq!(fmt_estimate(&Estimate::of(&[0.25])), "0.2500 (n=1)");
+    }
 }
