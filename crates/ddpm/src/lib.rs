@@ -12,6 +12,7 @@
 //! config and seed give bit-identical results whatever the thread count. The crate does
 //! no file IO: weights leave it as [`NamedTensor`]s and callers decide where they go.
 
+pub mod bench;
 pub mod config;
 pub mod data;
 pub mod kernels;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench_cmd;
 mod report_cmd;
 mod sweep_cmd;
 mod train_cmd;
@@ -31,6 +32,8 @@ enum Command {
     Show(sweep_cmd::ShowArgs),
     /// Turn a sweep's stored runs into tables, plots and a report.
     Report(report_cmd::ReportArgs),
+    /// Measure training, sampling, metric, sweep and memory figures of this machine.
+    Bench(bench_cmd::BenchArgs),
 }
 
 /// An error in what the user asked for (a flag, a file, a key): exit code 2, and it is
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Status(args) => sweep_cmd::status(args),
         Command::Show(args) => sweep_cmd::show(args),
         Command::Report(args) => report_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
     };
     match result {
         Ok(code) => code,
