@@ -11,10 +11,11 @@ results := "results"
 default:
     @just --list
 
-# Train every cell of an experiment that is not stored yet, then write its report.
+# Train every cell of an experiment that is not stored yet, then write its report
+# (also when some cells failed, which the report lists; the exit code stays the sweep's).
 sweep FILE *FLAGS:
-    cargo run -p diffsweep -- sweep {{FILE}} --results {{results}} {{FLAGS}}
-    cargo run -p diffsweep -- report {{FILE}} --results {{results}}
+    status=0; cargo run -p diffsweep -- sweep {{FILE}} --results {{results}} {{FLAGS}} || status=$?; \
+    cargo run -p diffsweep -- report {{FILE}} --results {{results}}; exit $status
 
 # Show an experiment's cells, which are cached, and an estimated time.
 plan FILE:

@@ -445,7 +445,8 @@ mod tests {
 
     #[test]
     fn invalid_values_name_their_key() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut RunConfig)>)> = vec![
+        type Mutation = Box<dyn Fn(&mut RunConfig)>;
+        let cases: Vec<(&str, Mutation)> = vec![
             ("T", Box::new(|c| c.steps = 0)),
             ("T", Box::new(|c| c.steps = MAX_STEPS + 1)),
             ("dataset.n", Box::new(|c| c.dataset.n = 1)),

@@ -21,7 +21,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train one model, sample from it and print its metrics as JSON.
-    Train(train_cmd::TrainArgs),
+    Train(Box<train_cmd::TrainArgs>),
     /// Train every cell of an experiment grid that is not stored yet.
     Sweep(sweep_cmd::SweepArgs),
     /// List an experiment's cells, which are cached, and an estimated time.
@@ -52,7 +52,7 @@ impl std::error::Error for BadInput {}
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train(args) => train_cmd::run(args),
+        Command::Train(args) => train_cmd::run(*args),
         Command::Sweep(args) => sweep_cmd::sweep(args),
         Command::Plan(args) => sweep_cmd::plan(args),
         Command::Status(args) => sweep_cmd::status(args),

@@ -24,7 +24,7 @@ pub struct TrainArgs {
     #[arg(long)]
     n: Option<usize>,
     /// Standard deviation of the data's Gaussian noise.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     noise: Option<f64>,
     /// Number of diffusion steps T (1 to 10000).
     #[arg(long = "T", value_name = "T")]
@@ -33,7 +33,7 @@ pub struct TrainArgs {
     #[arg(long)]
     schedule: Option<String>,
     /// Exponent of the polynomial schedule (> 0).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     power: Option<f64>,
     /// Rescale the schedule to zero terminal SNR (Lin et al. 2024).
     #[arg(long)]
@@ -99,15 +99,13 @@ fn parse_choice<T: DeserializeOwned + Serialize>(
 /// The flag a config key is set by, for error messages.
 fn flag_of(key: &str) -> String {
     match key {
-        "T" => "--T".into(),
-        "dataset.n" => "--n".into(),
-        "dataset.noise" => "--noise".into(),
-        "dataset.kind" => "--dataset".into(),
-        "schedule.power" => "--power".into(),
-        "schedule.kind" => "--schedule".into(),
-        "training.epochs" => "--epochs".into(),
-        "sampling.n_samples" => "--samples".into(),
-        other => format!("`{other}` (in --config)"),
+        "T" => "`--T`".into(),
+        "dataset.n" => "`--n`".into(),
+        "dataset.noise" => "`--noise`".into(),
+        "schedule.power" => "`--power`".into(),
+        "training.epochs" => "`--epochs`".into(),
+        "sampling.n_samples" => "`--samples`".into(),
+        other => format!("`{other}` (from --config)"),
     }
 }
 

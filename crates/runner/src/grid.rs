@@ -100,9 +100,9 @@ pub struct Compare {
     pub b: Selector,
     /// One of [`ddpm::Metrics::NAMES`].
     pub metric: String,
-    /// The difference, in the metric's units, below which the groups count as equal:
-    /// "no detectable difference" when the 95% interval of `mean(a) - mean(b)` lies inside
-    /// `[-margin, margin]` or contains 0.
+    /// The difference, in the metric's units, that matters. The reporter calls `a`
+    /// better when the whole 95% interval of `mean(a) - mean(b)` lies below `-margin`,
+    /// worse when it lies above `margin`, and otherwise finds no detectable difference.
     pub margin: f64,
     /// Whether a smaller metric is better (true for every metric the core computes).
     pub lower_is_better: bool,

@@ -48,7 +48,11 @@ fn slow_training_beats_an_untrained_model_and_nears_the_noise_floor() {
     );
     // The loss of the simplified objective starts near 1 (unit-variance noise) and drops.
     let first = trained.loss_curve.first().expect("epoch 1 is kept").1;
-    assert!(trained.final_loss < 0.7 * first, "loss {first} -> {}", trained.final_loss);
+    assert!(
+        trained.final_loss < 0.7 * first,
+        "loss {first} -> {}",
+        trained.final_loss
+    );
 }
 
 #[test]
@@ -59,7 +63,7 @@ fn divergence_is_an_outcome_not_a_panic() {
     config.training.lr = 1e30;
     let outcome = ddpm::run(&config, &mut |_| {}).expect("a valid config");
     match outcome.status {
-        RunStatus::Diverged { epoch } => assert!(epoch >= 2 && epoch <= 50, "epoch {epoch}"),
+        RunStatus::Diverged { epoch } => assert!((2..=50).contains(&epoch), "epoch {epoch}"),
         RunStatus::Completed => panic!("lr = 1e30 should diverge"),
     }
     assert!(outcome.metrics.is_none());

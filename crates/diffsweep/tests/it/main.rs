@@ -1,0 +1,4 @@
+//! The `diffsweep` binary end to end.
+
+mod sweep;
+mod train;

@@ -1,0 +1,91 @@
+//! `diffsweep sweep`, `plan`, `status`: bad input exits 2 and writes nothing; a tiny sweep
+//! runs, resumes without retraining, and reports its state.
+
+use std::{path::Path, process::Command};
+
+fn diffsweep(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_diffsweep"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write the experiment");
+    path.to_str().expect("utf-8 path").to_string()
+}
+
+#[test]
+fn a_bad_experiment_exits_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let results = dir.path().join("results");
+    let results_arg = results.to_str().expect("utf-8 path");
+    let cases = [
+        (
+            "unknown_key",
+            "name = \"x\"\n[grid]\nTT = [10]\n",
+            "did you mean",
+        ),
+        ("bad_value", "name = \"x\"\n[grid]\nT = [0, 10]\n", "T"),
+        (
+            "bad_schedule",
+            "name = \"x\"\n[grid]\n\"schedule.kind\" = [\"quadratic\"]\n",
+            "schedule.kind",
+        ),
+    ];
+    for (name, text, needle) in cases {
+        let file = write(dir.path(), &format!("{name}.toml"), text);
+        for command in ["sweep", "plan", "status"] {
+            let (code, _, stderr) = diffsweep(&[command, &file, "--results", results_arg]);
+            assert_eq!(code, 2, "{command} {name}: {stderr}");
+            assert!(
+                stderr.contains(&file),
+                "{command} {name}: names the file: {stderr}"
+            );
+            assert!(stderr.contains(needle), "{command} {name}: {stderr}");
+        }
+        assert!(!results.exists(), "{name}: results/ was written");
+    }
+}
+
+#[test]
+fn slow_a_tiny_sweep_resumes_without_retraining() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let results = dir.path().join("results");
+    let results_arg = results.to_str().expect("utf-8 path");
+    let file = write(
+        dir.path(),
+        "tiny.toml",
+        "name = \"tiny\"\nseeds = 2\n[base]\ndataset = { n = 64 }\ntraining = { epochs = 20 }\n[grid]\nT = [5, 10]\n",
+    );
+    let (code, _, stderr) = diffsweep(&["sweep", &file, "--results", results_arg, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    let runs = std::fs::read_dir(results.join("runs"))
+        .expect("runs/")
+        .filter(|e| e.as_ref().map(|e| e.path().is_dir()).unwrap_or(false))
+        .count();
+    assert_eq!(runs, 4);
+    let modified = |id: &std::fs::DirEntry| id.metadata().and_then(|m| m.modified()).ok();
+    let before: Vec<_> = std::fs::read_dir(results.join("runs"))
+        .expect("runs/")
+        .flatten()
+        .map(|e| (e.file_name(), modified(&e)))
+        .collect();
+    let (code, _, stderr) = diffsweep(&["sweep", &file, "--results", results_arg, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    let after: Vec<_> = std::fs::read_dir(results.join("runs"))
+        .expect("runs/")
+        .flatten()
+        .map(|e| (e.file_name(), modified(&e)))
+        .collect();
+    assert_eq!(before, after, "the second sweep rewrote runs");
+    let (code, stdout, stderr) = diffsweep(&["status", &file, "--results", results_arg]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains('4'), "{stdout}");
+}

@@ -1,0 +1,78 @@
+//! `diffsweep train`: bad flags are rejected with exit code 2 and a message that names the
+//! flag and what it allows; a valid run prints one JSON object.
+
+use std::process::Command;
+
+fn diffsweep(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_diffsweep"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn invalid_flags_are_rejected_before_training() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--T", "0"], "t_zero"),
+        (&["--T", "10001"], "t_too_large"),
+        (&["--schedule", "quadratic"], "unknown_schedule"),
+        (&["--power", "0"], "power_zero"),
+        (&["--power", "-1"], "power_negative"),
+        (&["--n", "1"], "n_one"),
+        (&["--scaling", "unit"], "unknown_scaling"),
+        (&["--dataset", "spirals"], "unknown_dataset"),
+        (&["--epochs", "0"], "epochs_zero"),
+    ];
+    for (args, name) in cases {
+        let mut full = vec!["train"];
+        full.extend_from_slice(args);
+        let (code, stdout, stderr) = diffsweep(&full);
+        assert_eq!(code, 2, "{name}: {stderr}");
+        assert!(stdout.is_empty(), "{name}: printed {stdout}");
+        insta::assert_snapshot!(format!("train_{name}"), stderr.trim_end());
+    }
+}
+
+#[test]
+fn a_short_run_prints_its_config_metrics_and_floor() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let csv = dir.path().join("samples.csv");
+    let (code, stdout, stderr) = diffsweep(&[
+        "train",
+        "--n",
+        "100",
+        "--epochs",
+        "20",
+        "--T",
+        "10",
+        "--seed",
+        "3",
+        "--samples-csv",
+        csv.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(report["status"], "completed");
+    assert_eq!(report["config"]["T"], 10);
+    assert_eq!(report["config"]["seed"], 3);
+    for metric in ["chamfer", "sliced_wasserstein", "mmd"] {
+        assert!(report["metrics"][metric].as_f64().expect("a number") > 0.0);
+        assert!(report["noise_floor"][metric].as_f64().expect("a number") > 0.0);
+    }
+    assert!(report["train_seconds"].as_f64().expect("a number") > 0.0);
+    let samples = std::fs::read_to_string(&csv).expect("samples written");
+    assert_eq!(samples.lines().next(), Some("x,y"));
+    assert_eq!(samples.lines().count(), 101);
+}
+
+#[test]
+fn invalid_noise_is_rejected() {
+    let (code, _, stderr) = diffsweep(&["train", "--noise", "-0.5"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("`--noise`"), "{stderr}");
+}
