@@ -153,6 +153,17 @@ fn answer_one(sweep: &Sweep, aggregate: &Aggregate, question: &Question) -> Resu
         )));
     }
     let side = |selector: &Selector, label: &str| {
+        // A sweep still under way may have no stored run of a cell yet: that side has no
+        // seeds, and the verdict says so instead of failing the whole report.
+        if !sweep.rows.iter().any(|r| r.matches(selector)) {
+            let nothing = crate::stats::Estimate::from_moments(0, f64::NAN, f64::NAN);
+            return Ok((
+                format!("{{{selector}}} (no stored run yet)"),
+                nothing,
+                0,
+                f64::NAN,
+            ));
+        }
         let key = sweep
             .select_cell(selector)
             .map_err(|e| context(format!("selector {label}: {e}")))?;
@@ -160,11 +171,16 @@ fn answer_one(sweep: &Sweep, aggregate: &Aggregate, question: &Question) -> Resu
             .cell(&key)
             .expect("every cell of the sweep is in its aggregate");
         let metric = cell.metrics[&question.metric];
-        Ok::<_, Error>((sweep.describe_cell(&key), metric, cell.failures))
+        Ok::<_, Error>((
+            sweep.describe_cell(&key),
+            metric.estimate,
+            cell.failures,
+            metric.floor_mean,
+        ))
     };
-    let (cell_a, metric_a, failures_a) = side(&question.a, "a")?;
-    let (cell_b, metric_b, failures_b) = side(&question.b, "b")?;
-    let difference = Difference::welch(&metric_a.estimate, &metric_b.estimate);
+    let (cell_a, estimate_a, failures_a, floor_a) = side(&question.a, "a")?;
+    let (cell_b, estimate_b, failures_b, floor_b) = side(&question.b, "b")?;
+    let difference = Difference::welch(&estimate_a, &estimate_b);
     let verdict = match &difference {
         Some(d) => Verdict::judge(d, question.margin, question.lower_is_better),
         None => Verdict::InsufficientSeeds,
@@ -173,12 +189,16 @@ fn answer_one(sweep: &Sweep, aggregate: &Aggregate, question: &Question) -> Resu
         question: question.clone(),
         cell_a,
         cell_b,
-        a: metric_a.estimate,
-        b: metric_b.estimate,
+        a: estimate_a,
+        b: estimate_b,
         failures_a,
         failures_b,
         difference,
-        floor: (metric_a.floor_mean + metric_b.floor_mean) / 2.0,
+        floor: match (floor_a.is_finite(), floor_b.is_finite()) {
+            (true, true) => (floor_a + floor_b) / 2.0,
+            (true, false) => floor_a,
+            _ => floor_b,
+        },
         verdict,
     })
 }

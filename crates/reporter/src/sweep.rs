@@ -345,11 +345,10 @@ impl Sweep {
             Some(selector) => {
                 let matching: Vec<&RunRow> =
                     self.rows.iter().filter(|r| r.matches(selector)).collect();
+                // The runner checked that the selector picks a cell of the grid, so no
+                // match means its runs are not stored yet: draw no featured figures.
                 if matching.is_empty() {
-                    return Err(Error::Selector(format!(
-                        "featured run `{{{selector}}}` matches no run of sweep `{}`",
-                        self.name
-                    )));
+                    return Ok(None);
                 }
                 Ok(lowest_seed(matching.iter().copied().filter(completed))
                     .or_else(|| lowest_seed(matching.iter().copied())))
