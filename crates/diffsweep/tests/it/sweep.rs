@@ -1,19 +1,9 @@
 //! `diffsweep sweep`, `plan`, `status`: bad input exits 2 and writes nothing; a tiny sweep
 //! runs, resumes without retraining, and reports its state.
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 
-fn diffsweep(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_diffsweep"))
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::diffsweep;
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);

@@ -1,19 +1,7 @@
 //! `diffsweep train`: bad flags are rejected with exit code 2 and a message that names the
 //! flag and what it allows; a valid run prints one JSON object.
 
-use std::process::Command;
-
-fn diffsweep(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_diffsweep"))
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::diffsweep;
 
 #[test]
 fn invalid_flags_are_rejected_before_training() {
