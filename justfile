@@ -14,24 +14,24 @@ default:
 # Train every cell of an experiment that is not stored yet, then write its report
 # (also when some cells failed, which the report lists; the exit code stays the sweep's).
 sweep FILE *FLAGS:
-    status=0; cargo run -p diffsweep -- sweep {{FILE}} --results {{results}} {{FLAGS}} || status=$?; \
-    cargo run -p diffsweep -- report {{FILE}} --results {{results}}; exit $status
+    status=0; cargo run --bin diffsweep -- sweep {{FILE}} --results {{results}} {{FLAGS}} || status=$?; \
+    cargo run --bin diffsweep -- report {{FILE}} --results {{results}}; exit $status
 
 # Show an experiment's cells, which are cached, and an estimated time.
 plan FILE:
-    cargo run -p diffsweep -- plan {{FILE}} --results {{results}}
+    cargo run --bin diffsweep -- plan {{FILE}} --results {{results}}
 
 # Count an experiment's done, failed and pending cells.
 status FILE:
-    cargo run -p diffsweep -- status {{FILE}} --results {{results}}
+    cargo run --bin diffsweep -- status {{FILE}} --results {{results}}
 
 # Write the report of an experiment from the stored runs.
 report FILE:
-    cargo run -p diffsweep -- report {{FILE}} --results {{results}}
+    cargo run --bin diffsweep -- report {{FILE}} --results {{results}}
 
 # Train one model with the post's defaults (pass flags, e.g. --T 1000 --schedule ddpm).
 train *FLAGS:
-    cargo run -p diffsweep -- train {{FLAGS}}
+    cargo run --bin diffsweep -- train {{FLAGS}}
 
 # Run the test suite (the same command CI runs).
 test:
@@ -39,7 +39,7 @@ test:
 
 # Measure epoch, matmul, sampling, metric and sweep speed (see BENCHMARKS.md).
 bench:
-    cargo run -p diffsweep -- bench
+    cargo run --bin diffsweep -- bench
 
 # What CI checks: formatting, lints, tests.
 ci:

@@ -221,7 +221,7 @@ pub enum TimeEncoding {
     /// The post's encoder: `one_hot(t - 1)` through a linear layer with one output, i.e.
     /// a learned scalar per step plus a bias, concatenated with `x_t`.
     OneHot,
-    /// Sixteen fixed sinusoidal features of `t / T` (8 frequencies, sine and cosine),
+    /// Sixteen fixed sinusoidal features of the step `t` (8 frequencies, sine and cosine),
     /// as in the transformer position encoding used by Ho et al. 2020.
     Sinusoidal,
 }
@@ -400,6 +400,10 @@ impl RunConfig {
     /// so that two configs that train identically compare (and hash) equal.
     pub fn canonical(&self) -> RunConfig {
         let mut c = self.clone();
+        // Asking for as many samples as data points is the default, written out.
+        if c.sampling.n_samples == c.dataset.n {
+            c.sampling.n_samples = 0;
+        }
         let d = ScheduleConfig::default();
         let s = &mut c.schedule;
         if s.kind != ScheduleKind::Polynomial {
@@ -483,6 +487,9 @@ mod tests {
         let mut c = RunConfig::default();
         c.schedule.power = 2.0;
         assert_ne!(c.canonical(), RunConfig::default().canonical());
+        let mut d = RunConfig::default();
+        d.sampling.n_samples = d.dataset.n;
+        assert_eq!(d.canonical(), RunConfig::default().canonical());
     }
 
     #[test]

@@ -76,10 +76,15 @@ pub fn training_data(config: &RunConfig) -> Vec<Point> {
     data::generate(&config.dataset, &mut rng)
 }
 
-/// The reference draw for the noise floor: the same distribution under another stream.
+/// The reference draw for the noise floor: the same distribution under another stream,
+/// with as many points as the run draws samples, since every metric depends on set size.
 fn floor_data(config: &RunConfig) -> Vec<Point> {
     let mut rng = rng::stream(config.seed, Stream::NoiseFloor);
-    data::generate(&config.dataset, &mut rng)
+    let dataset = crate::DatasetConfig {
+        n: config.sample_count(),
+        ..config.dataset.clone()
+    };
+    data::generate(&dataset, &mut rng)
 }
 
 /// Trains, samples and scores one run. Validation errors are returned before any work;

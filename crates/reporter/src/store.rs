@@ -55,11 +55,19 @@ pub fn load(store: &RunStore, experiment: &Experiment) -> Result<ReportInput> {
             .filter(|(axis, _)| axis.as_str() != SEED_AXIS)
             .map(|(axis, value)| (axis.clone(), AxisValue::from_json(value)))
             .collect();
+        let metrics_finite = record.metrics.as_ref().is_some_and(|m| {
+            [m.chamfer, m.sliced_wasserstein, m.mmd]
+                .iter()
+                .all(|v| v.is_finite())
+        });
         rows.push(RunRow {
             run_id: cell.id.as_str().to_string(),
             axes,
             seed: cell.config.seed,
             status: match record.status {
+                // Training finished but the sampler produced non-finite points: a failure
+                // the report must show, not a seed that silently leaves the statistics.
+                Status::Completed if !metrics_finite => RunStatus::Failed,
                 Status::Completed => RunStatus::Completed,
                 Status::Diverged => RunStatus::Diverged,
                 Status::Failed => RunStatus::Failed,
@@ -73,7 +81,11 @@ pub fn load(store: &RunStore, experiment: &Experiment) -> Result<ReportInput> {
             },
             final_loss: record.final_loss,
             diverged_epoch: record.diverged_epoch,
-            error: record.error,
+            error: if record.status == Status::Completed && !metrics_finite {
+                Some("the sampler produced non-finite points (metrics are not finite)".into())
+            } else {
+                record.error
+            },
             version: Some(format!(
                 "diffsweep {} (semantics {})",
                 record.diffsweep_version, record.semantics_version

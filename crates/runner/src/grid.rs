@@ -893,12 +893,39 @@ impl Parser<'_> {
             let mut sides = Vec::new();
             for (doc, entries) in [&raw_compare.a, &raw_compare.b] {
                 let selector = self.selector(&base, doc, entries, &axes, "a selector")?;
-                if !cells.iter().any(|cell| selector.matches(&cell.axes)) {
-                    return Err(self.error(
-                        doc,
-                        Aim::Value,
-                        format!("selector {{ {} }} matches no cell", selector.describe()),
-                    ));
+                // One cell, whose seeds are the samples: two configurations are never
+                // pooled as if they were seeds.
+                let matched: std::collections::BTreeSet<String> = cells
+                    .iter()
+                    .filter(|cell| selector.matches(&cell.axes))
+                    .map(|cell| {
+                        axes.iter()
+                            .filter(|axis| axis.as_str() != "seed")
+                            .filter_map(|axis| cell.axes.get(axis))
+                            .map(|value| value.to_string())
+                            .collect::<Vec<_>>()
+                            .join("\u{1f}")
+                    })
+                    .collect();
+                match matched.len() {
+                    1 => {}
+                    0 => {
+                        return Err(self.error(
+                            doc,
+                            Aim::Value,
+                            format!("selector {{ {} }} matches no cell", selector.describe()),
+                        ))
+                    }
+                    n => {
+                        return Err(self.error(
+                            doc,
+                            Aim::Value,
+                            format!(
+                                "selector {{ {} }} matches {n} cells (seeds aside); name a value for every axis that varies",
+                                selector.describe()
+                            ),
+                        ))
+                    }
                 }
                 sides.push(selector);
             }

@@ -365,28 +365,51 @@ impl RunStore {
 
     /// Takes the lock of run `id`, or `None` while another process (or thread) holds it.
     pub fn try_lock(&self, id: &RunId) -> Result<Option<RunLock>> {
-        let (path, file) = self.lock_file(id)?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(RunLock {
-                id: id.clone(),
-                path,
-                _file: file,
-            })),
-            Err(TryLockError::WouldBlock) => Ok(None),
-            Err(TryLockError::Error(err)) => Err(Error::io("cannot lock", path, err)),
-        }
+        self.acquire(id, false)
     }
 
     /// Takes the lock of run `id`, waiting while another process holds it.
     pub fn lock(&self, id: &RunId) -> Result<RunLock> {
-        let (path, file) = self.lock_file(id)?;
-        file.lock()
-            .map_err(|err| Error::io("cannot lock", &path, err))?;
-        Ok(RunLock {
-            id: id.clone(),
-            path,
-            _file: file,
-        })
+        Ok(self
+            .acquire(id, true)?
+            .expect("a blocking lock either succeeds or fails"))
+    }
+
+    /// Locks the file at `runs/<id>.lock`. A holder removes that file when it lets go
+    /// (see [`RunLock`]), so a lock taken on a file that was unlinked in the meantime
+    /// guards nothing: after locking, check that the path still names the locked file,
+    /// and start over if not.
+    fn acquire(&self, id: &RunId, wait: bool) -> Result<Option<RunLock>> {
+        use std::os::unix::fs::MetadataExt;
+        loop {
+            let (path, file) = self.lock_file(id)?;
+            if wait {
+                file.lock()
+                    .map_err(|err| Error::io("cannot lock", &path, err))?;
+            } else {
+                match file.try_lock() {
+                    Ok(()) => {}
+                    Err(TryLockError::WouldBlock) => return Ok(None),
+                    Err(TryLockError::Error(err)) => {
+                        return Err(Error::io("cannot lock", path, err))
+                    }
+                }
+            }
+            let held = file
+                .metadata()
+                .map_err(|err| Error::io("cannot inspect", &path, err))?;
+            match fs::metadata(&path) {
+                Ok(named) if named.ino() == held.ino() && named.dev() == held.dev() => {
+                    return Ok(Some(RunLock {
+                        id: id.clone(),
+                        path,
+                        _file: file,
+                    }))
+                }
+                // Unlinked (or replaced) between our open and our lock: try again.
+                _ => continue,
+            }
+        }
     }
 
     fn lock_file(&self, id: &RunId) -> Result<(PathBuf, File)> {

@@ -598,7 +598,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         // A run scores its samples and the noise floor: two evaluations.
         metric_seconds: 2.0 * metrics.all_at_post_points.median_ms * 1e-3,
     };
-    let mut command = String::from("cargo run -p diffsweep -- bench");
+    let mut command = String::from("cargo run --bin diffsweep -- bench");
     if args.quick {
         command.push_str(" --quick");
     }
@@ -779,7 +779,10 @@ impl Exporter for Markdown {
                 mt.sliced_wasserstein,
             ),
             (
-                &*format!("MMD (first {} points of each set)", metrics::MMD_MAX_POINTS),
+                &*format!(
+                    "MMD (at most {} evenly strided points of each set)",
+                    metrics::MMD_MAX_POINTS
+                ),
                 mt.n,
                 mt.mmd,
             ),

@@ -105,6 +105,7 @@ fn flag_of(key: &str) -> String {
         "schedule.power" => "`--power`".into(),
         "training.epochs" => "`--epochs`".into(),
         "sampling.n_samples" => "`--samples`".into(),
+        "schedule.zero_terminal_snr" => "`--zero-terminal-snr`".into(),
         other => format!("`{other}` (from --config)"),
     }
 }
@@ -188,6 +189,8 @@ fn resolve(args: &TrainArgs) -> anyhow::Result<RunConfig> {
 /// Runs `diffsweep train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let config = resolve(&args)?;
+    // As in a sweep: single-threaded matrix products, so `seconds_per_epoch` compares.
+    gemm_common::gemm::set_threading_threshold(usize::MAX);
     let outcome = ddpm::run(&config, &mut |_| {}).context("the run failed")?;
     if let Some(path) = &args.samples_csv {
         let mut text = String::from("x,y\n");
