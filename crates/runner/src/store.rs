@@ -453,6 +453,14 @@ impl RunStore {
                 continue;
             };
             if let Some(_lock) = self.try_lock(&id)? {
+                // A replacement (`--force`) stopped between its two renames leaves the old
+                // copy aside and no run in place: put the old copy back, never lose it.
+                let target = dir.join(id.as_str());
+                if name.starts_with(".old-") && !target.exists() {
+                    fs::rename(entry.path(), &target)
+                        .map_err(|err| Error::io("cannot restore", &target, err))?;
+                    continue;
+                }
                 fs::remove_dir_all(entry.path())
                     .map_err(|err| Error::io("cannot remove", entry.path(), err))?;
                 removed += 1;

@@ -106,6 +106,43 @@ fn a_half_written_run_is_invisible_and_cleaned_up() {
     assert!(!tmp.exists());
 }
 
+#[test]
+fn a_replacement_stopped_between_its_renames_keeps_the_old_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path()).unwrap();
+    let config = config(5);
+    let id = RunId::of(&config);
+    let lock = store.try_lock(&id).unwrap().unwrap();
+    let record = store
+        .write_run(
+            &lock,
+            &config,
+            &Ok(fake_outcome(&config)),
+            Utc::now(),
+            Utc::now(),
+        )
+        .unwrap();
+    drop(lock);
+    // `--force` moved the good run aside, then died before renaming the new one in.
+    let runs = dir.path().join("runs");
+    std::fs::rename(
+        runs.join(id.as_str()),
+        runs.join(format!(".old-{id}-4000001")),
+    )
+    .unwrap();
+    std::fs::create_dir_all(runs.join(format!(".tmp-{id}-4000001"))).unwrap();
+    assert_eq!(store.record(&id).unwrap(), None);
+
+    store.clean_stale().unwrap();
+    assert_eq!(store.record(&id).unwrap(), Some(record));
+    let left: Vec<String> = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 /// Not a test of its own: the body of the child process that
 /// [`a_lock_held_by_a_dead_process_is_recovered`] starts and kills.
 #[test]
