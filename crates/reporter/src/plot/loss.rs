@@ -8,8 +8,8 @@ use plotters::prelude::*;
 
 use super::facets::{distinct, Facets};
 use super::{
-    color, densify, emptiest_corner, font, legend_share, log_ticks, plot_err, tick, title, unit,
-    Figure,
+    color, densify, draw_mesh, emptiest_corner, font, legend_share, log_ticks, plot_err, title,
+    unit, Figure,
 };
 use crate::artifacts::RunArtifacts;
 use crate::sweep::{RunStatus, Sweep};
@@ -127,18 +127,7 @@ impl Figure for LossFigure {
                         .with_key_points(log_ticks(lo / 1.3, hi * 1.3)),
                 )
                 .map_err(plot_err)?;
-            chart
-                .configure_mesh()
-                .x_desc("epoch")
-                .y_desc("loss (MSE on noise, log)")
-                .label_style(font(13))
-                .x_label_formatter(&tick)
-                .y_label_formatter(&tick)
-                .axis_desc_style(font(15))
-                .light_line_style(WHITE)
-                .bold_line_style(BLACK.mix(0.08))
-                .draw()
-                .map_err(plot_err)?;
+            draw_mesh(&mut chart, "epoch", "loss (MSE on noise, log)")?;
             for curve in curves {
                 let colour = color(curve.colour);
                 chart

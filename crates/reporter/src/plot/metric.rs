@@ -9,8 +9,8 @@ use plotters::prelude::*;
 
 use super::facets::{distinct, Facets};
 use super::{
-    color, densify, emptiest_corner, font, legend_share, log_ticks, plot_err, tick, title, unit,
-    Figure,
+    color, densify, draw_mesh, emptiest_corner, font, legend_share, log_ticks, plot_err, title,
+    unit, Figure,
 };
 use crate::aggregate::Aggregate;
 use crate::sweep::Sweep;
@@ -234,18 +234,7 @@ where
     } else {
         metric.to_string()
     };
-    chart
-        .configure_mesh()
-        .x_desc("T (diffusion steps, log)")
-        .y_desc(y_desc)
-        .label_style(font(13))
-        .x_label_formatter(&tick)
-        .y_label_formatter(&tick)
-        .axis_desc_style(font(15))
-        .light_line_style(WHITE)
-        .bold_line_style(BLACK.mix(0.08))
-        .draw()
-        .map_err(plot_err)?;
+    draw_mesh(&mut chart, "T (diffusion steps, log)", &y_desc)?;
     for line in &panel.lines {
         let colour = color(line.colour);
         let band: Vec<(f64, f64)> = line

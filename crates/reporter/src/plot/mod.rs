@@ -103,6 +103,31 @@ pub fn font(size: u32) -> FontDesc<'static> {
     (FONT, size).into_font()
 }
 
+/// Draws the axes, labels and faint grid every cartesian figure shares.
+pub fn draw_mesh<DB, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    x_desc: &str,
+    y_desc: &str,
+) -> Result<()>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(font(13))
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .axis_desc_style(font(15))
+        .light_line_style(WHITE)
+        .bold_line_style(BLACK.mix(0.08))
+        .draw()
+        .map_err(plot_err)
+}
+
 /// A tick label: at most three significant digits without trailing zeros (`10`, `0.25`),
 /// powers of ten in scientific notation outside `[1e-3, 1e5)` (`1e-12`).
 pub fn tick(value: &f64) -> String {

@@ -7,8 +7,8 @@ use plotters::prelude::*;
 
 use super::facets::distinct;
 use super::{
-    color, densify, emptiest_corner, font, legend_share, log_ticks, plot_err, tick, title, unit,
-    Figure,
+    color, densify, draw_mesh, emptiest_corner, font, legend_share, log_ticks, plot_err, title,
+    unit, Figure,
 };
 use crate::artifacts::RunArtifacts;
 use crate::sweep::{AxisValue, Sweep};
@@ -143,17 +143,7 @@ impl Figure for ScheduleFigure {
             .y_label_area_size(60)
             .build_cartesian_2d(0.0..1.0, 0.0..1.02)
             .map_err(plot_err)?;
-        left.configure_mesh()
-            .x_desc("t / T")
-            .y_desc("1 − ᾱ_t")
-            .label_style(font(13))
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .axis_desc_style(font(15))
-            .light_line_style(WHITE)
-            .bold_line_style(BLACK.mix(0.08))
-            .draw()
-            .map_err(plot_err)?;
+        draw_mesh(&mut left, "t / T", "1 − ᾱ_t")?;
         let mut right = ChartBuilder::on(&panels[1])
             .caption("β_t (log)", font(18))
             .margin(12)
@@ -166,18 +156,7 @@ impl Figure for ScheduleFigure {
                     .with_key_points(log_ticks(min_beta / 2.0, 1.5)),
             )
             .map_err(plot_err)?;
-        right
-            .configure_mesh()
-            .x_desc("t / T")
-            .y_desc("β_t")
-            .label_style(font(13))
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .axis_desc_style(font(15))
-            .light_line_style(WHITE)
-            .bold_line_style(BLACK.mix(0.08))
-            .draw()
-            .map_err(plot_err)?;
+        draw_mesh(&mut right, "t / T", "β_t")?;
         let mut labelled: Vec<String> = Vec::new();
         for curve in &self.curves {
             let colour = color(curve.colour);
