@@ -9,8 +9,8 @@ use plotters::prelude::*;
 
 use super::facets::{distinct, Facets};
 use super::{
-    color, densify, draw_mesh, emptiest_corner, font, legend_share, log_ticks, plot_err, title,
-    unit, Figure,
+    color, densify, draw_legend, draw_mesh, emptiest_corner, font, legend_share, log_ticks,
+    plot_err, title, unit, Figure,
 };
 use crate::aggregate::Aggregate;
 use crate::sweep::Sweep;
@@ -322,14 +322,7 @@ where
         let mut labels: Vec<String> = panel.lines.iter().map(|l| l.label.clone()).collect();
         labels.push("noise floor".into());
         let (w, h) = legend_share(&labels, chart.plotting_area().dim_in_pixel());
-        chart
-            .configure_series_labels()
-            .position(emptiest_corner(&points, w, h))
-            .label_font(font(14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
+        draw_legend(&mut chart, emptiest_corner(&points, w, h), 14)?;
     }
     Ok(())
 }

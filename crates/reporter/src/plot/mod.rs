@@ -103,6 +103,27 @@ pub fn font(size: u32) -> FontDesc<'static> {
     (FONT, size).into_font()
 }
 
+/// Draws the series legend of `chart` at `position`, boxed on a translucent background.
+pub fn draw_legend<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    position: SeriesLabelPosition,
+    font_size: u32,
+) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font(font(font_size))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .draw()
+        .map_err(plot_err)
+}
+
 /// Draws the axes, labels and faint grid every cartesian figure shares.
 pub fn draw_mesh<DB, X, Y>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,

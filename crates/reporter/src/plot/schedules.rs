@@ -7,8 +7,8 @@ use plotters::prelude::*;
 
 use super::facets::distinct;
 use super::{
-    color, densify, draw_mesh, emptiest_corner, font, legend_share, log_ticks, plot_err, title,
-    unit, Figure,
+    color, densify, draw_legend, draw_mesh, emptiest_corner, font, legend_share, log_ticks,
+    plot_err, title, unit, Figure,
 };
 use crate::artifacts::RunArtifacts;
 use crate::sweep::{AxisValue, Sweep};
@@ -265,21 +265,8 @@ impl Figure for ScheduleFigure {
         let left_corner = emptiest_corner(&noise_points, w, h);
         let (w, h) = legend_share(&step_labels, area_size);
         let right_corner = emptiest_corner(&beta_points, w, h);
-        left.configure_series_labels()
-            .position(left_corner)
-            .label_font(font(14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
-        right
-            .configure_series_labels()
-            .position(right_corner)
-            .label_font(font(14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
+        draw_legend(&mut left, left_corner, 14)?;
+        draw_legend(&mut right, right_corner, 14)?;
         Ok(())
     }
 }
