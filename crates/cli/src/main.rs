@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod bench_cmd;
 mod report_cmd;
 mod sweep_cmd;
 mod train_cmd;
@@ -33,7 +32,7 @@ enum Command {
     /// Turn a sweep's stored runs into tables, plots and a report.
     Report(report_cmd::ReportArgs),
     /// Measure training, sampling, metric, sweep and memory figures of this machine.
-    Bench(bench_cmd::BenchArgs),
+    Bench(bench::BenchArgs),
 }
 
 /// An error in what the user asked for (a flag, a file, a key): exit code 2, and it is
@@ -58,7 +57,7 @@ fn main() -> ExitCode {
         Command::Status(args) => sweep_cmd::status(args),
         Command::Show(args) => sweep_cmd::show(args),
         Command::Report(args) => report_cmd::run(args),
-        Command::Bench(args) => bench_cmd::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(code) => code,

@@ -74,6 +74,8 @@ struct TrainReport<'a> {
     seconds_per_epoch: f64,
     sample_seconds: f64,
     metric_seconds: f64,
+    /// The instruction-set path of the fused kernels (every path gives the same bits).
+    kernel_isa: &'static str,
 }
 
 /// Parses `value` of `flag` into one of the `allowed` variants of a serde enum.
@@ -189,8 +191,6 @@ fn resolve(args: &TrainArgs) -> anyhow::Result<RunConfig> {
 /// Runs `diffsweep train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let config = resolve(&args)?;
-    // As in a sweep: single-threaded matrix products, so `seconds_per_epoch` compares.
-    gemm_common::gemm::set_threading_threshold(usize::MAX);
     let outcome = ddpm::run(&config, &mut |_| {}).context("the run failed")?;
     if let Some(path) = &args.samples_csv {
         let mut text = String::from("x,y\n");
@@ -211,6 +211,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         seconds_per_epoch: outcome.train_seconds / epochs_run as f64,
         sample_seconds: outcome.sample_seconds,
         metric_seconds: outcome.metric_seconds,
+        kernel_isa: outcome.kernel_isa.name(),
     };
     let mut stdout = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut stdout, &report).context("cannot write to stdout")?;

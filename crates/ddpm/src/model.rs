@@ -138,6 +138,28 @@ impl<const F: usize> Body<F, f32, Cpu> {
         push(out, "l5.bias", &self.l5.bias);
     }
 
+    fn named_gradients(&self, grads: &Gradients<f32, Cpu>, out: &mut Vec<NamedTensor>) {
+        let mut push_grad = |name: &str, shape: Vec<usize>, data: Vec<f32>| {
+            out.push(NamedTensor {
+                name: name.to_string(),
+                shape,
+                data,
+            })
+        };
+        let shape = |t: &dyn HasShapeVec| t.shape_vec();
+        push_grad("input_x.weight", shape(&self.input_x.weight), grads.get(&self.input_x.weight).as_vec());
+        push_grad("input_x.bias", shape(&self.input_x.bias), grads.get(&self.input_x.bias).as_vec());
+        push_grad("input_t.weight", shape(&self.input_t), grads.get(&self.input_t).as_vec());
+        push_grad("l2.weight", shape(&self.l2.weight), grads.get(&self.l2.weight).as_vec());
+        push_grad("l2.bias", shape(&self.l2.bias), grads.get(&self.l2.bias).as_vec());
+        push_grad("l3.weight", shape(&self.l3.weight), grads.get(&self.l3.weight).as_vec());
+        push_grad("l3.bias", shape(&self.l3.bias), grads.get(&self.l3.bias).as_vec());
+        push_grad("l4.weight", shape(&self.l4.weight), grads.get(&self.l4.weight).as_vec());
+        push_grad("l4.bias", shape(&self.l4.bias), grads.get(&self.l4.bias).as_vec());
+        push_grad("l5.weight", shape(&self.l5.weight), grads.get(&self.l5.weight).as_vec());
+        push_grad("l5.bias", shape(&self.l5.bias), grads.get(&self.l5.bias).as_vec());
+    }
+
     fn load_named_tensors(&mut self, named: &[NamedTensor]) -> Result<()> {
         load(named, "input_x.weight", &mut self.input_x.weight)?;
         load(named, "input_x.bias", &mut self.input_x.bias)?;
@@ -150,6 +172,17 @@ impl<const F: usize> Body<F, f32, Cpu> {
         load(named, "l4.bias", &mut self.l4.bias)?;
         load(named, "l5.weight", &mut self.l5.weight)?;
         load(named, "l5.bias", &mut self.l5.bias)
+    }
+}
+
+/// The concrete shape of a tensor, outermost first.
+trait HasShapeVec {
+    fn shape_vec(&self) -> Vec<usize>;
+}
+
+impl<S: Shape> HasShapeVec for Tensor<S, f32, Cpu> {
+    fn shape_vec(&self) -> Vec<usize> {
+        self.shape().concrete().into_iter().collect()
     }
 }
 
@@ -325,7 +358,7 @@ impl NoisePredictor {
 
     /// `eps_theta(x, t)` for a batch, with `ts[i]` in `1..=T` the step of row `i`.
     /// Generic over the tape, so training (with gradients) and sampling share it.
-    pub(crate) fn forward<T>(&self, x: Batch<T>, ts: &[usize]) -> Batch<T>
+    pub fn forward<T>(&self, x: Batch<T>, ts: &[usize]) -> Batch<T>
     where
         T: Tape<f32, Cpu> + Merge<T> + Merge<NoneTape>,
     {
@@ -353,8 +386,44 @@ impl NoisePredictor {
         }
     }
 
+    /// The gradient of `mean ||eps - eps_theta(x, t)||^2` with respect to every parameter,
+    /// by dfdx's autodiff, named like [`NoisePredictor::named_tensors`]: the reference the
+    /// fused op's backward pass is tested against.
+    pub fn loss_gradients(&self, x: &[f32], eps: &[f32], ts: &[usize]) -> Vec<NamedTensor> {
+        let n = ts.len();
+        let input = self.device.tensor_from_vec(x.to_vec(), (n, Const::<2>));
+        let target = self.device.tensor_from_vec(eps.to_vec(), (n, Const::<2>));
+        let grads = self.alloc_grads();
+        let prediction = self.forward(input.traced(grads), ts);
+        let grads = mse_loss(prediction, target).backward();
+        let mut out = Vec::new();
+        match &self.network {
+            Network::OneHot(net) => {
+                out.push(NamedTensor {
+                    name: "time.weight".into(),
+                    shape: vec![self.steps],
+                    data: grads.get(&net.time_table).as_vec()[..self.steps].to_vec(),
+                });
+                out.push(NamedTensor {
+                    name: "time.bias".into(),
+                    shape: vec![],
+                    data: grads.get(&net.time_bias).as_vec(),
+                });
+                net.body.named_gradients(&grads, &mut out);
+            }
+            Network::Sinusoidal(net) => net.body.named_gradients(&grads, &mut out),
+        }
+        out
+    }
+
+    /// `eps_theta(x, t)` by dfdx's ops, for `x` (`n x 2`, row-major) and `ts[i]` in `1..=T`.
+    pub fn predict(&self, x: &[f32], ts: &[usize]) -> Vec<f32> {
+        let input = self.device.tensor_from_vec(x.to_vec(), (ts.len(), Const::<2>));
+        self.forward(input, ts).as_vec()
+    }
+
     /// A zeroed gradient buffer for every parameter.
-    pub(crate) fn alloc_grads(&self) -> Gradients<f32, Cpu> {
+    pub fn alloc_grads(&self) -> Gradients<f32, Cpu> {
         match &self.network {
             Network::OneHot(net) => net.alloc_grads(),
             Network::Sinusoidal(net) => net.alloc_grads(),
@@ -362,7 +431,7 @@ impl NoisePredictor {
     }
 
     /// Zeroes `grads` in place, keeping its buffers.
-    pub(crate) fn zero_grads(&self, grads: &mut Gradients<f32, Cpu>) {
+    pub fn zero_grads(&self, grads: &mut Gradients<f32, Cpu>) {
         match &self.network {
             Network::OneHot(net) => net.zero_grads(grads),
             Network::Sinusoidal(net) => net.zero_grads(grads),

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     data,
     metrics::{self, Metrics},
+    fused::{FusedNet, Isa},
     model::{NamedTensor, NoisePredictor},
     rng::{self, Stream},
     sample,
@@ -62,6 +63,8 @@ pub struct RunOutcome {
     pub samples: Vec<Point>,
     /// The trained weights, by name.
     pub weights: Vec<NamedTensor>,
+    /// The instruction-set path the kernels ran on (every path gives the same bits).
+    pub kernel_isa: Isa,
     /// Wall seconds spent training.
     pub train_seconds: f64,
     /// Wall seconds spent sampling.
@@ -97,7 +100,7 @@ pub fn run(config: &RunConfig, progress: &mut dyn FnMut(Progress)) -> Result<Run
     let scaled = scaler.transform_all(&data);
 
     let started = Instant::now();
-    let mut model = NoisePredictor::new(&config.model, config.steps, config.seed);
+    let mut model = network(config)?;
     let report = train::train(&mut model, &schedule, &scaled, config, progress);
     let train_seconds = started.elapsed().as_secs_f64();
 
@@ -135,10 +138,18 @@ pub fn run(config: &RunConfig, progress: &mut dyn FnMut(Progress)) -> Result<Run
         noise_floor,
         samples,
         weights: model.named_tensors(),
+        kernel_isa: model.isa(),
         train_seconds,
         sample_seconds,
         metric_seconds,
     })
+}
+
+/// The freshly initialised network of `config`: dfdx draws the weights from the run's
+/// weight stream (PyTorch's initialisation), the fused op trains and samples them.
+fn network(config: &RunConfig) -> Result<FusedNet> {
+    let init = NoisePredictor::new(&config.model, config.steps, config.seed);
+    FusedNet::from_named(&config.model, config.steps, &init.named_tensors())
 }
 
 /// A trained model rebuilt from stored weights, for figures that need the network itself
@@ -147,7 +158,7 @@ pub struct Trained {
     config: RunConfig,
     schedule: Schedule,
     scaler: Scaler,
-    model: NoisePredictor,
+    model: FusedNet,
 }
 
 impl Trained {
@@ -157,8 +168,7 @@ impl Trained {
         config.validate()?;
         let schedule = Schedule::new(&config.schedule, config.steps)?;
         let scaler = Scaler::fit(config.scaling, &training_data(config));
-        let mut model = NoisePredictor::new(&config.model, config.steps, config.seed);
-        model.load_named_tensors(weights)?;
+        let model = FusedNet::from_named(&config.model, config.steps, weights)?;
         Ok(Trained {
             config: config.clone(),
             schedule,

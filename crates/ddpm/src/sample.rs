@@ -1,23 +1,37 @@
 //! Ancestral sampling from the trained noise predictor (Ho et al. 2020, algorithm 2).
 
-use dfdx::prelude::*;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::{
-    config::SamplerVariance, model::NoisePredictor, rng::StreamRng, schedule::Schedule, Point,
+    config::SamplerVariance,
+    fused::{Activations, FusedNet, Steps},
+    rng::StreamRng,
+    schedule::Schedule,
+    Point,
 };
 
+/// The buffers of the network's forward pass, made once per sampling run.
+#[derive(Clone, Debug, Default)]
+pub struct Scratch {
+    acts: Activations,
+    input: Vec<f32>,
+}
+
+/// `eps_theta(x, t)` for every point of `x` (model space) at one step `t` in `1..=T`,
+/// into `scratch`; returns the predictions, `[e_x, e_y]` per point, as f32 pairs.
+fn predict_into<'a>(net: &FusedNet, scratch: &'a mut Scratch, x: &[Point], t: usize) -> &'a [f32] {
+    scratch.input.clear();
+    scratch
+        .input
+        .extend(x.iter().flat_map(|p| [p[0] as f32, p[1] as f32]));
+    net.forward(&mut scratch.acts, &scratch.input, Steps::Same(t))
+}
+
 /// `eps_theta(x, t)` for every point of `x` (model space) at one step `t` in `1..=T`.
-pub fn predict_noise(model: &NoisePredictor, x: &[Point], t: usize) -> Vec<Point> {
-    let n = x.len();
-    if n == 0 {
-        return Vec::new();
-    }
-    let flat: Vec<f32> = x.iter().flat_map(|p| [p[0] as f32, p[1] as f32]).collect();
-    let input = model.device().tensor_from_vec(flat, (n, Const::<2>));
-    let ts = vec![t; n];
-    let out = model.forward(input, &ts).as_vec();
-    out.chunks_exact(2)
+pub fn predict_noise(net: &FusedNet, x: &[Point], t: usize) -> Vec<Point> {
+    let mut scratch = Scratch::default();
+    predict_into(net, &mut scratch, x, t)
+        .chunks_exact(2)
         .map(|e| [e[0] as f64, e[1] as f64])
         .collect()
 }
@@ -33,23 +47,24 @@ fn sigma(schedule: &Schedule, variance: SamplerVariance, t: usize) -> f64 {
 /// One reverse step for every point: `x_{t-1} = (x_t - beta_t / sqrt(1 - alpha_bar_t)
 /// eps_theta) / sqrt(alpha_t) + sigma_t z`, `z ~ N(0, I)`, with no noise at `t = 1`.
 pub fn reverse_step(
-    model: &NoisePredictor,
+    net: &FusedNet,
     schedule: &Schedule,
     variance: SamplerVariance,
     x: &mut [Point],
     t: usize,
     rng: &mut StreamRng,
+    scratch: &mut Scratch,
 ) {
-    let eps = predict_noise(model, x, t);
+    let eps = predict_into(net, scratch, x, t);
     let (inv_sqrt_alpha, eps_coef) = schedule.mean_coefficients(t);
     let sigma = if t > 1 {
         sigma(schedule, variance, t)
     } else {
         0.0
     };
-    for (p, e) in x.iter_mut().zip(eps) {
+    for (p, e) in x.iter_mut().zip(eps.chunks_exact(2)) {
         for axis in 0..2 {
-            let mean = (p[axis] - eps_coef * e[axis]) * inv_sqrt_alpha;
+            let mean = (p[axis] - eps_coef * f64::from(e[axis])) * inv_sqrt_alpha;
             let z: f64 = if t > 1 {
                 StandardNormal.sample(rng)
             } else {
@@ -68,15 +83,16 @@ fn initial_noise(n: usize, rng: &mut StreamRng) -> Vec<Point> {
 
 /// Draws `n` samples (model space): `x_T ~ N(0, I)`, then `t = T..1` reverse steps.
 pub fn sample(
-    model: &NoisePredictor,
+    net: &FusedNet,
     schedule: &Schedule,
     variance: SamplerVariance,
     n: usize,
     rng: &mut StreamRng,
 ) -> Vec<Point> {
     let mut x = initial_noise(n, rng);
+    let mut scratch = Scratch::default();
     for t in (1..=schedule.steps()).rev() {
-        reverse_step(model, schedule, variance, &mut x, t, rng);
+        reverse_step(net, schedule, variance, &mut x, t, rng, &mut scratch);
     }
     x
 }
@@ -85,7 +101,7 @@ pub fn sample(
 /// entry is the initial noise and the last the samples. Draws the same numbers as
 /// [`sample`], so its last entry equals `sample`'s output for the same stream.
 pub fn trajectory(
-    model: &NoisePredictor,
+    net: &FusedNet,
     schedule: &Schedule,
     variance: SamplerVariance,
     n: usize,
@@ -93,8 +109,9 @@ pub fn trajectory(
 ) -> Vec<Vec<Point>> {
     let mut x = initial_noise(n, rng);
     let mut states = vec![x.clone()];
+    let mut scratch = Scratch::default();
     for t in (1..=schedule.steps()).rev() {
-        reverse_step(model, schedule, variance, &mut x, t, rng);
+        reverse_step(net, schedule, variance, &mut x, t, rng, &mut scratch);
         states.push(x.clone());
     }
     states
@@ -103,12 +120,18 @@ pub fn trajectory(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{rng, ModelConfig, ScheduleConfig};
+    use crate::{model::NoisePredictor, rng, ModelConfig, ScheduleConfig};
+
+    fn network(steps: usize) -> FusedNet {
+        let config = ModelConfig::default();
+        let init = NoisePredictor::new(&config, steps, 0).named_tensors();
+        FusedNet::from_named(&config, steps, &init).unwrap()
+    }
 
     #[test]
     fn trajectory_ends_where_sample_ends() {
         let schedule = Schedule::new(&ScheduleConfig::default(), 10).unwrap();
-        let model = NoisePredictor::new(&ModelConfig::default(), 10, 0);
+        let model = network(10);
         let mut r1 = rng::stream(5, rng::Stream::Sampling);
         let mut r2 = rng::stream(5, rng::Stream::Sampling);
         let s = sample(&model, &schedule, SamplerVariance::Posterior, 50, &mut r1);
@@ -122,13 +145,13 @@ mod tests {
         // With T = 1 the only step is t = 1: x_0 = (x_1 - sqrt(beta_1) eps) / sqrt(1 - beta_1),
         // deterministic given x_1, whatever the variance choice.
         let schedule = Schedule::new(&ScheduleConfig::default(), 1).unwrap();
-        let model = NoisePredictor::new(&ModelConfig::default(), 1, 0);
+        let model = network(1);
         let start = vec![[0.5, -0.25], [1.0, 2.0]];
         let eps = predict_noise(&model, &start, 1);
         for variance in [SamplerVariance::Posterior, SamplerVariance::Beta] {
             let mut x = start.clone();
             let mut rng = rng::stream(0, rng::Stream::Sampling);
-            reverse_step(&model, &schedule, variance, &mut x, 1, &mut rng);
+            reverse_step(&model, &schedule, variance, &mut x, 1, &mut rng, &mut Scratch::default());
             let beta: f64 = schedule.betas[1];
             for (i, p) in x.iter().enumerate() {
                 for axis in 0..2 {
@@ -143,7 +166,7 @@ mod tests {
     fn reverse_noise_has_the_chosen_variance() {
         // With x fixed and eps_theta fixed, x_{t-1} - mean is sigma_t z: check its variance.
         let schedule = Schedule::new(&ScheduleConfig::default(), 10).unwrap();
-        let model = NoisePredictor::new(&ModelConfig::default(), 10, 0);
+        let model = network(10);
         let n = 20_000;
         let start = vec![[0.1, 0.2]; n];
         let eps = predict_noise(&model, &start[..1], 7)[0];
@@ -154,7 +177,7 @@ mod tests {
         ] {
             let mut x = start.clone();
             let mut rng = rng::stream(9, rng::Stream::Sampling);
-            reverse_step(&model, &schedule, variance, &mut x, 7, &mut rng);
+            reverse_step(&model, &schedule, variance, &mut x, 7, &mut rng, &mut Scratch::default());
             let mean = (0.1 - eps_coef * eps[0]) * inv_sqrt_alpha;
             let var = x.iter().map(|p| (p[0] - mean).powi(2)).sum::<f64>() / n as f64;
             assert!(

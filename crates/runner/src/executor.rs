@@ -251,9 +251,7 @@ impl Executor {
         observer.sweep_started(cells.len(), todo.len(), workers);
 
         if !todo.is_empty() {
-            // One run per worker: the matrix kernels must not fan out into the pool, or
-            // runs would share threads and their timings (not results) would interfere.
-            gemm_common::gemm::set_threading_threshold(usize::MAX);
+            // One run per worker; the fused kernels are single-threaded.
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(workers)
                 .thread_name(|i| format!("diffsweep-worker-{i}"))

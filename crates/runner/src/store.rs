@@ -106,6 +106,11 @@ pub struct Record {
     pub sample_seconds: f64,
     /// Wall seconds spent on metrics.
     pub metric_seconds: f64,
+    /// The instruction-set path of the fused kernels that trained and sampled the run
+    /// (`avx512`, `avx2+fma` or `scalar`; every path gives the same bits). Absent in
+    /// records written before the fused kernels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_isa: Option<String>,
     /// When the run started.
     pub started_at: DateTime<Utc>,
     /// When the run ended.
@@ -550,6 +555,7 @@ fn record_of(
         train_seconds: 0.0,
         sample_seconds: 0.0,
         metric_seconds: 0.0,
+        kernel_isa: None,
         started_at,
         finished_at,
         diffsweep_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -571,6 +577,7 @@ fn record_of(
             record.train_seconds = outcome.train_seconds;
             record.sample_seconds = outcome.sample_seconds;
             record.metric_seconds = outcome.metric_seconds;
+            record.kernel_isa = Some(outcome.kernel_isa.name().to_string());
         }
         Err(message) => record.error = Some(message.clone()),
     }

@@ -46,6 +46,7 @@ pub fn fake_outcome(config: &RunConfig) -> RunOutcome {
             shape: vec![1, 2],
             data: vec![1.0, seed as f32],
         }],
+        kernel_isa: ddpm::fused::Isa::Scalar,
         train_seconds: 0.01,
         sample_seconds: 0.001,
         metric_seconds: 0.001,

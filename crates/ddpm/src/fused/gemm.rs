@@ -1,0 +1,586 @@
+//! The matrix product of the fused network, with one summation order on every CPU.
+//!
+//! `C = A B`, `c[i, j] = sum_p a[i, p] b[p, j]`, computed for each output element as
+//! `acc = fma(a[i, p], b[p, j], acc)` for `p = 0, 1, ..., depth - 1` starting from
+//! `acc = 0`. Vector lanes run along `j` only, so the width of the vectors (16 lanes with
+//! AVX-512, 8 with AVX2, 1 in the scalar path) changes how many outputs are computed at
+//! once but never the order in which one output is summed: every path gives the same
+//! bits. Libraries such as faer or gemm block the inner dimension by cache size and
+//! vectorise it differently per instruction set, so their sums differ across CPUs
+//! (BENCHMARKS.md compares their speed on these shapes).
+//!
+//! The right operand is packed into column panels of one or two vectors (zero-padded), so
+//! the micro-kernel streams it contiguously; the left operand is read in place, either by
+//! rows or transposed, so the weight gradient `X^T dZ` needs no transposed copy of `X`.
+
+use pulp::{Simd, WithSimd};
+
+use super::isa::{lanes, Isa};
+
+/// Rows of `C` per micro-kernel call: 6 rows x 2 vectors = 12 accumulators, which with the
+/// two `B` vectors and one broadcast fills the 16 registers of AVX2.
+const ROW_BLOCK: usize = 6;
+/// Vectors per panel of packed `B`.
+const PANEL_VECTORS: usize = 2;
+
+
+/// How the left operand `A` (`rows x depth`) is laid out.
+#[derive(Clone, Copy, Debug)]
+pub enum Lhs<'a> {
+    /// Row-major: `a[i, p] = data[i * depth + p]`.
+    Rows(&'a [f32]),
+    /// The transpose of a row-major `depth x rows` matrix: `a[i, p] = data[p * rows + i]`.
+    Transposed(&'a [f32]),
+}
+
+/// How the right operand `B` (`depth x cols`) is laid out.
+#[derive(Clone, Copy, Debug)]
+pub enum Rhs<'a> {
+    /// Row-major: `b[p, j] = data[p * cols + j]`.
+    Rows(&'a [f32]),
+    /// The transpose of a row-major `cols x depth` matrix: `b[p, j] = data[j * depth + p]`.
+    Transposed(&'a [f32]),
+}
+
+impl Rhs<'_> {
+    fn get(&self, p: usize, j: usize, depth: usize, cols: usize) -> f32 {
+        match self {
+            Rhs::Rows(data) => data[p * cols + j],
+            Rhs::Transposed(data) => data[j * depth + p],
+        }
+    }
+}
+
+/// What happens to each output value as it leaves the registers. Fusing these into the
+/// product saves a pass over the output; each does exactly what the separate pass would,
+/// in the same order, so the result does not depend on the fusion.
+#[derive(Debug)]
+pub enum Epilogue<'a> {
+    /// `c = acc`.
+    Store,
+    /// `c = acc + bias[j]`.
+    Bias(&'a [f32]),
+    /// `c = leaky(acc + bias[j])` with `leaky(v) = v` for `v > 0` and `slope v` otherwise.
+    BiasLeakyRelu {
+        /// One value per column.
+        bias: &'a [f32],
+        /// The negative slope.
+        slope: f32,
+    },
+    /// The backward pass of LeakyReLU on an input gradient: `c = acc * leaky'`, with
+    /// `leaky'` read off the sign of the layer's activation `out` (shaped like `c`), and
+    /// `bias_grad[j] = sum_i c[i, j]`, summed in ascending `i`.
+    LeakyReluBackward {
+        /// The activation of the layer, row-major like `c`.
+        out: &'a [f32],
+        /// The negative slope.
+        slope: f32,
+        /// Receives the column sums of `c` (overwritten).
+        bias_grad: &'a mut [f32],
+    },
+}
+
+/// The sizes of one product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dims {
+    /// Rows of `A` and `C`.
+    pub rows: usize,
+    /// Columns of `A`, rows of `B`: the summed dimension.
+    pub depth: usize,
+    /// Columns of `B` and `C`.
+    pub cols: usize,
+}
+
+/// `c = a b` (row-major `c`, `rows x cols`), overwriting `c`. `pack` is scratch space for
+/// the packed `b`; it grows on first use and is reused afterwards, so a caller that keeps
+/// it allocates nothing per call.
+///
+/// Panics if a slice is shorter than its dimensions need, which is a bug in the caller.
+pub fn matmul(isa: Isa, c: &mut [f32], a: Lhs<'_>, b: Rhs<'_>, dims: Dims, pack: &mut Vec<f32>) {
+    matmul_then(isa, c, a, b, dims, Epilogue::Store, pack);
+}
+
+/// Like [`matmul`], with `epilogue` applied to each output value.
+///
+/// Panics if a slice is shorter than its dimensions need, which is a bug in the caller.
+pub fn matmul_then(
+    isa: Isa,
+    c: &mut [f32],
+    a: Lhs<'_>,
+    b: Rhs<'_>,
+    dims: Dims,
+    mut epilogue: Epilogue<'_>,
+    pack: &mut Vec<f32>,
+) {
+    let Dims { rows, depth, cols } = dims;
+    assert!(c.len() >= rows * cols, "C is smaller than {rows} x {cols}");
+    match a {
+        Lhs::Rows(data) | Lhs::Transposed(data) => {
+            assert!(data.len() >= rows * depth, "A is smaller than {rows} x {depth}")
+        }
+    }
+    match b {
+        Rhs::Rows(data) | Rhs::Transposed(data) => {
+            assert!(data.len() >= depth * cols, "B is smaller than {depth} x {cols}")
+        }
+    }
+    match &mut epilogue {
+        Epilogue::Store => {}
+        Epilogue::Bias(bias) | Epilogue::BiasLeakyRelu { bias, .. } => {
+            assert!(bias.len() >= cols, "bias is shorter than {cols}")
+        }
+        Epilogue::LeakyReluBackward { out, bias_grad, .. } => {
+            assert!(out.len() >= rows * cols, "the activation is smaller than {rows} x {cols}");
+            assert!(bias_grad.len() >= cols, "bias_grad is shorter than {cols}");
+            bias_grad[..cols].fill(0.0);
+        }
+    }
+    isa.run(Product {
+        c,
+        a,
+        b,
+        dims,
+        epilogue,
+        pack,
+    });
+}
+
+struct Product<'a, 'p> {
+    c: &'a mut [f32],
+    a: Lhs<'a>,
+    b: Rhs<'a>,
+    dims: Dims,
+    epilogue: Epilogue<'a>,
+    pack: &'p mut Vec<f32>,
+}
+
+impl WithSimd for Product<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let Product {
+            c,
+            a,
+            b,
+            dims,
+            mut epilogue,
+            pack,
+        } = self;
+        let Dims { rows, depth, cols } = dims;
+        if rows == 0 || cols == 0 {
+            return;
+        }
+        let lanes = lanes::<S>();
+        let panel_width = PANEL_VECTORS * lanes;
+        let padded_cols = cols.div_ceil(lanes) * lanes;
+        let packed_b = depth * padded_cols;
+        if pack.len() < packed_b {
+            pack.resize(packed_b, 0.0);
+        }
+        let b_pack = &mut pack[..packed_b];
+
+        // Every panel of B, packed once; panel q starts at column q * panel_width and at
+        // offset q * depth * panel_width (only the last panel may be narrower).
+        let panel_count = cols.div_ceil(panel_width);
+        for q in 0..panel_count {
+            let (col0, vectors, valid) = panel_shape(q, cols, lanes);
+            let width = vectors * lanes;
+            let offset = q * depth * panel_width;
+            let panel = &mut b_pack[offset..offset + depth * width];
+            pack_panel(simd, panel, b, depth, cols, col0, vectors, valid);
+        }
+        let b_pack: &[f32] = b_pack;
+
+        let mut row0 = 0;
+        while row0 < rows {
+            let height = (rows - row0).min(ROW_BLOCK);
+            let block = Block {
+                a,
+                rows,
+                depth,
+                row0,
+            };
+            for q in 0..panel_count {
+                let (col0, vectors, valid) = panel_shape(q, cols, lanes);
+                let width = vectors * lanes;
+                let offset = q * depth * panel_width;
+                let (panel, _) = S::as_simd_f32s(&b_pack[offset..offset + depth * width]);
+                let out = Out {
+                    c: &mut *c,
+                    row0,
+                    cols,
+                    col0,
+                    valid,
+                    epilogue: &mut epilogue,
+                };
+                match (height, vectors) {
+                    (6, 2) => micro::<S, 6, 2>(simd, block, panel, out),
+                    (5, 2) => micro::<S, 5, 2>(simd, block, panel, out),
+                    (4, 2) => micro::<S, 4, 2>(simd, block, panel, out),
+                    (3, 2) => micro::<S, 3, 2>(simd, block, panel, out),
+                    (2, 2) => micro::<S, 2, 2>(simd, block, panel, out),
+                    (1, 2) => micro::<S, 1, 2>(simd, block, panel, out),
+                    (6, _) => micro::<S, 6, 1>(simd, block, panel, out),
+                    (5, _) => micro::<S, 5, 1>(simd, block, panel, out),
+                    (4, _) => micro::<S, 4, 1>(simd, block, panel, out),
+                    (3, _) => micro::<S, 3, 1>(simd, block, panel, out),
+                    (2, _) => micro::<S, 2, 1>(simd, block, panel, out),
+                    _ => micro::<S, 1, 1>(simd, block, panel, out),
+                }
+            }
+            row0 += height;
+        }
+    }
+}
+
+/// Panel `q` of a matrix with `cols` columns: its first column, its vectors and how many
+/// of its columns are real (the rest is zero padding).
+#[inline(always)]
+fn panel_shape(q: usize, cols: usize, lanes: usize) -> (usize, usize, usize) {
+    let col0 = q * PANEL_VECTORS * lanes;
+    let vectors = (cols - col0).div_ceil(lanes).min(PANEL_VECTORS);
+    (col0, vectors, (cols - col0).min(vectors * lanes))
+}
+
+/// Copies columns `col0..col0 + valid` of `b` into `panel` (`depth` rows of `vectors`
+/// vectors), zero-padding each row.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn pack_panel<S: Simd>(
+    simd: S,
+    panel: &mut [f32],
+    b: Rhs<'_>,
+    depth: usize,
+    cols: usize,
+    col0: usize,
+    vectors: usize,
+    valid: usize,
+) {
+    let lanes = lanes::<S>();
+    match b {
+        Rhs::Rows(data) => {
+            let (panel, _) = S::as_mut_simd_f32s(panel);
+            for (dst, row) in panel.chunks_exact_mut(vectors).zip(data[..depth * cols].chunks_exact(cols)) {
+                let src = &row[col0..col0 + valid];
+                for (v, d) in dst.iter_mut().enumerate() {
+                    let part = &src[(v * lanes).min(valid)..((v + 1) * lanes).min(valid)];
+                    *d = match S::as_simd_f32s(part) {
+                        ([full], _) => *full,
+                        _ => simd.partial_load_f32s(part),
+                    };
+                }
+            }
+        }
+        Rhs::Transposed(_) => {
+            let width = vectors * lanes;
+            for (p, row) in panel.chunks_exact_mut(width).enumerate() {
+                let (head, pad) = row.split_at_mut(valid);
+                for (j, v) in head.iter_mut().enumerate() {
+                    *v = b.get(p, col0 + j, depth, cols);
+                }
+                pad.fill(0.0);
+            }
+        }
+    }
+}
+
+/// Where a micro-kernel writes: rows `row0..row0 + MR`, columns `col0..col0 + valid`
+/// of the row-major `c` with `cols` columns.
+struct Out<'a, 'e> {
+    c: &'a mut [f32],
+    row0: usize,
+    cols: usize,
+    col0: usize,
+    valid: usize,
+    epilogue: &'a mut Epilogue<'e>,
+}
+
+/// The rows `row0..row0 + MR` of A that one micro-kernel call reads, in place.
+#[derive(Clone, Copy)]
+struct Block<'a> {
+    a: Lhs<'a>,
+    rows: usize,
+    depth: usize,
+    row0: usize,
+}
+
+/// `C[rows, panel] = A[rows, :] B[:, panel]` for `MR` rows of A and a panel of `NV`
+/// vectors, with the `MR x NV` accumulators in registers for the whole sum over `p`.
+#[inline(always)]
+fn micro<S: Simd, const MR: usize, const NV: usize>(
+    simd: S,
+    block: Block<'_>,
+    panel: &[S::f32s],
+    out: Out<'_, '_>,
+) {
+    let zero = simd.splat_f32s(0.0);
+    let mut acc = [[zero; NV]; MR];
+    let Block { a, rows, depth, row0 } = block;
+    match a {
+        Lhs::Rows(data) => {
+            let a_rows: [&[f32]; MR] = core::array::from_fn(|r| &data[(row0 + r) * depth..][..depth]);
+            for (p, b) in panel.chunks_exact(NV).enumerate() {
+                for r in 0..MR {
+                    let a_value = simd.splat_f32s(a_rows[r][p]);
+                    for v in 0..NV {
+                        acc[r][v] = simd.mul_add_f32s(a_value, b[v], acc[r][v]);
+                    }
+                }
+            }
+        }
+        Lhs::Transposed(data) => {
+            assert!(row0 + MR <= rows);
+            for (a_row, b) in data[..depth * rows].chunks_exact(rows).zip(panel.chunks_exact(NV)) {
+                let a_col = &a_row[row0..row0 + MR];
+                for r in 0..MR {
+                    let a_value = simd.splat_f32s(a_col[r]);
+                    for v in 0..NV {
+                        acc[r][v] = simd.mul_add_f32s(a_value, b[v], acc[r][v]);
+                    }
+                }
+            }
+        }
+    }
+    let Out {
+        c,
+        row0,
+        cols,
+        col0,
+        valid,
+        epilogue,
+    } = out;
+    for (r, acc_row) in acc.iter().enumerate() {
+        let dst = &mut c[(row0 + r) * cols + col0..][..valid];
+        let (head, tail) = S::as_mut_simd_f32s(dst);
+        let full = head.len();
+        for (d, value) in head.iter_mut().zip(acc_row) {
+            *d = *value;
+        }
+        if !tail.is_empty() {
+            simd.partial_store_f32s(tail, acc_row[full]);
+        }
+    }
+    let tile = Tile {
+        row0,
+        rows: MR,
+        cols,
+        col0,
+        valid,
+    };
+    finish(simd, c, tile, epilogue);
+}
+
+/// The block of `C` one micro-kernel call wrote.
+#[derive(Clone, Copy)]
+struct Tile {
+    row0: usize,
+    rows: usize,
+    cols: usize,
+    col0: usize,
+    valid: usize,
+}
+
+/// Applies the epilogue to a tile of `C` just written (and still in L1), row by row, so
+/// the bias gradient's column sums add rows in ascending order.
+#[inline(always)]
+fn finish<S: Simd>(simd: S, c: &mut [f32], tile: Tile, epilogue: &mut Epilogue<'_>) {
+    let Tile {
+        row0,
+        rows,
+        cols,
+        col0,
+        valid,
+    } = tile;
+    let lanes = lanes::<S>();
+    let load = |slice: &[f32]| match S::as_simd_f32s(slice) {
+        ([full], _) => *full,
+        _ => simd.partial_load_f32s(slice),
+    };
+    let put = |slice: &mut [f32], value: S::f32s| match S::as_mut_simd_f32s(slice) {
+        ([full], _) => *full = value,
+        (_, tail) => simd.partial_store_f32s(tail, value),
+    };
+    let zero = simd.splat_f32s(0.0);
+    for start in (0..valid).step_by(lanes) {
+        let span = col0 + start..col0 + (start + lanes).min(valid);
+        match epilogue {
+            Epilogue::Store => return,
+            Epilogue::Bias(bias) => {
+                let b = load(&bias[span.clone()]);
+                for r in row0..row0 + rows {
+                    let dst = &mut c[r * cols..][span.clone()];
+                    put(dst, simd.add_f32s(load(dst), b));
+                }
+            }
+            Epilogue::BiasLeakyRelu { bias, slope } => {
+                let b = load(&bias[span.clone()]);
+                let slope = simd.splat_f32s(*slope);
+                for r in row0..row0 + rows {
+                    let dst = &mut c[r * cols..][span.clone()];
+                    let pre = simd.add_f32s(load(dst), b);
+                    let positive = simd.greater_than_f32s(pre, zero);
+                    put(dst, simd.select_f32s(positive, pre, simd.mul_f32s(slope, pre)));
+                }
+            }
+            Epilogue::LeakyReluBackward {
+                out,
+                slope,
+                bias_grad,
+            } => {
+                let slope = simd.splat_f32s(*slope);
+                let mut sum = load(&bias_grad[span.clone()]);
+                for r in row0..row0 + rows {
+                    let activation = load(&out[r * cols..][span.clone()]);
+                    let positive = simd.greater_than_f32s(activation, zero);
+                    let dst = &mut c[r * cols..][span.clone()];
+                    let grad = load(dst);
+                    let grad = simd.select_f32s(positive, grad, simd.mul_f32s(grad, slope));
+                    put(dst, grad);
+                    sum = simd.add_f32s(sum, grad);
+                }
+                put(&mut bias_grad[span.clone()], sum);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn random(len: usize, seed: u64) -> Vec<f32> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..len).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
+    }
+
+    /// The definition, summed in the documented order with `f32::mul_add`.
+    fn reference(a: &[f32], b: &[f32], dims: Dims, a_t: bool, b_t: bool) -> Vec<f32> {
+        let Dims { rows, depth, cols } = dims;
+        let mut c = vec![0.0; rows * cols];
+        for i in 0..rows {
+            for j in 0..cols {
+                let mut acc = 0.0f32;
+                for p in 0..depth {
+                    let x = if a_t { a[p * rows + i] } else { a[i * depth + p] };
+                    let y = if b_t { b[j * depth + p] } else { b[p * cols + j] };
+                    acc = x.mul_add(y, acc);
+                }
+                c[i * cols + j] = acc;
+            }
+        }
+        c
+    }
+
+    /// Every shape of the post's network (and odd ones around the block sizes), both
+    /// layouts of each operand, on every instruction set this CPU has: the result equals
+    /// the scalar definition bit for bit.
+    #[test]
+    fn every_path_equals_the_definition_bit_for_bit() {
+        let shapes = [
+            (13, 3, 100),
+            (13, 100, 100),
+            (7, 100, 20),
+            (9, 20, 2),
+            (100, 37, 100),
+            (3, 37, 100),
+            (20, 37, 2),
+            (37, 100, 1),
+            (1, 1, 1),
+            (6, 0, 5),
+            (0, 4, 4),
+            (11, 18, 33),
+        ];
+        for (s, &(rows, depth, cols)) in shapes.iter().enumerate() {
+            let dims = Dims { rows, depth, cols };
+            let a = random(rows * depth, s as u64);
+            let b = random(depth * cols, 100 + s as u64);
+            for a_t in [false, true] {
+                for b_t in [false, true] {
+                    let want = reference(&a, &b, dims, a_t, b_t);
+                    for isa in Isa::available() {
+                        let mut c = vec![f32::NAN; rows * cols];
+                        let mut pack = Vec::new();
+                        let lhs = if a_t { Lhs::Transposed(&a) } else { Lhs::Rows(&a) };
+                        let rhs = if b_t { Rhs::Transposed(&b) } else { Rhs::Rows(&b) };
+                        matmul(isa, &mut c, lhs, rhs, dims, &mut pack);
+                        let same = c.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits());
+                        assert!(same, "{isa:?} {dims:?} a_t={a_t} b_t={b_t}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The fused epilogues equal the product followed by the separate pass, bit for bit,
+    /// on every path; the bias gradient is the column sum in row order.
+    #[test]
+    fn epilogues_equal_the_separate_passes() {
+        let (rows, depth, cols) = (23, 17, 37);
+        let dims = Dims { rows, depth, cols };
+        let a = random(rows * depth, 1);
+        let b = random(depth * cols, 2);
+        let bias = random(cols, 3);
+        let activation: Vec<f32> = random(rows * cols, 4);
+        let slope = 0.01f32;
+        let plain = reference(&a, &b, dims, false, false);
+        let leaky = |v: f32| if v > 0.0 { v } else { slope * v };
+        let want_bias: Vec<f32> = plain.iter().enumerate().map(|(k, v)| v + bias[k % cols]).collect();
+        let want_leaky: Vec<f32> = want_bias.iter().map(|v| leaky(*v)).collect();
+        let want_back: Vec<f32> = plain
+            .iter()
+            .zip(&activation)
+            .map(|(g, o)| if *o > 0.0 { *g } else { *g * slope })
+            .collect();
+        let mut want_sums = vec![0.0f32; cols];
+        for row in want_back.chunks_exact(cols) {
+            for (s, v) in want_sums.iter_mut().zip(row) {
+                *s += v;
+            }
+        }
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for isa in Isa::available() {
+            let run = |epilogue: Epilogue<'_>| {
+                let mut c = vec![f32::NAN; rows * cols];
+                matmul_then(isa, &mut c, Lhs::Rows(&a), Rhs::Rows(&b), dims, epilogue, &mut Vec::new());
+                c
+            };
+            assert_eq!(bits(&run(Epilogue::Bias(&bias))), bits(&want_bias), "{isa:?}");
+            let got = run(Epilogue::BiasLeakyRelu { bias: &bias, slope });
+            assert_eq!(bits(&got), bits(&want_leaky), "{isa:?}");
+            let mut sums = vec![f32::NAN; cols];
+            let got = run(Epilogue::LeakyReluBackward {
+                out: &activation,
+                slope,
+                bias_grad: &mut sums,
+            });
+            assert_eq!(bits(&got), bits(&want_back), "{isa:?}");
+            assert_eq!(bits(&sums), bits(&want_sums), "{isa:?}");
+        }
+    }
+
+    #[test]
+    fn a_reused_pack_buffer_gives_the_same_result() {
+        let dims = Dims {
+            rows: 10,
+            depth: 30,
+            cols: 50,
+        };
+        let a = random(300, 1);
+        let b = random(1500, 2);
+        let mut pack = Vec::new();
+        let mut first = vec![0.0; 500];
+        matmul(Isa::detect(), &mut first, Lhs::Rows(&a), Rhs::Rows(&b), dims, &mut pack);
+        // A smaller product leaves stale values in the buffer; the padding must be rewritten.
+        let small = Dims {
+            rows: 2,
+            depth: 3,
+            cols: 3,
+        };
+        matmul(Isa::detect(), &mut [0.0; 6], Lhs::Rows(&a), Rhs::Rows(&b), small, &mut pack);
+        let mut again = vec![0.0; 500];
+        matmul(Isa::detect(), &mut again, Lhs::Rows(&a), Rhs::Rows(&b), dims, &mut pack);
+        assert_eq!(first, again);
+    }
+}

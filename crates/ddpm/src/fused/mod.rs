@@ -1,0 +1,14 @@
+//! The fused CPU network: the post's noise predictor as one op with its own forward and
+//! backward pass, AdamW, and the matrix product under them, dispatched at run time to
+//! AVX-512, AVX2 + FMA or scalar code that all give the same bits.
+//!
+//! [`crate::model`] defines and initialises the network on dfdx; its autodiff is the
+//! reference the fused op's gradients are tested against. Training and sampling run here.
+
+pub mod elementwise;
+pub mod gemm;
+pub mod isa;
+pub mod network;
+
+pub use isa::Isa;
+pub use network::{Activations, AdamConfig, FusedNet, Steps, Trainer};
