@@ -142,7 +142,7 @@ class Run:
             loss.backward()
             self.optimizer.step()
             self.optimizer.zero_grad()
-        return float(loss)
+        return float(loss.detach())
 
     def sample(self, n):
         rp = ReverseProcess(polynomial_betas(self.T), self.model)
@@ -171,7 +171,9 @@ def main():
                 loss = float(run.sample(command["n"]).abs().mean())
             else:
                 raise ValueError(f"unknown op {op!r}")
-            reply = {"seconds": time.perf_counter() - started, "value": loss}
+            seconds = time.perf_counter() - started
+            # The value keeps the work from being skipped; JSON has no NaN.
+            reply = {"seconds": seconds, "value": loss if math.isfinite(loss) else None}
         print(json.dumps(reply), flush=True)
 
 

@@ -1,5 +1,305 @@
-//! placeholder
-use std::process::ExitCode;
+//! diffsweep's benchmarks, run by `diffsweep bench`: how fast this machine trains, samples,
+//! scores and sweeps with the production code, against the post's loop in PyTorch and
+//! against diffsweep's previous dfdx-autodiff training step, all on one core.
+//!
+//! [`workloads`] calls exactly what a run calls (`ddpm::train::train`, `ddpm::sample`), and
+//! a child `diffsweep train` is timed beside it, so the benchmark and the CLI report the
+//! same thing. [`pytorch`] drives the reference script in a child process one command at a
+//! time, so every competitor is sampled in turn ([`timing`]) and background load hits all
+//! of them alike. [`report`] prints markdown for BENCHMARKS.md or JSON.
+
+use std::process::{Command, ExitCode};
+
+use anyhow::{bail, Context};
+
+pub mod dfdx_path;
+pub mod machine;
+pub mod pytorch;
+pub mod report;
+pub mod sweep;
+pub mod timing;
+pub mod workloads;
+
+use report::{BenchReport, Exporter, Json, Markdown, ProductFigures, SampleFigures, TrainFigures};
+use timing::{interleaved, timed, Repeats, Task, Timing};
+use workloads::{epoch_macs, post_config, EpochProducts, TrainLoop};
+
+/// Arguments of `diffsweep bench`.
 #[derive(clap::Args, Debug)]
-pub struct BenchArgs {}
-pub fn run(_args: BenchArgs) -> anyhow::Result<ExitCode> { Ok(ExitCode::SUCCESS) }
+pub struct BenchArgs {
+    /// Fewer samples and a smaller sweep (about 40 s instead of about 2 minutes).
+    #[arg(long)]
+    quick: bool,
+    /// Skip the sweep throughput figures (two small sweeps into a temporary store).
+    #[arg(long)]
+    no_sweep: bool,
+    /// Skip the PyTorch reference.
+    #[arg(long)]
+    no_pytorch: bool,
+    /// The Python that runs the PyTorch reference (needs `torch` and `numpy`).
+    #[arg(long, value_name = "PATH", default_value = "python3")]
+    python: String,
+    /// Print the figures as JSON instead of markdown.
+    #[arg(long)]
+    json: bool,
+    /// Train one run and print this process's peak RSS: how the benchmark measures memory
+    /// in a fresh child process.
+    #[arg(long, hide = true)]
+    rss_probe: bool,
+}
+
+/// One training figure to measure: `(n, T, epochs per sample, samples, with the CLI and
+/// dfdx columns)`.
+struct TrainCase {
+    n: usize,
+    steps: usize,
+    epochs: usize,
+    samples: usize,
+    cli_and_dfdx: bool,
+}
+
+fn train_cases(quick: bool) -> Vec<TrainCase> {
+    let s = |full: usize| if quick { full.div_ceil(3).max(2) } else { full };
+    let case = |n, steps, epochs, samples, cli_and_dfdx| TrainCase {
+        n,
+        steps,
+        epochs,
+        samples: s(samples),
+        cli_and_dfdx,
+    };
+    vec![
+        case(1000, 10, 100, 9, true),
+        case(1000, 1000, 100, 9, true),
+        case(100, 10, 500, 5, false),
+        case(10_000, 10, 10, 5, false),
+        case(100_000, 10, 2, 3, false),
+    ]
+}
+
+fn note(message: &str) {
+    eprintln!("bench: {message}");
+}
+
+/// `diffsweep train` in a child process: its own `seconds_per_epoch`, in ms.
+fn cli_epoch_ms(n: usize, steps: usize, epochs: usize) -> anyhow::Result<f64> {
+    let exe = sweep::this_program()?;
+    let output = Command::new(&exe)
+        .args(["train", "--n", &n.to_string(), "--T", &steps.to_string()])
+        .args(["--epochs", &epochs.to_string()])
+        .output()
+        .with_context(|| format!("cannot run {}", exe.display()))?;
+    if !output.status.success() {
+        bail!(
+            "`diffsweep train` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).context("`diffsweep train` printed no JSON")?;
+    let seconds = report["seconds_per_epoch"]
+        .as_f64()
+        .context("`diffsweep train` printed no seconds_per_epoch")?;
+    Ok(seconds * 1e3)
+}
+
+fn train_figures(
+    case: &TrainCase,
+    reference: &mut Option<pytorch::Reference>,
+) -> anyhow::Result<TrainFigures> {
+    let config = post_config(case.n, case.steps);
+    let ours = TrainLoop::new(&config)?;
+    let mut dfdx = if case.cli_and_dfdx {
+        Some(dfdx_path::DfdxEpochs::new(&config)?)
+    } else {
+        None
+    };
+    let (n, steps, epochs) = (case.n, case.steps, case.epochs);
+    let has_reference = reference.is_some();
+    let mut tasks: Vec<Task<'_>> = vec![timed(epochs, || {
+        std::hint::black_box(ours.epochs(epochs));
+    })];
+    if let Some(reference) = reference.as_mut() {
+        tasks.push(Box::new(move || reference.train_ms(n, steps, epochs)));
+    }
+    let cli_epochs = 1000;
+    if case.cli_and_dfdx {
+        tasks.push(Box::new(move || cli_epoch_ms(n, steps, cli_epochs)));
+    }
+    // The old path is 5 to 10 times slower: fewer epochs per sample keep the round short.
+    let dfdx_epochs = (epochs / 5).max(1);
+    if let Some(dfdx) = dfdx.as_mut() {
+        tasks.push(timed(dfdx_epochs, move || {
+            for _ in 0..dfdx_epochs {
+                std::hint::black_box(dfdx.epoch());
+            }
+        }));
+    }
+    let timings = interleaved(
+        Repeats {
+            warmup: 1,
+            samples: case.samples,
+        },
+        &mut tasks,
+    )?;
+    let mut rest = timings[1..].iter().copied();
+    let pytorch = if has_reference { rest.next() } else { None };
+    let (ours_cli, dfdx) = if case.cli_and_dfdx {
+        (rest.next(), rest.next())
+    } else {
+        (None, None)
+    };
+    Ok(TrainFigures {
+        n,
+        steps,
+        epochs_per_sample: epochs,
+        flops: 2 * epoch_macs(n),
+        ours: timings[0],
+        ours_cli,
+        pytorch,
+        dfdx,
+    })
+}
+
+fn sample_figures(
+    n: usize,
+    steps: usize,
+    samples: usize,
+    reference: &mut Option<pytorch::Reference>,
+) -> anyhow::Result<SampleFigures> {
+    let ours = TrainLoop::new(&post_config(n, steps))?;
+    let mut tasks: Vec<Task<'_>> = vec![timed(1, || {
+        std::hint::black_box(workloads::draw_samples(&ours, n));
+    })];
+    if let Some(reference) = reference.as_mut() {
+        tasks.push(Box::new(move || reference.sample_ms(n, steps)));
+    }
+    let timings = interleaved(Repeats { warmup: 1, samples }, &mut tasks)?;
+    Ok(SampleFigures {
+        n,
+        steps,
+        ours: timings[0],
+        pytorch: timings.get(1).copied(),
+    })
+}
+
+fn product_figures(samples: usize) -> anyhow::Result<Vec<ProductFigures>> {
+    let n = 1000;
+    let isas: Vec<_> = ddpm::fused::Isa::available()
+        .into_iter()
+        .filter(|isa| *isa != ddpm::fused::Isa::Scalar)
+        .collect();
+    let mut buffers: Vec<EpochProducts> = isas.iter().map(|_| EpochProducts::new(n)).collect();
+    let mut tasks: Vec<Task<'_>> = buffers
+        .iter_mut()
+        .zip(&isas)
+        .map(|(products, isa)| timed(1, move || products.run(*isa)))
+        .collect();
+    let timings = interleaved(Repeats { warmup: 3, samples }, &mut tasks)?;
+    Ok(isas
+        .iter()
+        .zip(timings)
+        .map(|(isa, timing)| ProductFigures {
+            isa: isa.name(),
+            n,
+            timing,
+            flops: 2 * epoch_macs(n),
+        })
+        .collect())
+}
+
+fn metric_figure(samples: usize) -> anyhow::Result<Timing> {
+    let config = post_config(1000, 10);
+    let data = ddpm::training_data(&config);
+    let other = ddpm::data::generate(
+        &config.dataset,
+        &mut ddpm::rng::stream(1, ddpm::rng::Stream::Data),
+    );
+    let mut tasks: Vec<Task<'_>> = vec![timed(1, || {
+        std::hint::black_box(workloads::score(&data, &other));
+    })];
+    Ok(interleaved(Repeats { warmup: 1, samples }, &mut tasks)?[0])
+}
+
+/// Runs `diffsweep bench`.
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if args.rss_probe {
+        return sweep::rss_probe();
+    }
+    note("measuring background load for 1 s");
+    let mut machine = machine::Machine::observe();
+    let mut reference = None;
+    let pytorch = if args.no_pytorch {
+        Err("--no-pytorch".to_string())
+    } else {
+        match pytorch::Reference::start(&args.python) {
+            Ok(r) => {
+                let version = r.version.clone();
+                reference = Some(r);
+                Ok(version)
+            }
+            Err(err) => {
+                note(&format!("PyTorch reference skipped: {err:#}"));
+                Err(format!("{err:#}"))
+            }
+        }
+    };
+
+    let mut training = Vec::new();
+    for case in train_cases(args.quick) {
+        note(&format!(
+            "training at n = {}, T = {} ({} samples of {} epochs)",
+            case.n, case.steps, case.samples, case.epochs
+        ));
+        training.push(train_figures(&case, &mut reference)?);
+    }
+    let samples = if args.quick { 2 } else { 5 };
+    note(&format!(
+        "sampling 1000 points with 1000 reverse steps ({samples} samples)"
+    ));
+    let sampling = vec![sample_figures(1000, 1000, samples, &mut reference)?];
+    drop(reference);
+    note("the matrix products of one epoch, per instruction set");
+    let products = product_figures(if args.quick { 5 } else { 20 })?;
+    note("metrics at 1000 points");
+    let metrics_ms = metric_figure(if args.quick { 3 } else { 9 })?;
+    let mut sweeps = Vec::new();
+    if !args.no_sweep {
+        let runs = if args.quick { 4 } else { 8 };
+        for jobs in [1, 2] {
+            note(&format!("sweep of {runs} runs with --jobs {jobs}"));
+            sweeps.push(sweep::throughput(runs, jobs)?);
+        }
+    }
+    note("peak memory of one run");
+    let peak_rss_mb = sweep::child_peak_rss_mb()?;
+    machine.finish();
+
+    let mut command = String::from("cargo run --bin diffsweep -- bench");
+    for (flag, on) in [
+        (" --quick", args.quick),
+        (" --no-sweep", args.no_sweep),
+        (" --no-pytorch", args.no_pytorch),
+    ] {
+        if on {
+            command.push_str(flag);
+        }
+    }
+    let report = BenchReport {
+        machine,
+        command,
+        pytorch,
+        training,
+        sampling,
+        products,
+        metrics_ms,
+        sweep: sweeps,
+        peak_rss_mb,
+    };
+    let text = if args.json {
+        Json.export(&report)?
+    } else {
+        Markdown.export(&report)?
+    };
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}

@@ -147,17 +147,61 @@ impl<const F: usize> Body<F, f32, Cpu> {
             })
         };
         let shape = |t: &dyn HasShapeVec| t.shape_vec();
-        push_grad("input_x.weight", shape(&self.input_x.weight), grads.get(&self.input_x.weight).as_vec());
-        push_grad("input_x.bias", shape(&self.input_x.bias), grads.get(&self.input_x.bias).as_vec());
-        push_grad("input_t.weight", shape(&self.input_t), grads.get(&self.input_t).as_vec());
-        push_grad("l2.weight", shape(&self.l2.weight), grads.get(&self.l2.weight).as_vec());
-        push_grad("l2.bias", shape(&self.l2.bias), grads.get(&self.l2.bias).as_vec());
-        push_grad("l3.weight", shape(&self.l3.weight), grads.get(&self.l3.weight).as_vec());
-        push_grad("l3.bias", shape(&self.l3.bias), grads.get(&self.l3.bias).as_vec());
-        push_grad("l4.weight", shape(&self.l4.weight), grads.get(&self.l4.weight).as_vec());
-        push_grad("l4.bias", shape(&self.l4.bias), grads.get(&self.l4.bias).as_vec());
-        push_grad("l5.weight", shape(&self.l5.weight), grads.get(&self.l5.weight).as_vec());
-        push_grad("l5.bias", shape(&self.l5.bias), grads.get(&self.l5.bias).as_vec());
+        push_grad(
+            "input_x.weight",
+            shape(&self.input_x.weight),
+            grads.get(&self.input_x.weight).as_vec(),
+        );
+        push_grad(
+            "input_x.bias",
+            shape(&self.input_x.bias),
+            grads.get(&self.input_x.bias).as_vec(),
+        );
+        push_grad(
+            "input_t.weight",
+            shape(&self.input_t),
+            grads.get(&self.input_t).as_vec(),
+        );
+        push_grad(
+            "l2.weight",
+            shape(&self.l2.weight),
+            grads.get(&self.l2.weight).as_vec(),
+        );
+        push_grad(
+            "l2.bias",
+            shape(&self.l2.bias),
+            grads.get(&self.l2.bias).as_vec(),
+        );
+        push_grad(
+            "l3.weight",
+            shape(&self.l3.weight),
+            grads.get(&self.l3.weight).as_vec(),
+        );
+        push_grad(
+            "l3.bias",
+            shape(&self.l3.bias),
+            grads.get(&self.l3.bias).as_vec(),
+        );
+        push_grad(
+            "l4.weight",
+            shape(&self.l4.weight),
+            grads.get(&self.l4.weight).as_vec(),
+        );
+        push_grad(
+            "l4.bias",
+            shape(&self.l4.bias),
+            grads.get(&self.l4.bias).as_vec(),
+        );
+        push_grad(
+            "l5.weight",
+            shape(&self.l5.weight),
+            grads.get(&self.l5.weight).as_vec(),
+        );
+        push_grad(
+            "l5.bias",
+            shape(&self.l5.bias),
+            grads.get(&self.l5.bias).as_vec(),
+        );
     }
 
     fn load_named_tensors(&mut self, named: &[NamedTensor]) -> Result<()> {
@@ -346,6 +390,16 @@ impl NoisePredictor {
         }
     }
 
+    /// The dfdx network (for callers that drive dfdx's optimisers themselves).
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// The dfdx network, mutably.
+    pub fn network_mut(&mut self) -> &mut Network {
+        &mut self.network
+    }
+
     /// The number of diffusion steps the network was built for.
     pub fn steps(&self) -> usize {
         self.steps
@@ -418,7 +472,9 @@ impl NoisePredictor {
 
     /// `eps_theta(x, t)` by dfdx's ops, for `x` (`n x 2`, row-major) and `ts[i]` in `1..=T`.
     pub fn predict(&self, x: &[f32], ts: &[usize]) -> Vec<f32> {
-        let input = self.device.tensor_from_vec(x.to_vec(), (ts.len(), Const::<2>));
+        let input = self
+            .device
+            .tensor_from_vec(x.to_vec(), (ts.len(), Const::<2>));
         self.forward(input, ts).as_vec()
     }
 

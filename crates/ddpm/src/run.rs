@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     data,
-    metrics::{self, Metrics},
     fused::{FusedNet, Isa},
+    metrics::{self, Metrics},
     model::{NamedTensor, NoisePredictor},
     rng::{self, Stream},
     sample,

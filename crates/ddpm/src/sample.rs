@@ -151,7 +151,15 @@ mod tests {
         for variance in [SamplerVariance::Posterior, SamplerVariance::Beta] {
             let mut x = start.clone();
             let mut rng = rng::stream(0, rng::Stream::Sampling);
-            reverse_step(&model, &schedule, variance, &mut x, 1, &mut rng, &mut Scratch::default());
+            reverse_step(
+                &model,
+                &schedule,
+                variance,
+                &mut x,
+                1,
+                &mut rng,
+                &mut Scratch::default(),
+            );
             let beta: f64 = schedule.betas[1];
             for (i, p) in x.iter().enumerate() {
                 for axis in 0..2 {
@@ -177,7 +185,15 @@ mod tests {
         ] {
             let mut x = start.clone();
             let mut rng = rng::stream(9, rng::Stream::Sampling);
-            reverse_step(&model, &schedule, variance, &mut x, 7, &mut rng, &mut Scratch::default());
+            reverse_step(
+                &model,
+                &schedule,
+                variance,
+                &mut x,
+                7,
+                &mut rng,
+                &mut Scratch::default(),
+            );
             let mean = (0.1 - eps_coef * eps[0]) * inv_sqrt_alpha;
             let var = x.iter().map(|p| (p[0] - mean).powi(2)).sum::<f64>() / n as f64;
             assert!(

@@ -6,9 +6,12 @@
 //! - **better**: the whole interval lies below `-m` (`upper < -m`): `a` is lower by more
 //!   than the margin;
 //! - **worse**: the whole interval lies above `+m` (`lower > m`);
-//! - **no detectable difference at margin m**: anything else. When the interval lies
-//!   inside `[-m, m]` the two are equivalent within the margin; when it straddles `±m` the
-//!   seeds cannot tell, and more seeds might.
+//! - **equivalent**: the whole interval lies inside `[-m, m]`: whatever the difference,
+//!   it is smaller than the margin;
+//! - **better (or worse), size uncertain**: the interval excludes 0 but crosses `±m`: `a`
+//!   differs in that direction, by an amount the seeds cannot place against the margin;
+//! - **no detectable difference**: the interval contains 0 and crosses `±m`; more seeds
+//!   might decide.
 //!
 //! For a metric where higher is better the signs swap. With fewer than two completed
 //! seeds on either side there is no interval and the verdict is "insufficient seeds".
@@ -44,11 +47,17 @@ pub enum Verdict {
     Better,
     /// `b` beats `a` by more than the margin.
     Worse,
-    /// The interval is not clear of the margin on either side.
-    NoDetectableDifference {
-        /// The interval lies inside `[-margin, margin]`: equivalent within the margin.
-        within_margin: bool,
+    /// The interval lies inside `[-margin, margin]`: any difference is smaller than the
+    /// margin.
+    Equivalent,
+    /// The interval excludes 0 but crosses the margin: a real difference whose size the
+    /// interval cannot place against the margin. `a_better` says its direction.
+    UncertainSize {
+        /// Whether the difference favours `a`.
+        a_better: bool,
     },
+    /// The interval contains 0 and crosses the margin.
+    NoDetectableDifference,
     /// Fewer than two completed seeds on a side: no interval can be formed.
     InsufficientSeeds,
 }
@@ -60,9 +69,11 @@ impl Verdict {
         match (below, above, lower_is_better) {
             (true, _, true) | (_, true, false) => Verdict::Better,
             (true, _, false) | (_, true, true) => Verdict::Worse,
-            _ => Verdict::NoDetectableDifference {
-                within_margin: difference.lower >= -margin && difference.upper <= margin,
+            _ if difference.lower >= -margin && difference.upper <= margin => Verdict::Equivalent,
+            _ if difference.upper < 0.0 || difference.lower > 0.0 => Verdict::UncertainSize {
+                a_better: (difference.upper < 0.0) == lower_is_better,
             },
+            _ => Verdict::NoDetectableDifference,
         }
     }
 
@@ -71,17 +82,20 @@ impl Verdict {
         match self {
             Verdict::Better => "a is better".to_string(),
             Verdict::Worse => "a is worse".to_string(),
-            Verdict::NoDetectableDifference { within_margin } => {
-                let why = if *within_margin {
-                    "equivalent: interval within ±margin"
-                } else {
-                    "inconclusive: interval crosses ±margin"
-                };
-                format!(
-                    "no detectable difference at margin {} ({why})",
-                    fmt_num(margin)
-                )
-            }
+            Verdict::Equivalent => format!(
+                "equivalent at margin {} (interval within ±margin)",
+                fmt_num(margin)
+            ),
+            Verdict::UncertainSize { a_better } => format!(
+                "a is {}, by an amount the interval cannot place against margin {} \
+                 (interval excludes 0, crosses ±margin)",
+                if *a_better { "better" } else { "worse" },
+                fmt_num(margin)
+            ),
+            Verdict::NoDetectableDifference => format!(
+                "no detectable difference at margin {} (interval contains 0, crosses ±margin)",
+                fmt_num(margin)
+            ),
             Verdict::InsufficientSeeds => "insufficient seeds (fewer than 2 completed)".into(),
         }
     }
@@ -92,7 +106,10 @@ impl fmt::Display for Verdict {
         f.write_str(match self {
             Verdict::Better => "better",
             Verdict::Worse => "worse",
-            Verdict::NoDetectableDifference { .. } => "no detectable difference",
+            Verdict::Equivalent => "equivalent",
+            Verdict::UncertainSize { a_better: true } => "better, size uncertain",
+            Verdict::UncertainSize { a_better: false } => "worse, size uncertain",
+            Verdict::NoDetectableDifference => "no detectable difference",
             Verdict::InsufficientSeeds => "insufficient seeds",
         })
     }
@@ -246,33 +263,31 @@ mod tests {
             (0.2, 0.5, 0.1, true, Verdict::Worse),
             (-0.5, -0.2, 0.1, false, Verdict::Worse),
             (0.2, 0.5, 0.1, false, Verdict::Better),
+            (-0.05, 0.05, 0.1, true, Verdict::Equivalent),
+            (-0.5, 0.05, 0.1, true, Verdict::NoDetectableDifference),
+            // Clear of zero, inside the margin: a difference smaller than the margin.
+            (-0.08, -0.02, 0.1, true, Verdict::Equivalent),
+            // Clear of zero, crossing the margin: a difference of uncertain size.
             (
-                -0.05,
-                0.05,
-                0.1,
-                true,
-                Verdict::NoDetectableDifference {
-                    within_margin: true,
-                },
-            ),
-            (
-                -0.5,
-                0.05,
-                0.1,
-                true,
-                Verdict::NoDetectableDifference {
-                    within_margin: false,
-                },
-            ),
-            // Clear of zero but not of the margin: not a difference that matters.
-            (
-                -0.08,
+                -0.3,
                 -0.02,
                 0.1,
                 true,
-                Verdict::NoDetectableDifference {
-                    within_margin: true,
-                },
+                Verdict::UncertainSize { a_better: true },
+            ),
+            (
+                0.02,
+                0.3,
+                0.1,
+                true,
+                Verdict::UncertainSize { a_better: false },
+            ),
+            (
+                0.02,
+                0.3,
+                0.1,
+                false,
+                Verdict::UncertainSize { a_better: true },
             ),
             (-0.3, -0.02, 0.0, true, Verdict::Better),
         ];

@@ -156,10 +156,12 @@ impl Document<'_> {
              margin (in the metric's units). The difference of means a − b gets Welch's 95% \
              interval, which does not assume equal variances. For a metric where lower is \
              better, a is **better** when the whole interval lies below −margin, **worse** \
-             when it lies above +margin, and otherwise there is **no detectable difference** \
-             at that margin: *equivalent* when the interval lies within ±margin, \
-             *inconclusive* when it crosses ±margin (more seeds could decide). Fewer than two \
-             completed seeds on a side gives no interval.\n"
+             when it lies above +margin, **equivalent** when it lies within ±margin (any \
+             difference is smaller than the margin), **better (worse), size uncertain** when \
+             it excludes 0 but crosses ±margin (a real difference whose size the seeds cannot \
+             place against the margin), and **no detectable difference** when it contains 0 \
+             and crosses ±margin (more seeds could decide). Fewer than two completed seeds on \
+             a side gives no interval.\n"
         );
         out.push_str(&self.comparison_markdown);
         out.push('\n');

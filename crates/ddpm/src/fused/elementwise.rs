@@ -136,7 +136,9 @@ mod tests {
     #[test]
     fn every_path_gives_the_same_bits() {
         let n = 37;
-        let z0: Vec<f32> = (0..n * 5).map(|i| ((i * 7919) % 113) as f32 / 17.0 - 3.0).collect();
+        let z0: Vec<f32> = (0..n * 5)
+            .map(|i| ((i * 7919) % 113) as f32 / 17.0 - 3.0)
+            .collect();
         let results: Vec<_> = Isa::available()
             .into_iter()
             .map(|isa| {

@@ -18,11 +18,11 @@ use pulp::{Simd, WithSimd};
 use super::isa::{lanes, Isa};
 
 /// Rows of `C` per micro-kernel call: 6 rows x 2 vectors = 12 accumulators, which with the
-/// two `B` vectors and one broadcast fills the 16 registers of AVX2.
+/// two `B` vectors and one broadcast fills the 16 registers of AVX2. (8 rows on AVX-512's
+/// 32 registers measured no faster on these shapes, 12 spilled.)
 const ROW_BLOCK: usize = 6;
 /// Vectors per panel of packed `B`.
 const PANEL_VECTORS: usize = 2;
-
 
 /// How the left operand `A` (`rows x depth`) is laid out.
 #[derive(Clone, Copy, Debug)]
@@ -40,6 +40,19 @@ pub enum Rhs<'a> {
     Rows(&'a [f32]),
     /// The transpose of a row-major `cols x depth` matrix: `b[p, j] = data[j * depth + p]`.
     Transposed(&'a [f32]),
+    /// Packed by an earlier product's epilogue on the same instruction set.
+    Packed(&'a Packed),
+}
+
+/// A right operand already in the panel layout of one instruction set: what
+/// [`Epilogue::LeakyReluBackward`] writes beside its output when asked, so the weight
+/// gradient that reads that output next needs no packing pass of its own.
+#[derive(Clone, Debug, Default)]
+pub struct Packed {
+    lanes: usize,
+    rows: usize,
+    cols: usize,
+    data: Vec<f32>,
 }
 
 impl Rhs<'_> {
@@ -47,6 +60,7 @@ impl Rhs<'_> {
         match self {
             Rhs::Rows(data) => data[p * cols + j],
             Rhs::Transposed(data) => data[j * depth + p],
+            Rhs::Packed(_) => unreachable!("a packed operand is never repacked"),
         }
     }
 }
@@ -77,6 +91,8 @@ pub enum Epilogue<'a> {
         slope: f32,
         /// Receives the column sums of `c` (overwritten).
         bias_grad: &'a mut [f32],
+        /// Receives `c` again in the panel layout, for a product that reads it as `B`.
+        packed: Option<&'a mut Packed>,
     },
 }
 
@@ -116,13 +132,25 @@ pub fn matmul_then(
     assert!(c.len() >= rows * cols, "C is smaller than {rows} x {cols}");
     match a {
         Lhs::Rows(data) | Lhs::Transposed(data) => {
-            assert!(data.len() >= rows * depth, "A is smaller than {rows} x {depth}")
+            assert!(
+                data.len() >= rows * depth,
+                "A is smaller than {rows} x {depth}"
+            )
         }
     }
     match b {
         Rhs::Rows(data) | Rhs::Transposed(data) => {
-            assert!(data.len() >= depth * cols, "B is smaller than {depth} x {cols}")
+            assert!(
+                data.len() >= depth * cols,
+                "B is smaller than {depth} x {cols}"
+            )
         }
+        Rhs::Packed(packed) => assert!(
+            packed.rows == depth && packed.cols == cols,
+            "B was packed as {} x {}, not {depth} x {cols}",
+            packed.rows,
+            packed.cols
+        ),
     }
     match &mut epilogue {
         Epilogue::Store => {}
@@ -130,106 +158,176 @@ pub fn matmul_then(
             assert!(bias.len() >= cols, "bias is shorter than {cols}")
         }
         Epilogue::LeakyReluBackward { out, bias_grad, .. } => {
-            assert!(out.len() >= rows * cols, "the activation is smaller than {rows} x {cols}");
+            assert!(
+                out.len() >= rows * cols,
+                "the activation is smaller than {rows} x {cols}"
+            );
             assert!(bias_grad.len() >= cols, "bias_grad is shorter than {cols}");
             bias_grad[..cols].fill(0.0);
         }
     }
-    isa.run(Product {
-        c,
-        a,
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    // Packing B, then each block of rows, is its own dispatch: the micro-kernel's loop is
+    // compiled on its own, where the compiler keeps every accumulator in a register.
+    let lanes = isa.run(PackB {
         b,
-        dims,
-        epilogue,
-        pack,
+        depth,
+        cols,
+        pack: &mut *pack,
+        epilogue: &mut epilogue,
+        rows,
     });
+    let b_pack: &[f32] = match b {
+        Rhs::Packed(packed) => &packed.data,
+        Rhs::Rows(_) | Rhs::Transposed(_) => pack,
+    };
+    for row0 in (0..rows).step_by(ROW_BLOCK) {
+        isa.run(RowBlock {
+            c: &mut *c,
+            a,
+            b_pack,
+            dims,
+            row0,
+            lanes,
+            epilogue: &mut epilogue,
+        });
+    }
 }
 
-struct Product<'a, 'p> {
+/// Packs every panel of `B` into `pack` (unless it comes packed) and sizes the packed copy
+/// an epilogue will write; returns the lanes of the path.
+struct PackB<'a, 'e> {
+    b: Rhs<'a>,
+    depth: usize,
+    cols: usize,
+    rows: usize,
+    pack: &'a mut Vec<f32>,
+    epilogue: &'a mut Epilogue<'e>,
+}
+
+impl WithSimd for PackB<'_, '_> {
+    type Output = usize;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) -> usize {
+        let PackB {
+            b,
+            depth,
+            cols,
+            rows,
+            pack,
+            epilogue,
+        } = self;
+        let lanes = lanes::<S>();
+        let panel_width = PANEL_VECTORS * lanes;
+        let padded_cols = cols.div_ceil(lanes) * lanes;
+        if let Epilogue::LeakyReluBackward {
+            packed: Some(out), ..
+        } = epilogue
+        {
+            out.lanes = lanes;
+            out.rows = rows;
+            out.cols = cols;
+            if out.data.len() < rows * padded_cols {
+                out.data.resize(rows * padded_cols, 0.0);
+            }
+        }
+        let packed_b = depth * padded_cols;
+        match b {
+            Rhs::Packed(packed) => {
+                assert_eq!(
+                    packed.lanes, lanes,
+                    "B was packed for another instruction set"
+                );
+            }
+            Rhs::Rows(_) | Rhs::Transposed(_) => {
+                if pack.len() < packed_b {
+                    pack.resize(packed_b, 0.0);
+                }
+                // Panel q starts at column q * panel_width and at offset
+                // q * depth * panel_width (only the last panel may be narrower).
+                for q in 0..cols.div_ceil(panel_width) {
+                    let (col0, vectors, valid) = panel_shape(q, cols, lanes);
+                    let width = vectors * lanes;
+                    let offset = q * depth * panel_width;
+                    let panel = &mut pack[offset..offset + depth * width];
+                    pack_panel(simd, panel, b, depth, cols, col0, vectors, valid);
+                }
+            }
+        }
+        lanes
+    }
+}
+
+/// Rows `row0..row0 + ROW_BLOCK` of `C`, every panel.
+struct RowBlock<'a, 'e> {
     c: &'a mut [f32],
     a: Lhs<'a>,
-    b: Rhs<'a>,
+    b_pack: &'a [f32],
     dims: Dims,
-    epilogue: Epilogue<'a>,
-    pack: &'p mut Vec<f32>,
+    row0: usize,
+    lanes: usize,
+    epilogue: &'a mut Epilogue<'e>,
 }
 
-impl WithSimd for Product<'_, '_> {
+impl WithSimd for RowBlock<'_, '_> {
     type Output = ();
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        let Product {
+        let RowBlock {
             c,
             a,
-            b,
+            b_pack,
             dims,
-            mut epilogue,
-            pack,
+            row0,
+            lanes,
+            epilogue,
         } = self;
+        assert_eq!(
+            lanes,
+            super::isa::lanes::<S>(),
+            "one product runs on one instruction set"
+        );
         let Dims { rows, depth, cols } = dims;
-        if rows == 0 || cols == 0 {
-            return;
-        }
-        let lanes = lanes::<S>();
         let panel_width = PANEL_VECTORS * lanes;
-        let padded_cols = cols.div_ceil(lanes) * lanes;
-        let packed_b = depth * padded_cols;
-        if pack.len() < packed_b {
-            pack.resize(packed_b, 0.0);
-        }
-        let b_pack = &mut pack[..packed_b];
-
-        // Every panel of B, packed once; panel q starts at column q * panel_width and at
-        // offset q * depth * panel_width (only the last panel may be narrower).
-        let panel_count = cols.div_ceil(panel_width);
-        for q in 0..panel_count {
+        let height = (rows - row0).min(ROW_BLOCK);
+        let block = Block {
+            a,
+            rows,
+            depth,
+            row0,
+        };
+        for q in 0..cols.div_ceil(panel_width) {
             let (col0, vectors, valid) = panel_shape(q, cols, lanes);
             let width = vectors * lanes;
             let offset = q * depth * panel_width;
-            let panel = &mut b_pack[offset..offset + depth * width];
-            pack_panel(simd, panel, b, depth, cols, col0, vectors, valid);
-        }
-        let b_pack: &[f32] = b_pack;
-
-        let mut row0 = 0;
-        while row0 < rows {
-            let height = (rows - row0).min(ROW_BLOCK);
-            let block = Block {
-                a,
+            let (panel, _) = S::as_simd_f32s(&b_pack[offset..offset + depth * width]);
+            let out = Out {
+                c: &mut *c,
                 rows,
-                depth,
                 row0,
+                cols,
+                col0,
+                valid,
+                epilogue: &mut *epilogue,
             };
-            for q in 0..panel_count {
-                let (col0, vectors, valid) = panel_shape(q, cols, lanes);
-                let width = vectors * lanes;
-                let offset = q * depth * panel_width;
-                let (panel, _) = S::as_simd_f32s(&b_pack[offset..offset + depth * width]);
-                let out = Out {
-                    c: &mut *c,
-                    row0,
-                    cols,
-                    col0,
-                    valid,
-                    epilogue: &mut epilogue,
-                };
-                match (height, vectors) {
-                    (6, 2) => micro::<S, 6, 2>(simd, block, panel, out),
-                    (5, 2) => micro::<S, 5, 2>(simd, block, panel, out),
-                    (4, 2) => micro::<S, 4, 2>(simd, block, panel, out),
-                    (3, 2) => micro::<S, 3, 2>(simd, block, panel, out),
-                    (2, 2) => micro::<S, 2, 2>(simd, block, panel, out),
-                    (1, 2) => micro::<S, 1, 2>(simd, block, panel, out),
-                    (6, _) => micro::<S, 6, 1>(simd, block, panel, out),
-                    (5, _) => micro::<S, 5, 1>(simd, block, panel, out),
-                    (4, _) => micro::<S, 4, 1>(simd, block, panel, out),
-                    (3, _) => micro::<S, 3, 1>(simd, block, panel, out),
-                    (2, _) => micro::<S, 2, 1>(simd, block, panel, out),
-                    _ => micro::<S, 1, 1>(simd, block, panel, out),
-                }
+            match (height, vectors) {
+                (6, 2) => micro::<S, 6, 2>(simd, block, panel, out),
+                (5, 2) => micro::<S, 5, 2>(simd, block, panel, out),
+                (4, 2) => micro::<S, 4, 2>(simd, block, panel, out),
+                (3, 2) => micro::<S, 3, 2>(simd, block, panel, out),
+                (2, 2) => micro::<S, 2, 2>(simd, block, panel, out),
+                (1, 2) => micro::<S, 1, 2>(simd, block, panel, out),
+                (6, _) => micro::<S, 6, 1>(simd, block, panel, out),
+                (5, _) => micro::<S, 5, 1>(simd, block, panel, out),
+                (4, _) => micro::<S, 4, 1>(simd, block, panel, out),
+                (3, _) => micro::<S, 3, 1>(simd, block, panel, out),
+                (2, _) => micro::<S, 2, 1>(simd, block, panel, out),
+                _ => micro::<S, 1, 1>(simd, block, panel, out),
             }
-            row0 += height;
         }
     }
 }
@@ -261,7 +359,10 @@ fn pack_panel<S: Simd>(
     match b {
         Rhs::Rows(data) => {
             let (panel, _) = S::as_mut_simd_f32s(panel);
-            for (dst, row) in panel.chunks_exact_mut(vectors).zip(data[..depth * cols].chunks_exact(cols)) {
+            for (dst, row) in panel
+                .chunks_exact_mut(vectors)
+                .zip(data[..depth * cols].chunks_exact(cols))
+            {
                 let src = &row[col0..col0 + valid];
                 for (v, d) in dst.iter_mut().enumerate() {
                     let part = &src[(v * lanes).min(valid)..((v + 1) * lanes).min(valid)];
@@ -272,6 +373,7 @@ fn pack_panel<S: Simd>(
                 }
             }
         }
+        Rhs::Packed(_) => unreachable!("a packed operand is never repacked"),
         Rhs::Transposed(_) => {
             let width = vectors * lanes;
             for (p, row) in panel.chunks_exact_mut(width).enumerate() {
@@ -289,6 +391,8 @@ fn pack_panel<S: Simd>(
 /// of the row-major `c` with `cols` columns.
 struct Out<'a, 'e> {
     c: &'a mut [f32],
+    /// Rows of the whole `C`.
+    rows: usize,
     row0: usize,
     cols: usize,
     col0: usize,
@@ -316,10 +420,16 @@ fn micro<S: Simd, const MR: usize, const NV: usize>(
 ) {
     let zero = simd.splat_f32s(0.0);
     let mut acc = [[zero; NV]; MR];
-    let Block { a, rows, depth, row0 } = block;
+    let Block {
+        a,
+        rows,
+        depth,
+        row0,
+    } = block;
     match a {
         Lhs::Rows(data) => {
-            let a_rows: [&[f32]; MR] = core::array::from_fn(|r| &data[(row0 + r) * depth..][..depth]);
+            let a_rows: [&[f32]; MR] =
+                core::array::from_fn(|r| &data[(row0 + r) * depth..][..depth]);
             for (p, b) in panel.chunks_exact(NV).enumerate() {
                 for r in 0..MR {
                     let a_value = simd.splat_f32s(a_rows[r][p]);
@@ -331,7 +441,10 @@ fn micro<S: Simd, const MR: usize, const NV: usize>(
         }
         Lhs::Transposed(data) => {
             assert!(row0 + MR <= rows);
-            for (a_row, b) in data[..depth * rows].chunks_exact(rows).zip(panel.chunks_exact(NV)) {
+            for (a_row, b) in data[..depth * rows]
+                .chunks_exact(rows)
+                .zip(panel.chunks_exact(NV))
+            {
                 let a_col = &a_row[row0..row0 + MR];
                 for r in 0..MR {
                     let a_value = simd.splat_f32s(a_col[r]);
@@ -344,6 +457,7 @@ fn micro<S: Simd, const MR: usize, const NV: usize>(
     }
     let Out {
         c,
+        rows: out_rows,
         row0,
         cols,
         col0,
@@ -364,6 +478,7 @@ fn micro<S: Simd, const MR: usize, const NV: usize>(
     let tile = Tile {
         row0,
         rows: MR,
+        all_rows: out_rows,
         cols,
         col0,
         valid,
@@ -376,6 +491,8 @@ fn micro<S: Simd, const MR: usize, const NV: usize>(
 struct Tile {
     row0: usize,
     rows: usize,
+    /// Rows of the whole `C`.
+    all_rows: usize,
     cols: usize,
     col0: usize,
     valid: usize,
@@ -388,6 +505,7 @@ fn finish<S: Simd>(simd: S, c: &mut [f32], tile: Tile, epilogue: &mut Epilogue<'
     let Tile {
         row0,
         rows,
+        all_rows,
         cols,
         col0,
         valid,
@@ -420,23 +538,35 @@ fn finish<S: Simd>(simd: S, c: &mut [f32], tile: Tile, epilogue: &mut Epilogue<'
                     let dst = &mut c[r * cols..][span.clone()];
                     let pre = simd.add_f32s(load(dst), b);
                     let positive = simd.greater_than_f32s(pre, zero);
-                    put(dst, simd.select_f32s(positive, pre, simd.mul_f32s(slope, pre)));
+                    put(
+                        dst,
+                        simd.select_f32s(positive, pre, simd.mul_f32s(slope, pre)),
+                    );
                 }
             }
             Epilogue::LeakyReluBackward {
                 out,
                 slope,
                 bias_grad,
+                packed,
             } => {
                 let slope = simd.splat_f32s(*slope);
                 let mut sum = load(&bias_grad[span.clone()]);
+                // This tile is panel `col0 / panel_width` of the packed layout.
+                let width = valid.div_ceil(lanes) * lanes;
+                let panel = col0 / (PANEL_VECTORS * lanes) * all_rows * PANEL_VECTORS * lanes;
                 for r in row0..row0 + rows {
                     let activation = load(&out[r * cols..][span.clone()]);
                     let positive = simd.greater_than_f32s(activation, zero);
                     let dst = &mut c[r * cols..][span.clone()];
                     let grad = load(dst);
+                    // Lanes past the last column are zero: their activation loads as 0.
                     let grad = simd.select_f32s(positive, grad, simd.mul_f32s(grad, slope));
                     put(dst, grad);
+                    if let Some(packed) = packed.as_deref_mut() {
+                        let at = panel + r * width + start;
+                        S::as_mut_simd_f32s(&mut packed.data[at..at + lanes]).0[0] = grad;
+                    }
                     sum = simd.add_f32s(sum, grad);
                 }
                 put(&mut bias_grad[span.clone()], sum);
@@ -463,8 +593,16 @@ mod tests {
             for j in 0..cols {
                 let mut acc = 0.0f32;
                 for p in 0..depth {
-                    let x = if a_t { a[p * rows + i] } else { a[i * depth + p] };
-                    let y = if b_t { b[j * depth + p] } else { b[p * cols + j] };
+                    let x = if a_t {
+                        a[p * rows + i]
+                    } else {
+                        a[i * depth + p]
+                    };
+                    let y = if b_t {
+                        b[j * depth + p]
+                    } else {
+                        b[p * cols + j]
+                    };
                     acc = x.mul_add(y, acc);
                 }
                 c[i * cols + j] = acc;
@@ -502,8 +640,16 @@ mod tests {
                     for isa in Isa::available() {
                         let mut c = vec![f32::NAN; rows * cols];
                         let mut pack = Vec::new();
-                        let lhs = if a_t { Lhs::Transposed(&a) } else { Lhs::Rows(&a) };
-                        let rhs = if b_t { Rhs::Transposed(&b) } else { Rhs::Rows(&b) };
+                        let lhs = if a_t {
+                            Lhs::Transposed(&a)
+                        } else {
+                            Lhs::Rows(&a)
+                        };
+                        let rhs = if b_t {
+                            Rhs::Transposed(&b)
+                        } else {
+                            Rhs::Rows(&b)
+                        };
                         matmul(isa, &mut c, lhs, rhs, dims, &mut pack);
                         let same = c.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits());
                         assert!(same, "{isa:?} {dims:?} a_t={a_t} b_t={b_t}");
@@ -526,7 +672,11 @@ mod tests {
         let slope = 0.01f32;
         let plain = reference(&a, &b, dims, false, false);
         let leaky = |v: f32| if v > 0.0 { v } else { slope * v };
-        let want_bias: Vec<f32> = plain.iter().enumerate().map(|(k, v)| v + bias[k % cols]).collect();
+        let want_bias: Vec<f32> = plain
+            .iter()
+            .enumerate()
+            .map(|(k, v)| v + bias[k % cols])
+            .collect();
         let want_leaky: Vec<f32> = want_bias.iter().map(|v| leaky(*v)).collect();
         let want_back: Vec<f32> = plain
             .iter()
@@ -543,20 +693,60 @@ mod tests {
         for isa in Isa::available() {
             let run = |epilogue: Epilogue<'_>| {
                 let mut c = vec![f32::NAN; rows * cols];
-                matmul_then(isa, &mut c, Lhs::Rows(&a), Rhs::Rows(&b), dims, epilogue, &mut Vec::new());
+                matmul_then(
+                    isa,
+                    &mut c,
+                    Lhs::Rows(&a),
+                    Rhs::Rows(&b),
+                    dims,
+                    epilogue,
+                    &mut Vec::new(),
+                );
                 c
             };
-            assert_eq!(bits(&run(Epilogue::Bias(&bias))), bits(&want_bias), "{isa:?}");
+            assert_eq!(
+                bits(&run(Epilogue::Bias(&bias))),
+                bits(&want_bias),
+                "{isa:?}"
+            );
             let got = run(Epilogue::BiasLeakyRelu { bias: &bias, slope });
             assert_eq!(bits(&got), bits(&want_leaky), "{isa:?}");
             let mut sums = vec![f32::NAN; cols];
+            let mut packed = Packed::default();
             let got = run(Epilogue::LeakyReluBackward {
                 out: &activation,
                 slope,
                 bias_grad: &mut sums,
+                packed: Some(&mut packed),
             });
             assert_eq!(bits(&got), bits(&want_back), "{isa:?}");
             assert_eq!(bits(&sums), bits(&want_sums), "{isa:?}");
+            // The packed copy, read as B, gives what the row-major output gives.
+            let lhs = random(11 * rows, 5);
+            let dims = Dims {
+                rows: 11,
+                depth: rows,
+                cols,
+            };
+            let mut from_rows = vec![0.0; 11 * cols];
+            let mut from_packed = vec![1.0; 11 * cols];
+            matmul(
+                isa,
+                &mut from_rows,
+                Lhs::Rows(&lhs),
+                Rhs::Rows(&got),
+                dims,
+                &mut Vec::new(),
+            );
+            matmul(
+                isa,
+                &mut from_packed,
+                Lhs::Rows(&lhs),
+                Rhs::Packed(&packed),
+                dims,
+                &mut Vec::new(),
+            );
+            assert_eq!(bits(&from_rows), bits(&from_packed), "{isa:?}");
         }
     }
 
@@ -571,16 +761,37 @@ mod tests {
         let b = random(1500, 2);
         let mut pack = Vec::new();
         let mut first = vec![0.0; 500];
-        matmul(Isa::detect(), &mut first, Lhs::Rows(&a), Rhs::Rows(&b), dims, &mut pack);
+        matmul(
+            Isa::detect(),
+            &mut first,
+            Lhs::Rows(&a),
+            Rhs::Rows(&b),
+            dims,
+            &mut pack,
+        );
         // A smaller product leaves stale values in the buffer; the padding must be rewritten.
         let small = Dims {
             rows: 2,
             depth: 3,
             cols: 3,
         };
-        matmul(Isa::detect(), &mut [0.0; 6], Lhs::Rows(&a), Rhs::Rows(&b), small, &mut pack);
+        matmul(
+            Isa::detect(),
+            &mut [0.0; 6],
+            Lhs::Rows(&a),
+            Rhs::Rows(&b),
+            small,
+            &mut pack,
+        );
         let mut again = vec![0.0; 500];
-        matmul(Isa::detect(), &mut again, Lhs::Rows(&a), Rhs::Rows(&b), dims, &mut pack);
+        matmul(
+            Isa::detect(),
+            &mut again,
+            Lhs::Rows(&a),
+            Rhs::Rows(&b),
+            dims,
+            &mut pack,
+        );
         assert_eq!(first, again);
     }
 }

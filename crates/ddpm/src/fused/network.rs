@@ -20,7 +20,7 @@ use crate::{
 
 use super::{
     elementwise::{self, AdamStep},
-    gemm::{self, Dims, Epilogue, Lhs, Rhs},
+    gemm::{self, Dims, Epilogue, Lhs, Packed, Rhs},
     isa::Isa,
 };
 
@@ -175,7 +175,11 @@ impl FusedNet {
         };
         let first = self.layers[0];
         let features = first.inputs - 2;
-        let (width, x_w, t_w) = (first.outputs, find("input_x.weight", &[100, 2])?, find("input_t.weight", &[100, features])?);
+        let (width, x_w, t_w) = (
+            first.outputs,
+            find("input_x.weight", &[100, 2])?,
+            find("input_t.weight", &[100, features])?,
+        );
         for j in 0..width {
             self.params[first.weight + j] = x_w[j * 2];
             self.params[first.weight + width + j] = x_w[j * 2 + 1];
@@ -186,7 +190,12 @@ impl FusedNet {
         self.params[first.bias..][..width].copy_from_slice(find("input_x.bias", &[100])?);
         for (layer, name) in self.layers[1..].iter().zip(TRUNK_NAMES) {
             let w = find(&format!("{name}.weight"), &[layer.outputs, layer.inputs])?;
-            transpose_into(w, layer.outputs, layer.inputs, &mut self.params[layer.weight..]);
+            transpose_into(
+                w,
+                layer.outputs,
+                layer.inputs,
+                &mut self.params[layer.weight..],
+            );
             self.params[layer.bias..][..layer.outputs]
                 .copy_from_slice(find(&format!("{name}.bias"), &[layer.outputs])?);
         }
@@ -209,8 +218,16 @@ impl FusedNet {
         let mut out = Vec::new();
         if let Encoding::OneHot { table } = self.encoding {
             let steps = self.steps;
-            out.push(tensor("time.weight", vec![steps], self.params[table..][..steps].to_vec()));
-            out.push(tensor("time.bias", vec![], vec![self.params[table + steps]]));
+            out.push(tensor(
+                "time.weight",
+                vec![steps],
+                self.params[table..][..steps].to_vec(),
+            ));
+            out.push(tensor(
+                "time.bias",
+                vec![],
+                vec![self.params[table + steps]],
+            ));
         }
         let first = self.layers[0];
         let (width, features) = (first.outputs, first.inputs - 2);
@@ -222,7 +239,11 @@ impl FusedNet {
         let (c0, c1) = (column(0), column(1));
         let x_w = (0..width).flat_map(|j| [c0[j], c1[j]]).collect();
         out.push(tensor("input_x.weight", vec![width, 2], x_w));
-        out.push(tensor("input_x.bias", vec![width], self.params[first.bias..][..width].to_vec()));
+        out.push(tensor(
+            "input_x.bias",
+            vec![width],
+            self.params[first.bias..][..width].to_vec(),
+        ));
         let mut t_w = vec![0.0; width * features];
         for f in 0..features {
             for (j, v) in column(2 + f).into_iter().enumerate() {
@@ -232,8 +253,17 @@ impl FusedNet {
         out.push(tensor("input_t.weight", vec![width, features], t_w));
         for (layer, name) in self.layers[1..].iter().zip(TRUNK_NAMES) {
             let mut w = vec![0.0; layer.inputs * layer.outputs];
-            transpose_into(&self.params[layer.weight..], layer.inputs, layer.outputs, &mut w);
-            out.push(tensor(&format!("{name}.weight"), vec![layer.outputs, layer.inputs], w));
+            transpose_into(
+                &self.params[layer.weight..],
+                layer.inputs,
+                layer.outputs,
+                &mut w,
+            );
+            out.push(tensor(
+                &format!("{name}.weight"),
+                vec![layer.outputs, layer.inputs],
+                w,
+            ));
             let bias = self.params[layer.bias..][..layer.outputs].to_vec();
             out.push(tensor(&format!("{name}.bias"), vec![layer.outputs], bias));
         }
@@ -285,7 +315,11 @@ impl FusedNet {
     /// Row `i` of `input` is `[x_i, features(t_i)]`.
     fn fill_input(&self, input: &mut [f32], x: &[f32], steps: Steps<'_>) {
         let width = self.layers[0].inputs;
-        for (i, (row, point)) in input.chunks_exact_mut(width).zip(x.chunks_exact(2)).enumerate() {
+        for (i, (row, point)) in input
+            .chunks_exact_mut(width)
+            .zip(x.chunks_exact(2))
+            .enumerate()
+        {
             row[..2].copy_from_slice(point);
             let t = steps.get(i);
             match &self.encoding {
@@ -293,7 +327,9 @@ impl FusedNet {
                     row[2] = self.params[table + t - 1] + self.params[table + self.steps];
                 }
                 Encoding::Sinusoidal { features } => {
-                    row[2..].copy_from_slice(&features[t * SINUSOIDAL_FEATURES..][..SINUSOIDAL_FEATURES]);
+                    row[2..].copy_from_slice(
+                        &features[t * SINUSOIDAL_FEATURES..][..SINUSOIDAL_FEATURES],
+                    );
                 }
             }
         }
@@ -310,6 +346,7 @@ impl FusedNet {
             hidden,
             feature,
             params,
+            packed,
         } = grads;
         let [even, odd] = hidden;
         for l in (0..5).rev() {
@@ -321,17 +358,26 @@ impl FusedNet {
                 _ if l % 2 == 1 => (&even[..], &mut odd[..]),
                 _ => (&odd[..], &mut even[..]),
             };
-            let input: &[f32] = if l == 0 { &acts.input } else { &acts.hidden[l - 1] };
+            let input: &[f32] = if l == 0 {
+                &acts.input
+            } else {
+                &acts.hidden[l - 1]
+            };
             let grad_pre = &current[..n * layer.outputs];
             if l == 4 {
                 elementwise::column_sums(isa, grad_pre, &mut params[layer.bias..][..layer.outputs]);
             }
-            // dW^T = input^T dZ, (inputs x outputs), summed over the rows in order.
+            // dW^T = input^T dZ, (inputs x outputs), summed over the rows in order. Below
+            // the output layer, dZ was also written packed by the product that made it.
             gemm::matmul(
                 isa,
                 &mut params[layer.weight..][..layer.inputs * layer.outputs],
                 Lhs::Transposed(&input[..n * layer.inputs]),
-                Rhs::Rows(grad_pre),
+                if l == 4 {
+                    Rhs::Rows(grad_pre)
+                } else {
+                    Rhs::Packed(packed)
+                },
                 Dims {
                     rows: layer.inputs,
                     depth: n,
@@ -341,7 +387,13 @@ impl FusedNet {
             );
             if l == 0 {
                 if let Encoding::OneHot { table } = self.encoding {
-                    self.time_table_gradient(acts, grad_pre, feature, &mut params[table..][..self.steps + 1], steps);
+                    self.time_table_gradient(
+                        acts,
+                        grad_pre,
+                        feature,
+                        &mut params[table..][..self.steps + 1],
+                        steps,
+                    );
                 }
                 break;
             }
@@ -363,6 +415,7 @@ impl FusedNet {
                     out: &acts.hidden[l - 1][..n * previous.outputs],
                     slope: self.slope,
                     bias_grad: &mut earlier[previous.bias..][..previous.outputs],
+                    packed: Some(packed),
                 },
                 &mut acts.pack,
             );
@@ -454,6 +507,8 @@ struct Gradients {
     feature: Vec<f32>,
     /// Gradient with respect to every parameter, laid out like [`FusedNet`]'s.
     params: Vec<f32>,
+    /// The last hidden-layer gradient again, packed for its weight-gradient product.
+    packed: Packed,
 }
 
 /// Full-batch AdamW training of a [`FusedNet`] on the simplified DDPM loss, with every
@@ -499,6 +554,7 @@ impl Trainer {
                 hidden: [vec![0.0; rows * widest], vec![0.0; rows * widest]],
                 feature: vec![0.0; rows],
                 params: vec![0.0; net.params.len()],
+                packed: Packed::default(),
             },
             moment1: vec![0.0; net.params.len()],
             moment2: vec![0.0; net.params.len()],
@@ -511,7 +567,11 @@ impl Trainer {
     /// One step on the loss `mean ||eps - eps_theta(x_t, t)||^2` over the batch. Returns the
     /// loss before the step; a non-finite loss leaves the parameters untouched.
     pub fn step(&mut self, net: &mut FusedNet, x_t: &[f32], eps: &[f32], steps: &[usize]) -> f64 {
-        assert_eq!(steps.len(), self.rows, "a trainer is built for one batch size");
+        assert_eq!(
+            steps.len(),
+            self.rows,
+            "a trainer is built for one batch size"
+        );
         let prediction = net.forward(&mut self.acts, x_t, Steps::PerRow(steps));
         let mut sum = 0.0f64;
         let scale = (2.0 / prediction.len() as f64) as f32;
@@ -576,7 +636,10 @@ mod tests {
         assert_eq!(got.len(), want.len(), "{name}");
         let scale = want.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-3);
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
-            assert!((g - w).abs() <= tolerance * scale, "{name}[{i}]: {g} vs {w} (scale {scale})");
+            assert!(
+                (g - w).abs() <= tolerance * scale,
+                "{name}[{i}]: {g} vs {w} (scale {scale})"
+            );
         }
     }
 
@@ -586,7 +649,10 @@ mod tests {
             let init = NoisePredictor::new(&config(encoding), 7, 3).named_tensors();
             let net = FusedNet::from_named(&config(encoding), 7, &init).unwrap();
             assert_eq!(net.named_tensors(), init);
-            assert_eq!(net.parameter_count(), init.iter().map(|t| t.data.len()).sum::<usize>());
+            assert_eq!(
+                net.parameter_count(),
+                init.iter().map(|t| t.data.len()).sum::<usize>()
+            );
         }
     }
 
@@ -605,10 +671,13 @@ mod tests {
     fn forward_matches_dfdx() {
         for encoding in [TimeEncoding::OneHot, TimeEncoding::Sinusoidal] {
             let reference = NoisePredictor::new(&config(encoding), 10, 1);
-            let net = FusedNet::from_named(&config(encoding), 10, &reference.named_tensors()).unwrap();
+            let net =
+                FusedNet::from_named(&config(encoding), 10, &reference.named_tensors()).unwrap();
             let (x, _, ts) = batch(41, 10, 2);
             let want = reference.predict(&x, &ts);
-            let got = net.forward(&mut Activations::new(), &x, Steps::PerRow(&ts)).to_vec();
+            let got = net
+                .forward(&mut Activations::new(), &x, Steps::PerRow(&ts))
+                .to_vec();
             assert_close("prediction", &got, &want, 1e-5);
         }
     }
@@ -625,7 +694,9 @@ mod tests {
             let (x, eps, ts) = batch(53, steps, 5);
             let want = reference.loss_gradients(&x, &eps, &ts);
             let mut trainer = Trainer::new(&net, ts.len(), adam());
-            let prediction = net.forward(&mut trainer.acts, &x, Steps::PerRow(&ts)).to_vec();
+            let prediction = net
+                .forward(&mut trainer.acts, &x, Steps::PerRow(&ts))
+                .to_vec();
             let scale = 2.0 / prediction.len() as f32;
             for ((g, p), e) in trainer.grads.output.iter_mut().zip(&prediction).zip(&eps) {
                 *g = (p - e) * scale;
@@ -662,7 +733,8 @@ mod tests {
             let runs: Vec<(Vec<u64>, Vec<NamedTensor>)> = Isa::available()
                 .into_iter()
                 .map(|isa| {
-                    let mut net = FusedNet::from_named_on(isa, &config(encoding), 100, &init).unwrap();
+                    let mut net =
+                        FusedNet::from_named_on(isa, &config(encoding), 100, &init).unwrap();
                     let mut trainer = Trainer::new(&net, 97, adam());
                     let losses = (0..10)
                         .map(|s| {

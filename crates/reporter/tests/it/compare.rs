@@ -66,13 +66,9 @@ fn verdicts_on_clear_win_clear_loss_and_tie() {
         vec![
             Verdict::Better,
             Verdict::Worse,
-            Verdict::NoDetectableDifference {
-                within_margin: true
-            },
+            Verdict::Equivalent,
             // A real difference of 0.2, but the margin asks for more than 0.5.
-            Verdict::NoDetectableDifference {
-                within_margin: true
-            },
+            Verdict::Equivalent,
             Verdict::InsufficientSeeds,
         ]
     );

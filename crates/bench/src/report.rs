@@ -1,0 +1,260 @@
+//! What `diffsweep bench` found, and its two formats: markdown tables to paste into
+//! BENCHMARKS.md, and one JSON object.
+
+use std::fmt::Write;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::{machine::Machine, sweep::SweepFigures, timing::Timing};
+
+/// Training figures at one `(n, T)`.
+#[derive(Serialize, Debug)]
+pub struct TrainFigures {
+    /// Training points.
+    pub n: usize,
+    /// Diffusion steps.
+    pub steps: usize,
+    /// Epochs per sample.
+    pub epochs_per_sample: usize,
+    /// Floating-point operations of one epoch's matrix products (2 per multiply-add).
+    pub flops: u64,
+    /// `ddpm::train::train`, in this process: ms per epoch.
+    pub ours: Timing,
+    /// `diffsweep train` in a child process, ms per epoch as it reports it.
+    pub ours_cli: Option<Timing>,
+    /// The PyTorch reference, ms per epoch.
+    pub pytorch: Option<Timing>,
+    /// The previous production path (dfdx autodiff and AdamW), ms per epoch.
+    pub dfdx: Option<Timing>,
+}
+
+/// Sampling figures.
+#[derive(Serialize, Debug)]
+pub struct SampleFigures {
+    /// Points drawn at once.
+    pub n: usize,
+    /// Reverse steps.
+    pub steps: usize,
+    /// `ddpm::sample::sample`: ms for the whole draw.
+    pub ours: Timing,
+    /// The PyTorch reference: ms for the whole draw.
+    pub pytorch: Option<Timing>,
+}
+
+/// The matrix products of one epoch on one instruction set.
+#[derive(Serialize, Debug)]
+pub struct ProductFigures {
+    /// The instruction-set path.
+    pub isa: &'static str,
+    /// Training points.
+    pub n: usize,
+    /// ms for the epoch's products.
+    pub timing: Timing,
+    /// Floating-point operations of the products.
+    pub flops: u64,
+}
+
+/// Everything one `diffsweep bench` measured.
+#[derive(Serialize, Debug)]
+pub struct BenchReport {
+    /// The machine.
+    pub machine: Machine,
+    /// The command that produced it.
+    pub command: String,
+    /// PyTorch's version, or why the reference was skipped.
+    pub pytorch: Result<String, String>,
+    /// Training epochs.
+    pub training: Vec<TrainFigures>,
+    /// Whole sampling runs.
+    pub sampling: Vec<SampleFigures>,
+    /// The products of one epoch, per instruction set.
+    pub products: Vec<ProductFigures>,
+    /// All three metrics at 1000 points, as a run scores its samples.
+    pub metrics_ms: Timing,
+    /// The throughput sweeps.
+    pub sweep: Vec<SweepFigures>,
+    /// Peak resident memory of one run, MB.
+    pub peak_rss_mb: Option<f64>,
+}
+
+fn gflops(flops: u64, t: Timing) -> f64 {
+    flops as f64 / (t.median_ms * 1e-3) / 1e9
+}
+
+fn cell(t: Option<Timing>) -> String {
+    t.map_or("–".into(), |t| {
+        format!("{:.3} ({:.3})", t.median_ms, t.min_ms)
+    })
+}
+
+fn ratio(reference: Option<Timing>, ours: Timing) -> String {
+    reference.map_or("–".into(), |r| {
+        format!("{:.2}x", r.median_ms / ours.median_ms)
+    })
+}
+
+/// An output format.
+pub trait Exporter {
+    /// The report as text.
+    fn export(&self, report: &BenchReport) -> anyhow::Result<String>;
+}
+
+/// The report as one JSON object.
+pub struct Json;
+
+impl Exporter for Json {
+    fn export(&self, report: &BenchReport) -> anyhow::Result<String> {
+        let mut text = serde_json::to_string_pretty(report).context("cannot encode the report")?;
+        text.push('\n');
+        Ok(text)
+    }
+}
+
+/// Markdown tables to paste into BENCHMARKS.md.
+pub struct Markdown;
+
+impl Exporter for Markdown {
+    fn export(&self, r: &BenchReport) -> anyhow::Result<String> {
+        let mut out = String::new();
+        let m = &r.machine;
+        let loads = |l: [f64; 3]| format!("{:.2} {:.2} {:.2}", l[0], l[1], l[2]);
+        let busy = m
+            .busy_before
+            .map_or("unknown".into(), |b| format!("{:.0}%", 100.0 * b));
+        writeln!(
+            out,
+            "Machine: {}, {} logical CPUs; fused kernels on `{}` (available: {}).  ",
+            m.cpu,
+            m.cpus,
+            m.kernel_isa,
+            m.available_isas.join(", ")
+        )?;
+        writeln!(
+            out,
+            "Load average before: {} (CPUs busy in the second before: {busy}); after: {}.  ",
+            loads(m.load_before),
+            loads(m.load_after)
+        )?;
+        if m.under_load() {
+            writeln!(
+                out,
+                "**Measured under load**: other processes were running.  "
+            )?;
+        }
+        match &r.pytorch {
+            Ok(version) => writeln!(out, "PyTorch reference: torch {version}, 1 thread.  ")?,
+            Err(why) => writeln!(out, "PyTorch reference skipped: {why}.  ")?,
+        }
+        writeln!(
+            out,
+            "Command: `{}`. Everything runs on one core; competitors run interleaved, one \
+             sample each in turn; cells give the median (minimum) over the samples.",
+            r.command
+        )?;
+
+        writeln!(out)?;
+        writeln!(out, "### Training (the post's network and loop: moons, polynomial, minmax, full-batch AdamW)")?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "| n | T | diffsweep ms/epoch | `diffsweep train` ms/epoch | PyTorch ms/epoch | dfdx autodiff (before) ms/epoch | PyTorch / diffsweep | before / after | GFLOP/s | samples x epochs |"
+        )?;
+        writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+        for t in &r.training {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {} x {} |",
+                t.n,
+                t.steps,
+                cell(Some(t.ours)),
+                cell(t.ours_cli),
+                cell(t.pytorch),
+                cell(t.dfdx),
+                ratio(t.pytorch, t.ours),
+                ratio(t.dfdx, t.ours),
+                gflops(t.flops, t.ours),
+                t.ours.samples,
+                t.epochs_per_sample
+            )?;
+        }
+        writeln!(out)?;
+        writeln!(
+            out,
+            "GFLOP/s counts the matrix products only, 2 flops per multiply-add (66,820 per point \
+             and epoch: forward, weight gradients, and the input gradients that are read). \
+             `diffsweep train` is the CLI in a child process, 1000 epochs, its own \
+             `seconds_per_epoch`."
+        )?;
+
+        writeln!(out)?;
+        writeln!(out, "### Sampling (ancestral, posterior variance)")?;
+        writeln!(out)?;
+        writeln!(out, "| points | reverse steps | diffsweep ms | PyTorch ms | PyTorch / diffsweep | samples |")?;
+        writeln!(out, "|---:|---:|---:|---:|---:|---:|")?;
+        for s in &r.sampling {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                s.n,
+                s.steps,
+                cell(Some(s.ours)),
+                cell(s.pytorch),
+                ratio(s.pytorch, s.ours),
+                s.ours.samples
+            )?;
+        }
+
+        writeln!(out)?;
+        writeln!(
+            out,
+            "### The matrix products of one epoch, per instruction set"
+        )?;
+        writeln!(out)?;
+        writeln!(out, "| path | n | ms | GFLOP/s |")?;
+        writeln!(out, "|---|---:|---:|---:|")?;
+        for p in &r.products {
+            writeln!(
+                out,
+                "| {} | {} | {} | {:.1} |",
+                p.isa,
+                p.n,
+                cell(Some(p.timing)),
+                gflops(p.flops, p.timing)
+            )?;
+        }
+
+        writeln!(out)?;
+        writeln!(out, "### Sweeps and memory")?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "- All three metrics of 1000 samples: {} ms.",
+            cell(Some(r.metrics_ms))
+        )?;
+        if let [one, two] = &r.sweep[..] {
+            writeln!(
+                out,
+                "- Throughput sweep ({} runs of {} points, {} epochs, T = 10, fresh store): \
+                 `--jobs 1` {:.1} s, `--jobs 2` {:.1} s; ratio {:.2} (target at least 1.9).",
+                one.runs,
+                crate::sweep::SWEEP_POINTS,
+                crate::sweep::SWEEP_EPOCHS,
+                one.seconds,
+                two.seconds,
+                two.runs_per_minute() / one.runs_per_minute()
+            )?;
+        }
+        match r.peak_rss_mb {
+            Some(mb) => writeln!(
+                out,
+                "- Peak memory (VmHWM) of one whole run at n = {} ({} epochs, T = 10, fresh \
+                 process): {mb:.1} MB.",
+                crate::sweep::RSS_POINTS,
+                crate::sweep::RSS_EPOCHS
+            )?,
+            None => writeln!(out, "- Peak memory: unavailable (no /proc/self/status).")?,
+        }
+        Ok(out)
+    }
+}

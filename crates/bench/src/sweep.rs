@@ -1,0 +1,142 @@
+//! Sweep-level figures: the throughput of `--jobs 1` against `--jobs 2` on a small grid,
+//! and the peak memory of one run in a fresh process.
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+
+use anyhow::{bail, Context};
+use runner::{Executor, Experiment, RunStore, Silent};
+use serde::Serialize;
+
+use crate::workloads::post_config;
+
+/// Points and epochs of each run of the throughput grid.
+pub const SWEEP_POINTS: usize = 500;
+pub const SWEEP_EPOCHS: usize = 1000;
+/// The run whose peak memory is measured: the post's n, this many epochs.
+pub const RSS_POINTS: usize = 1000;
+pub const RSS_EPOCHS: usize = 200;
+
+/// One sweep of the throughput grid.
+#[derive(Serialize, Debug)]
+pub struct SweepFigures {
+    /// Worker threads.
+    pub jobs: usize,
+    /// Runs trained.
+    pub runs: usize,
+    /// Wall seconds of the sweep, store writes included.
+    pub seconds: f64,
+}
+
+impl SweepFigures {
+    /// Runs per minute.
+    pub fn runs_per_minute(&self) -> f64 {
+        self.runs as f64 / self.seconds * 60.0
+    }
+}
+
+/// The grid of the throughput figure: `runs` seeds of a small moons run.
+pub fn grid(runs: usize) -> String {
+    format!(
+        "name = \"bench-throughput\"\n\
+         description = \"diffsweep bench: sweep throughput\"\n\
+         seeds = {runs}\n\n\
+         [base]\n\
+         dataset = {{ kind = \"moons\", n = {SWEEP_POINTS} }}\n\
+         training = {{ epochs = {SWEEP_EPOCHS} }}\n\n\
+         [grid]\n\
+         T = [10]\n"
+    )
+}
+
+/// Sweeps the throughput grid into a fresh temporary store with `jobs` workers.
+pub fn throughput(runs: usize, jobs: usize) -> anyhow::Result<SweepFigures> {
+    let experiment = Experiment::parse(&grid(runs), Path::new("<bench grid>"))
+        .context("the built-in benchmark grid")?;
+    let dir = tempfile::Builder::new()
+        .prefix("diffsweep-bench-")
+        .tempdir()
+        .context("cannot create a temporary results directory")?;
+    let store = RunStore::open(dir.path()).context("cannot open the temporary store")?;
+    let report = Executor::new(jobs)
+        .context("the executor")?
+        .execute(&store, &experiment.cells(), &Silent)
+        .with_context(|| format!("the throughput sweep failed in {}", dir.path().display()))?;
+    if let Some((cell, outcome)) = report.failures().first() {
+        bail!(
+            "run {} of the throughput sweep failed: {}",
+            cell.label,
+            outcome.error().unwrap_or("no message")
+        );
+    }
+    Ok(SweepFigures {
+        jobs,
+        runs: report.trained(),
+        seconds: report.elapsed.as_secs_f64(),
+    })
+}
+
+/// This process's peak resident set size in kB (VmHWM), on Linux.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// This program, even after a rebuild replaced its file.
+pub fn this_program() -> anyhow::Result<std::path::PathBuf> {
+    let proc_exe = Path::new("/proc/self/exe");
+    if proc_exe.exists() {
+        Ok(proc_exe.to_path_buf())
+    } else {
+        std::env::current_exe().context("cannot find the running executable")
+    }
+}
+
+/// Runs one training in a fresh copy of this program and reads its peak RSS, in MB.
+pub fn child_peak_rss_mb() -> anyhow::Result<Option<f64>> {
+    let exe = this_program()?;
+    let output = Command::new(&exe)
+        .args(["bench", "--rss-probe"])
+        .output()
+        .with_context(|| format!("cannot run {}", exe.display()))?;
+    if !output.status.success() {
+        bail!(
+            "the memory probe failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    Ok(text
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(|kb| kb as f64 * 1024.0 / 1e6))
+}
+
+/// The child side of [`child_peak_rss_mb`]: one whole run, then VmHWM.
+pub fn rss_probe() -> anyhow::Result<ExitCode> {
+    let mut config = post_config(RSS_POINTS, 10);
+    config.training.epochs = RSS_EPOCHS;
+    ddpm::run(&config, &mut |_| {}).context("the probe run failed")?;
+    match peak_rss_kb() {
+        Some(kb) => println!("{kb}"),
+        None => println!("unknown"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sweep_grid_is_a_valid_experiment() {
+        let experiment = Experiment::parse(&grid(3), Path::new("<bench grid>")).unwrap();
+        let cells = experiment.cells();
+        assert_eq!(cells.len(), 3);
+        assert!(cells.iter().all(
+            |c| c.config.dataset.n == SWEEP_POINTS && c.config.training.epochs == SWEEP_EPOCHS
+        ));
+    }
+}
