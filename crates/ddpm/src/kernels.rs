@@ -5,8 +5,8 @@
 //! network showed them at a third of an epoch. [`bias_leaky_relu`] does the same in one
 //! pass each way. Its forward values are bit-identical to the unfused ops; its bias
 //! gradient sums the rows in a different order than dfdx's broadcast reduction, so
-//! gradients agree to rounding and trained weights differ in the last bits. It landed
-//! before any results were stored under `SEMANTICS_VERSION` 1.
+//! gradients agree to rounding and trained weights differ in the last bits. Runs no longer
+//! train on this path (see [`crate::fused`]); it serves the dfdx reference network.
 
 use dfdx::prelude::*;
 

@@ -21,6 +21,9 @@ use super::isa::{lanes, Isa};
 /// two `B` vectors and one broadcast fills the 16 registers of AVX2. (8 rows on AVX-512's
 /// 32 registers measured no faster on these shapes, 12 spilled.)
 const ROW_BLOCK: usize = 6;
+/// Terms of the sum per pass over the blocks of rows: 256 rows of a 100-wide A and of B's
+/// panels are about 100 KB each, well inside L2.
+const DEPTH_BLOCK: usize = 256;
 /// Vectors per panel of packed `B`.
 const PANEL_VECTORS: usize = 2;
 
@@ -183,16 +186,25 @@ pub fn matmul_then(
         Rhs::Packed(packed) => &packed.data,
         Rhs::Rows(_) | Rhs::Transposed(_) => pack,
     };
-    for row0 in (0..rows).step_by(ROW_BLOCK) {
-        isa.run(RowBlock {
-            c: &mut *c,
-            a,
-            b_pack,
-            dims,
-            row0,
-            lanes,
-            epilogue: &mut epilogue,
-        });
+    // A long sum (the weight gradient's, over every point) is cut into chunks of DEPTH_BLOCK
+    // terms, so the chunk of A and B that every block of rows reads stays in cache. Each
+    // chunk continues the accumulators where the last one stored them, so the order of the
+    // fused multiply-adds, and the result, is the same as without chunks.
+    for k0 in (0..depth.max(1)).step_by(DEPTH_BLOCK) {
+        let kc = (depth - k0).min(DEPTH_BLOCK);
+        for row0 in (0..rows).step_by(ROW_BLOCK) {
+            isa.run(RowBlock {
+                c: &mut *c,
+                a,
+                b_pack,
+                dims,
+                row0,
+                k0,
+                kc,
+                lanes,
+                epilogue: &mut epilogue,
+            });
+        }
     }
 }
 
@@ -268,6 +280,9 @@ struct RowBlock<'a, 'e> {
     b_pack: &'a [f32],
     dims: Dims,
     row0: usize,
+    /// The first term of the sum this pass adds, and how many.
+    k0: usize,
+    kc: usize,
     lanes: usize,
     epilogue: &'a mut Epilogue<'e>,
 }
@@ -283,6 +298,8 @@ impl WithSimd for RowBlock<'_, '_> {
             b_pack,
             dims,
             row0,
+            k0,
+            kc,
             lanes,
             epilogue,
         } = self;
@@ -299,12 +316,14 @@ impl WithSimd for RowBlock<'_, '_> {
             rows,
             depth,
             row0,
+            k0,
+            kc,
         };
         for q in 0..cols.div_ceil(panel_width) {
             let (col0, vectors, valid) = panel_shape(q, cols, lanes);
             let width = vectors * lanes;
-            let offset = q * depth * panel_width;
-            let (panel, _) = S::as_simd_f32s(&b_pack[offset..offset + depth * width]);
+            let offset = q * depth * panel_width + k0 * width;
+            let (panel, _) = S::as_simd_f32s(&b_pack[offset..offset + kc * width]);
             let out = Out {
                 c: &mut *c,
                 rows,
@@ -312,6 +331,7 @@ impl WithSimd for RowBlock<'_, '_> {
                 cols,
                 col0,
                 valid,
+                last: k0 + kc == depth,
                 epilogue: &mut *epilogue,
             };
             match (height, vectors) {
@@ -397,6 +417,8 @@ struct Out<'a, 'e> {
     cols: usize,
     col0: usize,
     valid: usize,
+    /// Whether this pass adds the last terms of the sum (then the epilogue runs).
+    last: bool,
     epilogue: &'a mut Epilogue<'e>,
 }
 
@@ -407,6 +429,9 @@ struct Block<'a> {
     rows: usize,
     depth: usize,
     row0: usize,
+    /// The terms `k0..k0 + kc` of the sum.
+    k0: usize,
+    kc: usize,
 }
 
 /// `C[rows, panel] = A[rows, :] B[:, panel]` for `MR` rows of A and a panel of `NV`
@@ -425,11 +450,27 @@ fn micro<S: Simd, const MR: usize, const NV: usize>(
         rows,
         depth,
         row0,
+        k0,
+        kc,
     } = block;
+    if k0 > 0 {
+        // Continue the sums where the previous chunk of terms stored them.
+        let lanes = super::isa::lanes::<S>();
+        for r in 0..MR {
+            let src = &out.c[(row0 + r) * out.cols + out.col0..][..out.valid];
+            for v in 0..NV {
+                let part = &src[v * lanes..((v + 1) * lanes).min(out.valid)];
+                acc[r][v] = match S::as_simd_f32s(part) {
+                    ([full], _) => *full,
+                    _ => simd.partial_load_f32s(part),
+                };
+            }
+        }
+    }
     match a {
         Lhs::Rows(data) => {
             let a_rows: [&[f32]; MR] =
-                core::array::from_fn(|r| &data[(row0 + r) * depth..][..depth]);
+                core::array::from_fn(|r| &data[(row0 + r) * depth + k0..][..kc]);
             for (p, b) in panel.chunks_exact(NV).enumerate() {
                 for r in 0..MR {
                     let a_value = simd.splat_f32s(a_rows[r][p]);
@@ -441,7 +482,7 @@ fn micro<S: Simd, const MR: usize, const NV: usize>(
         }
         Lhs::Transposed(data) => {
             assert!(row0 + MR <= rows);
-            for (a_row, b) in data[..depth * rows]
+            for (a_row, b) in data[k0 * rows..(k0 + kc) * rows]
                 .chunks_exact(rows)
                 .zip(panel.chunks_exact(NV))
             {
@@ -462,6 +503,7 @@ fn micro<S: Simd, const MR: usize, const NV: usize>(
         cols,
         col0,
         valid,
+        last,
         epilogue,
     } = out;
     for (r, acc_row) in acc.iter().enumerate() {
@@ -475,15 +517,17 @@ fn micro<S: Simd, const MR: usize, const NV: usize>(
             simd.partial_store_f32s(tail, acc_row[full]);
         }
     }
-    let tile = Tile {
-        row0,
-        rows: MR,
-        all_rows: out_rows,
-        cols,
-        col0,
-        valid,
-    };
-    finish(simd, c, tile, epilogue);
+    if last {
+        let tile = Tile {
+            row0,
+            rows: MR,
+            all_rows: out_rows,
+            cols,
+            col0,
+            valid,
+        };
+        finish(simd, c, tile, epilogue);
+    }
 }
 
 /// The block of `C` one micro-kernel call wrote.
@@ -629,6 +673,9 @@ mod tests {
             (6, 0, 5),
             (0, 4, 4),
             (11, 18, 33),
+            // Sums longer than DEPTH_BLOCK, continued across passes.
+            (7, 600, 37),
+            (20, 777, 2),
         ];
         for (s, &(rows, depth, cols)) in shapes.iter().enumerate() {
             let dims = Dims { rows, depth, cols };
@@ -663,7 +710,7 @@ mod tests {
     /// on every path; the bias gradient is the column sum in row order.
     #[test]
     fn epilogues_equal_the_separate_passes() {
-        let (rows, depth, cols) = (23, 17, 37);
+        let (rows, depth, cols) = (23, 300, 37);
         let dims = Dims { rows, depth, cols };
         let a = random(rows * depth, 1);
         let b = random(depth * cols, 2);
