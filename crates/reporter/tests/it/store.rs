@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use polars::prelude::{ParquetReader, SerReader};
+
 use runner::executor::Silent;
 use runner::{Executor, Experiment, RunStore};
 
@@ -43,6 +45,17 @@ fn slow_report_from_a_trained_store_names_pending_cells() {
         .unwrap()
         .execute(&store, &cells[..7], &Silent)
         .unwrap();
+    // A number that a parser without round-trip precision reads one ulp off
+    // (0.020366252288517062): the tables must carry the stored f64 exactly.
+    let first = std::fs::read_dir(dir.path().join("results/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("record.json"))
+        .find(|p| p.is_file())
+        .unwrap();
+    let text = std::fs::read_to_string(&first).unwrap();
+    let chamfer = json_number(&text, "chamfer").to_string();
+    std::fs::write(&first, text.replacen(&chamfer, "0.020366252288517066", 1)).unwrap();
+
     let out = dir.path().join("report");
     let summary = reporter::report(&store, &experiment, &out).unwrap();
     assert_eq!((summary.cells, summary.runs), (4, 7));
@@ -81,6 +94,43 @@ fn slow_report_from_a_trained_store_names_pending_cells() {
         .unwrap()
         .starts_with("run_id,T,schedule.kind,seed,status,"));
 
+    // Every number of runs.csv and runs.parquet is, as an f64, the one in its record.json
+    // (read here with the standard library's exact parser, not serde_json's).
+    let columns = ["chamfer", "sliced_wasserstein", "mmd", "final_loss"];
+    let header: Vec<&str> = runs.lines().next().unwrap().split(',').collect();
+    let parquet = ParquetReader::new(std::fs::File::open(out.join("runs.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    for (row, line) in runs.lines().skip(1).enumerate() {
+        let fields: Vec<&str> = line.split(',').collect();
+        let id = fields[0];
+        let record =
+            std::fs::read_to_string(dir.path().join("results/runs").join(id).join("record.json"))
+                .unwrap();
+        for column in columns {
+            let at = header.iter().position(|h| *h == column).unwrap();
+            let csv: f64 = fields[at].parse().unwrap();
+            let stored = json_number(&record, column);
+            assert_eq!(
+                csv.to_bits(),
+                stored.to_bits(),
+                "{id} {column}: csv {csv} vs {stored}"
+            );
+            let parquet = parquet
+                .column(column)
+                .unwrap()
+                .f64()
+                .unwrap()
+                .get(row)
+                .unwrap();
+            assert_eq!(
+                parquet.to_bits(),
+                stored.to_bits(),
+                "{id} {column}: parquet"
+            );
+        }
+    }
+
     // The same store gives the same tables and report.
     let again = dir.path().join("again");
     reporter::report(&store, &experiment, &again).unwrap();
@@ -95,4 +145,11 @@ fn slow_report_from_a_trained_store_names_pending_cells() {
         let b = std::fs::read(again.join(file)).unwrap();
         assert!(a == b, "{file} differs");
     }
+}
+
+/// The first number written after `"key": ` in a JSON text, parsed exactly.
+fn json_number(text: &str, key: &str) -> f64 {
+    let start = text.find(&format!("\"{key}\": ")).unwrap() + key.len() + 4;
+    let end = start + text[start..].find([',', '\n', '}']).unwrap();
+    text[start..end].trim().parse().unwrap()
 }
