@@ -14,20 +14,21 @@ use crate::BadInput;
 /// defaults.
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
-    /// A TOML run config to start from (the `[base]` table of an experiment file).
+    /// A TOML run config to start from (the `[base]` table of an experiment file; a regular
+    /// file of at most 1 MiB).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// The data set: moons, circles, swiss_roll, eight_gaussians, checkerboard.
     #[arg(long)]
     dataset: Option<String>,
-    /// Number of training points (>= 2).
-    #[arg(long)]
+    /// Number of training points (2 to 1000000).
+    #[arg(long, allow_negative_numbers = true)]
     n: Option<usize>,
     /// Standard deviation of the data's Gaussian noise.
     #[arg(long, allow_negative_numbers = true)]
     noise: Option<f64>,
     /// Number of diffusion steps T (1 to 10000).
-    #[arg(long = "T", value_name = "T")]
+    #[arg(long = "T", value_name = "T", allow_negative_numbers = true)]
     steps: Option<usize>,
     /// Beta schedule: linear, polynomial, ddpm, cosine, sigmoid.
     #[arg(long)]
@@ -44,17 +45,17 @@ pub struct TrainArgs {
     /// Time encoding of the network: one_hot, sinusoidal.
     #[arg(long)]
     time_encoding: Option<String>,
-    /// Full-batch training epochs (>= 1).
-    #[arg(long)]
+    /// Full-batch training epochs (1 to 1000000).
+    #[arg(long, allow_negative_numbers = true)]
     epochs: Option<usize>,
     /// Reverse-step variance: posterior, beta.
     #[arg(long)]
     variance: Option<String>,
-    /// Number of samples (default: as many as the data).
-    #[arg(long)]
+    /// Number of samples (2 to 1000000; default: as many as the data).
+    #[arg(long, allow_negative_numbers = true)]
     samples: Option<usize>,
     /// The run's seed.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     seed: Option<u64>,
     /// Write the samples (data space) to this CSV file, header `x,y`.
     #[arg(long, value_name = "PATH")]
@@ -115,8 +116,12 @@ fn flag_of(key: &str) -> String {
 fn resolve(args: &TrainArgs) -> anyhow::Result<RunConfig> {
     let mut config = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
+            let text = runner::limits::read_text_file(path).map_err(|reason| {
+                anyhow::Error::new(BadInput(format!(
+                    "{}: cannot use it as a run config (--config): {reason}",
+                    path.display()
+                )))
+            })?;
             toml::from_str(&text).map_err(|e| {
                 anyhow::Error::new(BadInput(format!("{}: {}", path.display(), e.message())))
             })?
@@ -191,13 +196,23 @@ fn resolve(args: &TrainArgs) -> anyhow::Result<RunConfig> {
 /// Runs `diffsweep train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let config = resolve(&args)?;
+    // The output file is opened before training, so a bad path costs nothing.
+    let mut samples_file = match &args.samples_csv {
+        Some(path) => Some(std::fs::File::create(path).map_err(|err| {
+            anyhow::Error::new(BadInput(format!(
+                "cannot write samples to {} (--samples-csv): {err}",
+                path.display()
+            )))
+        })?),
+        None => None,
+    };
     let outcome = ddpm::run(&config, &mut |_| {}).context("the run failed")?;
-    if let Some(path) = &args.samples_csv {
+    if let (Some(file), Some(path)) = (samples_file.as_mut(), &args.samples_csv) {
         let mut text = String::from("x,y\n");
         for p in &outcome.samples {
             text.push_str(&format!("{},{}\n", p[0], p[1]));
         }
-        std::fs::write(path, text)
+        file.write_all(text.as_bytes())
             .with_context(|| format!("cannot write samples to {}", path.display()))?;
     }
     let epochs_run = outcome.loss_curve.last().map_or(0, |(e, _)| *e).max(1);

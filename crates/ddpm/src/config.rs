@@ -11,6 +11,14 @@ use crate::{Error, Result};
 /// first `T` entries are ever read.
 pub const MAX_STEPS: usize = 10_000;
 
+/// The most training points (`dataset.n`) and samples (`sampling.n_samples`) of a run. A run
+/// holds about 3 kB per point, so the limit is about 3 GB; the post uses 1000.
+pub const MAX_POINTS: usize = 1_000_000;
+
+/// The most training epochs of a run: about half an hour at the post's n = 1000 on one
+/// core, 200 times the post's 5000.
+pub const MAX_EPOCHS: usize = 1_000_000;
+
 /// Everything that determines one training run. Missing fields take the post's defaults.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -313,8 +321,8 @@ impl RunConfig {
         if self.steps == 0 || self.steps > MAX_STEPS {
             return bad("T", self.steps, "an integer from 1 to 10000");
         }
-        if self.dataset.n < 2 {
-            return bad("dataset.n", self.dataset.n, "an integer >= 2");
+        if self.dataset.n < 2 || self.dataset.n > MAX_POINTS {
+            return bad("dataset.n", self.dataset.n, "an integer from 2 to 1000000");
         }
         if !(self.dataset.noise.is_finite() && self.dataset.noise >= 0.0) {
             return bad("dataset.noise", self.dataset.noise, "a finite number >= 0");
@@ -361,8 +369,8 @@ impl RunConfig {
                 "a number in [0, 1)",
             );
         }
-        if t.epochs == 0 {
-            return bad("training.epochs", t.epochs, "an integer >= 1");
+        if t.epochs == 0 || t.epochs > MAX_EPOCHS {
+            return bad("training.epochs", t.epochs, "an integer from 1 to 1000000");
         }
         if !(t.lr.is_finite() && t.lr > 0.0) {
             return bad("training.lr", t.lr, "a finite number > 0");
@@ -386,11 +394,11 @@ impl RunConfig {
         if t.loss_every == 0 {
             return bad("training.loss_every", t.loss_every, "an integer >= 1");
         }
-        if self.sampling.n_samples == 1 {
+        if self.sampling.n_samples == 1 || self.sampling.n_samples > MAX_POINTS {
             return bad(
                 "sampling.n_samples",
-                1,
-                "0 (as many as the data) or an integer >= 2",
+                self.sampling.n_samples,
+                "0 (as many as the data) or an integer from 2 to 1000000",
             );
         }
         Ok(())

@@ -28,7 +28,7 @@ pub mod train;
 
 pub use config::{
     DatasetConfig, DatasetKind, ModelConfig, RunConfig, SamplerVariance, SamplingConfig, Scaling,
-    ScheduleConfig, ScheduleKind, TimeEncoding, TrainingConfig, MAX_STEPS,
+    ScheduleConfig, ScheduleKind, TimeEncoding, TrainingConfig, MAX_EPOCHS, MAX_POINTS, MAX_STEPS,
 };
 pub use metrics::Metrics;
 pub use model::NamedTensor;

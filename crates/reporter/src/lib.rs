@@ -39,12 +39,12 @@ use export::{write_table, CsvExporter, MarkdownExporter, ParquetExporter};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Reading or writing a file failed.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause, in the message (not chained, so it is printed once).
+        error: std::io::Error,
     },
     /// The run store could not be read.
     #[error("run store: {0}")]
@@ -102,9 +102,9 @@ pub struct ReportSummary {
 pub const FIGURES_DIR: &str = "figures";
 
 fn create_dir(path: &Path) -> Result<()> {
-    std::fs::create_dir_all(path).map_err(|source| Error::Io {
+    std::fs::create_dir_all(path).map_err(|error| Error::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
@@ -303,9 +303,9 @@ pub fn render(
     }
     .render();
     let report = out_dir.join("report.md");
-    std::fs::write(&report, text).map_err(|source| Error::Io {
+    std::fs::write(&report, text).map_err(|error| Error::Io {
         path: report.clone(),
-        source,
+        error,
     })?;
     files.push(report.clone());
     files.sort();

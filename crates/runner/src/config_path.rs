@@ -86,9 +86,11 @@ pub fn get<'a>(json: &'a serde_json::Value, path: &str) -> Option<&'a serde_json
 /// keys of the table it was looked up in.
 pub fn unknown(path: &str) -> String {
     let paths = leaf_paths();
-    let mut message = format!("unknown config key `{path}`");
-    if let Some(hint) = suggest(path, paths.iter().map(String::as_str)) {
-        message.push_str(&format!(" (did you mean `{hint}`?)"));
+    let mut message = format!("unknown config key `{}`", crate::limits::shorten(path));
+    if path.chars().count() <= crate::limits::MAX_KEY_CHARS {
+        if let Some(hint) = suggest(path, paths.iter().map(String::as_str)) {
+            message.push_str(&format!(" (did you mean `{hint}`?)"));
+        }
     }
     let parent = path.rsplit_once('.').map(|(parent, _)| parent);
     let siblings: Vec<&str> = paths
@@ -96,21 +98,52 @@ pub fn unknown(path: &str) -> String {
         .filter(|p| p.rsplit_once('.').map(|(parent, _)| parent) == parent)
         .map(|p| p.as_str())
         .collect();
-    if siblings.is_empty() {
-        let tops: Vec<&str> = paths
-            .iter()
-            .map(|p| p.split('.').next().unwrap_or(p))
-            .collect();
-        let mut tops_unique = tops.clone();
-        tops_unique.dedup();
-        message.push_str(&format!(
-            "; allowed at the top of a config: {}",
-            tops_unique.join(", ")
-        ));
-    } else {
-        message.push_str(&format!("; allowed: {}", siblings.join(", ")));
+    match parent {
+        Some(_) if !siblings.is_empty() => {
+            message.push_str(&format!("; allowed: {}", siblings.join(", ")));
+        }
+        _ => {
+            // At the top: the plain keys and the tables, whose keys are dotted.
+            let mut tables: Vec<&str> = paths
+                .iter()
+                .filter_map(|p| p.split_once('.').map(|(table, _)| table))
+                .collect();
+            tables.dedup();
+            let plain: Vec<&str> = paths
+                .iter()
+                .filter(|p| !p.contains('.'))
+                .map(String::as_str)
+                .collect();
+            message.push_str(&format!(
+                "; allowed: {}, and the keys of the tables {} (as `table.key`, e.g. `{}`)",
+                plain.join(", "),
+                tables.join(", "),
+                paths
+                    .iter()
+                    .find(|p| p.contains('.'))
+                    .map_or("schedule.kind", String::as_str)
+            ));
+        }
     }
     message
+}
+
+/// The values a key with a fixed set of choices accepts, as written in a file.
+pub fn choices(path: &str) -> Option<Vec<String>> {
+    fn names<T: serde::Serialize>(all: &[T]) -> Vec<String> {
+        all.iter()
+            .filter_map(|v| serde_json::to_value(v).ok()?.as_str().map(str::to_string))
+            .collect()
+    }
+    use ddpm::{DatasetKind, SamplerVariance, Scaling, ScheduleKind, TimeEncoding};
+    Some(match path {
+        "dataset.kind" => names(&DatasetKind::ALL),
+        "schedule.kind" => names(&ScheduleKind::ALL),
+        "scaling" => names(&[Scaling::MinMax, Scaling::Standardize, Scaling::None]),
+        "model.time_encoding" => names(&[TimeEncoding::OneHot, TimeEncoding::Sinusoidal]),
+        "sampling.variance" => names(&[SamplerVariance::Posterior, SamplerVariance::Beta]),
+        _ => return None,
+    })
 }
 
 /// The candidate closest to `word`, if any is close enough to be a likely typo.

@@ -17,7 +17,7 @@ use toml_edit::{ImDocument, Item, TableLike, Value as EditValue};
 use crate::config_path;
 use crate::identity::{normalize, RunId};
 use crate::location::{self, Aim, DocPath, Segment};
-use crate::{Error, Result};
+use crate::{limits, Error, Result};
 
 /// The keys an experiment file may have at its top level.
 pub const TOP_LEVEL_KEYS: [&str; 10] = [
@@ -142,10 +142,10 @@ pub struct ReportOptions {
 impl Experiment {
     /// Reads and validates an experiment file.
     pub fn load(path: &Path) -> Result<Experiment> {
-        let text = std::fs::read_to_string(path).map_err(|err| Error::Experiment {
+        let text = limits::read_text_file(path).map_err(|reason| Error::Experiment {
             file: path.display().to_string(),
             location: None,
-            message: format!("cannot read the experiment file: {err}"),
+            message: format!("cannot use it as an experiment file: {reason}"),
         })?;
         Experiment::parse(&text, path)
     }
@@ -271,9 +271,11 @@ impl Parser<'_> {
     }
 
     fn unknown_key(&self, doc: &[Segment], found: &str, context: &str, allowed: &[&str]) -> Error {
-        let mut message = format!("unknown key `{found}` {context}");
-        if let Some(hint) = config_path::suggest(found, allowed.iter().copied()) {
-            let _ = write!(message, " (did you mean `{hint}`?)");
+        let mut message = format!("unknown key `{}` {context}", limits::shorten(found));
+        if found.chars().count() <= limits::MAX_KEY_CHARS {
+            if let Some(hint) = config_path::suggest(found, allowed.iter().copied()) {
+                let _ = write!(message, " (did you mean `{hint}`?)");
+            }
         }
         let _ = write!(message, "; allowed: {}", allowed.join(", "));
         self.error(doc, Aim::Key, message)
@@ -287,6 +289,17 @@ impl Parser<'_> {
             match name {
                 "name" => {
                     let value = self.string(item, &doc)?;
+                    if value.chars().count() > limits::MAX_NAME_CHARS {
+                        return Err(self.error(
+                            &doc,
+                            Aim::Value,
+                            format!(
+                                "`name` has {} characters, more than the limit of {}: it names files and folders",
+                                value.chars().count(),
+                                limits::MAX_NAME_CHARS
+                            ),
+                        ));
+                    }
                     let valid = !value.is_empty()
                         && !value.starts_with('.')
                         && value
@@ -303,13 +316,20 @@ impl Parser<'_> {
                 }
                 "description" => raw.description = self.string(item, &doc)?,
                 "seeds" => match item.as_integer() {
-                    Some(n) if n >= 1 => raw.seeds = Some(n as u64),
-                    _ => {
+                    Some(n) if n >= 1 && n as u64 <= limits::MAX_SEEDS => {
+                        raw.seeds = Some(n as u64)
+                    }
+                    other => {
+                        let value = other.map_or_else(|| item.to_string(), |n| n.to_string());
                         return Err(self.error(
                             &doc,
                             Aim::Value,
-                            "`seeds` must be an integer >= 1: the seeds 0, 1, ..., seeds - 1",
-                        ))
+                            format!(
+                                "invalid `seeds` {}: expected an integer from 1 to {} (the seeds 0, 1, ..., seeds - 1)",
+                                limits::shorten(value.trim()),
+                                limits::MAX_SEEDS
+                            ),
+                        ));
                     }
                 },
                 "base" => raw.base = self.flatten(self.table(item, &doc, "[base]")?, &doc, "")?,
@@ -487,6 +507,17 @@ impl Parser<'_> {
                     entry.path
                 ),
             )),
+            toml::Value::Array(values) if values.len() > limits::MAX_AXIS_VALUES => Err(self
+                .error(
+                    &entry.doc,
+                    Aim::Value,
+                    format!(
+                        "`{}` in {table} has {} values, more than the limit of {}",
+                        entry.path,
+                        values.len(),
+                        limits::MAX_AXIS_VALUES
+                    ),
+                )),
             toml::Value::Array(values) => Ok((
                 values.clone(),
                 (0..values.len())
@@ -639,14 +670,15 @@ impl Parser<'_> {
         config_path::set(table, &entry.path, entry.value.clone())
             .map_err(|message| self.error(&entry.doc, Aim::Key, message))?;
         deserialize(table).map_err(|message| {
-            self.error(
-                &entry.doc,
-                Aim::Value,
-                format!(
-                    "invalid value {} for `{}`: {message}",
-                    entry.value, entry.path
-                ),
-            )
+            let mut message = format!(
+                "invalid value {} for `{}`: {message}",
+                limits::shorten(&show(&entry.value)),
+                entry.path
+            );
+            if let Some(allowed) = config_path::choices(&entry.path) {
+                message.push_str(&format!("; allowed: {}", allowed.join(", ")));
+            }
+            self.error(&entry.doc, Aim::Value, message)
         })
     }
 
@@ -720,6 +752,43 @@ impl Parser<'_> {
             .iter()
             .flat_map(|f| f.paths.iter().map(|(p, _)| p.clone()))
             .collect();
+
+        // Count the cells before building any: the product of the factors' sizes, plus
+        // each [[include]] cell (times the seeds when it does not set its own).
+        let mut count: u64 = if factors.is_empty() { 0 } else { 1 };
+        let mut sizes = Vec::new();
+        for factor in &factors {
+            sizes.push(factor.rows.len().to_string());
+            count = count.saturating_mul(factor.rows.len() as u64);
+            if count > limits::MAX_CELLS {
+                let doc = &factor.paths[0].1;
+                return Err(self.error(
+                    doc,
+                    Aim::Key,
+                    format!(
+                        "the grid has more than {} cells ({} and more): more than the limit; split the study into several experiment files",
+                        limits::MAX_CELLS,
+                        sizes.join(" x ")
+                    ),
+                ));
+            }
+        }
+        let seed_count = raw.seeds.unwrap_or(1);
+        for (doc, entries) in &raw.include {
+            let per = if entries.iter().any(|e| e.path == "seed") {
+                1
+            } else {
+                seed_count
+            };
+            count = count.saturating_add(per);
+            if count > limits::MAX_CELLS {
+                return Err(self.error(
+                    doc,
+                    Aim::Key,
+                    format!("the experiment has more than {} cells with its [[include]] cells: more than the limit", limits::MAX_CELLS),
+                ));
+            }
+        }
 
         // The product of the factors, the first varying slowest.
         let mut product: Vec<Vec<&Entry>> = if factors.is_empty() {
@@ -1041,6 +1110,21 @@ fn variant_hint(message: &str) -> Option<String> {
     let (found, rest) = rest.split_once('`')?;
     let candidates: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
     config_path::suggest(found, candidates).map(str::to_string)
+}
+
+/// A TOML value as the user wrote it (a datetime as a datetime, not as the toml crate's
+/// internal table).
+fn show(value: &toml::Value) -> String {
+    match value {
+        toml::Value::Datetime(d) => d.to_string(),
+        toml::Value::Array(items) => {
+            format!(
+                "[{}]",
+                items.iter().map(show).collect::<Vec<_>>().join(", ")
+            )
+        }
+        other => other.to_string(),
+    }
 }
 
 fn to_toml(value: &EditValue) -> toml::Value {

@@ -17,6 +17,7 @@ pub mod config_path;
 pub mod executor;
 pub mod grid;
 pub mod identity;
+pub mod limits;
 pub mod location;
 pub mod plan;
 pub mod progress;
@@ -45,14 +46,14 @@ pub enum Error {
         message: String,
     },
     /// A file or directory of the store could not be read or written.
-    #[error("{action} {}: {source}", path.display())]
+    #[error("{action} {}: {}", path.display(), describe_io(error))]
     Io {
         /// What was being done, e.g. "cannot read".
         action: &'static str,
         /// The path involved.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error, in the message (not chained, so it is printed once).
+        error: std::io::Error,
     },
     /// A stored file that exists but cannot be understood.
     #[error("corrupt file {}: {message}", path.display())]
@@ -93,12 +94,12 @@ impl Error {
     pub(crate) fn io(
         action: &'static str,
         path: impl Into<PathBuf>,
-        source: std::io::Error,
+        error: std::io::Error,
     ) -> Error {
         Error::Io {
             action,
             path: path.into(),
-            source,
+            error,
         }
     }
 
@@ -107,6 +108,15 @@ impl Error {
             path: path.into(),
             message: message.to_string(),
         }
+    }
+}
+
+/// An IO error in words, with the case a user must act on spelled out.
+fn describe_io(error: &std::io::Error) -> String {
+    if error.kind() == std::io::ErrorKind::StorageFull {
+        format!("the disk is full ({error})")
+    } else {
+        error.to_string()
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::process::Command;
 
+mod limits;
 mod sweep;
 mod train;
 

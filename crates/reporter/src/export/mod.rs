@@ -35,9 +35,9 @@ pub fn write_table(
         .map(|exporter| {
             let path = dir.join(format!("{stem}.{}", exporter.extension()));
             let bytes = exporter.serialize(table)?;
-            std::fs::write(&path, bytes).map_err(|source| Error::Io {
+            std::fs::write(&path, bytes).map_err(|error| Error::Io {
                 path: path.clone(),
-                source,
+                error,
             })?;
             Ok(path)
         })

@@ -36,6 +36,10 @@ const CASES: &[(&str, &str)] = &[
     ("featured that matches nothing", "name = \"x\"\n[grid]\nT = [10, 100]\n[report]\nfeatured = { T = 5 }\n"),
     ("unknown report option", "name = \"x\"\n[grid]\nT = [10, 100]\n[report]\nfeature = { T = 10 }\n"),
     ("include as a plain table", "name = \"x\"\n[include]\nT = 10\n"),
+    ("a number for a choice", "name = \"x\"\n[grid]\nscaling = [3]\n"),
+    ("a datetime for a number", "name = \"x\"\n[grid]\nT = [1979-05-27T07:32:00Z]\n"),
+    ("too many seeds", "name = \"x\"\nseeds = 1000000000\n"),
+    ("unknown top-level config key", "name = \"x\"\n[grid]\nfoo = [1]\n"),
 ];
 
 #[test]

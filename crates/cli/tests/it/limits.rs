@@ -1,0 +1,163 @@
+//! Absurd sizes, overflowing numbers, endless files and bad paths: every one is refused
+//! with exit code 2 and a message that names the key or flag and the limit, quickly, and
+//! nothing is written to the store.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::diffsweep;
+
+/// Runs `args` and checks the refusal: exit 2, every `needles` in stderr, under 5 s.
+fn refused(args: &[&str], needles: &[&str]) {
+    let started = Instant::now();
+    let (code, stdout, stderr) = diffsweep(args);
+    let took = started.elapsed();
+    assert_eq!(code, 2, "{args:?}: {stderr}");
+    assert!(stdout.is_empty(), "{args:?} printed {stdout}");
+    for needle in needles {
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: `{needle}` not in {stderr}"
+        );
+    }
+    assert!(took < Duration::from_secs(5), "{args:?} took {took:?}");
+    let first = stderr.lines().next().unwrap_or_default();
+    assert_eq!(stderr.matches(first).count(), 1, "printed once: {stderr}");
+    assert!(
+        stderr.len() < 2000,
+        "{args:?}: a message of {} bytes",
+        stderr.len()
+    );
+}
+
+#[test]
+fn train_flags_beyond_their_limits() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["--n", "4611686018427387904"], &["`--n`", "1000000"]),
+        (&["--n", "100000000"], &["`--n`", "1000000"]),
+        (
+            &["--samples", "4611686018427387904"],
+            &["`--samples`", "1000000"],
+        ),
+        (
+            &["--epochs", "18446744073709551615"],
+            &["`--epochs`", "1000000"],
+        ),
+        (&["--epochs", "1000001"], &["`--epochs`", "1000000"]),
+        (&["--T", "-1"], &["'-1'", "--T"]),
+        (
+            &["--config", "/dev/zero"],
+            &["--config", "not a regular file"],
+        ),
+        (&["--config", "/"], &["--config", "not a regular file"]),
+        (&["--config", "missing.toml"], &["--config", "missing.toml"]),
+        (
+            &["--samples-csv", "/nonexistent/dir/s.csv"],
+            &["--samples-csv"],
+        ),
+    ];
+    for (flags, needles) in cases {
+        let mut args = vec!["train"];
+        args.extend_from_slice(flags);
+        refused(&args, needles);
+    }
+}
+
+#[test]
+fn experiment_files_beyond_their_limits() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let results = dir.path().join("results");
+    let many = |n: usize| {
+        (2..n + 2)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let cases: Vec<(&str, String, &[&str])> = vec![
+        (
+            "seeds.toml",
+            "name = \"x\"\nseeds = 1000000000\n".into(),
+            &["`seeds`", "10000"],
+        ),
+        (
+            "seeds_big.toml",
+            "name = \"x\"\nseeds = 9223372036854775807\n".into(),
+            &["`seeds`", "10000"],
+        ),
+        (
+            "grid.toml",
+            format!(
+                "name = \"x\"\n[grid]\nT = [{}]\nseed = [{}]\n\"dataset.n\" = [{}]\n",
+                many(100),
+                many(1000),
+                many(1000)
+            ),
+            &["100000 cells", "limit"],
+        ),
+        (
+            "axis.toml",
+            format!("name = \"x\"\n[grid]\nseed = [{}]\n", many(20_000)),
+            &["`seed`", "10000"],
+        ),
+        (
+            "name.toml",
+            format!("name = \"{}\"\nseeds = 2\n", "a".repeat(300)),
+            &["`name`", "100"],
+        ),
+        (
+            "epochs.toml",
+            "name = \"x\"\nseeds = 2\n[base]\ntraining = { epochs = 4611686018427387904 }\n".into(),
+            &["training.epochs", "1000000"],
+        ),
+        (
+            "points.toml",
+            "name = \"x\"\nseeds = 2\n[base]\ndataset = { n = 4611686018427387904 }\n".into(),
+            &["dataset.n", "1000000"],
+        ),
+        (
+            "samples.toml",
+            "name = \"x\"\nseeds = 2\n[base]\nsampling = { n_samples = 4611686018427387904 }\n"
+                .into(),
+            &["sampling.n_samples", "1000000"],
+        ),
+        (
+            "key.toml",
+            format!(
+                "name = \"x\"\nseeds = 2\n[base]\n{} = 1\n",
+                "k".repeat(20_000)
+            ),
+            &["unknown config key", "(20000 characters)"],
+        ),
+    ];
+    for (file, text, needles) in &cases {
+        let path = dir.path().join(file);
+        std::fs::write(&path, text).expect("write the file");
+        for command in ["plan", "sweep", "status", "report"] {
+            let mut with_file = needles.to_vec();
+            with_file.push(file);
+            refused(
+                &[
+                    command,
+                    path.to_str().expect("utf-8"),
+                    "--results",
+                    results.to_str().expect("utf-8"),
+                ],
+                &with_file,
+            );
+        }
+    }
+    // Endless and oversized files are refused before they are read.
+    let big = dir.path().join("big.toml");
+    std::fs::write(&big, vec![b'#'; (1 << 20) + 1]).expect("write the file");
+    for path in [
+        Path::new("/dev/zero"),
+        Path::new("/dev/urandom"),
+        big.as_path(),
+    ] {
+        refused(
+            &["plan", path.to_str().expect("utf-8")],
+            &[path.to_str().expect("utf-8")],
+        );
+    }
+    assert!(!results.exists(), "a refused experiment wrote to the store");
+}
