@@ -13,7 +13,7 @@ use chrono::Utc;
 use ddpm::{Progress, RunConfig, RunOutcome};
 
 use crate::grid::Cell;
-use crate::store::{Record, RunStore, Status};
+use crate::store::{Record, RunLock, RunStore, Status};
 use crate::{Error, Result};
 
 /// What trains one run; [`ddpm::run`] unless a test substitutes its own.
@@ -261,13 +261,35 @@ impl Executor {
                 })?;
             let next = AtomicUsize::new(0);
             let finished = Mutex::new(Vec::new());
+            // Cells another process holds are passed over and come back at the end, so two
+            // sweeps of one grid share the work instead of queueing on each other's locks.
+            let held_elsewhere = Mutex::new(Vec::new());
             pool.scope(|scope| {
                 for worker in 0..workers {
-                    let (next, finished, todo) = (&next, &finished, &todo);
+                    let (next, finished, todo, held_elsewhere) =
+                        (&next, &finished, &todo, &held_elsewhere);
                     scope.spawn(move |_| loop {
                         let k = next.fetch_add(1, Ordering::SeqCst);
-                        let Some(&i) = todo.get(k) else { break };
-                        let outcome = self.run_cell(store, &cells[i], worker, observer);
+                        let (i, wait) = match todo.get(k) {
+                            Some(&i) => (i, false),
+                            None => {
+                                let mut held = held_elsewhere
+                                    .lock()
+                                    .expect("no worker panics while holding it");
+                                match held.pop() {
+                                    Some(i) => (i, true),
+                                    None => break,
+                                }
+                            }
+                        };
+                        let Some(outcome) = self.run_cell(store, &cells[i], worker, observer, wait)
+                        else {
+                            held_elsewhere
+                                .lock()
+                                .expect("no worker panics while holding it")
+                                .push(i);
+                            continue;
+                        };
                         observer.event(RunEvent::Finished {
                             worker,
                             cell: &cells[i],
@@ -298,24 +320,39 @@ impl Executor {
         })
     }
 
+    /// Trains and stores one cell. When another process holds its lock, `None` unless
+    /// `wait`, in which case it waits for the lock.
     fn run_cell(
         &self,
         store: &RunStore,
         cell: &Cell,
         worker: usize,
         observer: &dyn Observer,
-    ) -> CellOutcome {
+        wait: bool,
+    ) -> Option<CellOutcome> {
         let lock = match store.try_lock(&cell.id) {
             Ok(Some(lock)) => lock,
+            Ok(None) if !wait => return None,
             Ok(None) => {
                 observer.event(RunEvent::Waiting { worker, cell });
                 match store.lock(&cell.id) {
                     Ok(lock) => lock,
-                    Err(err) => return CellOutcome::StoreFailed(err.to_string()),
+                    Err(err) => return Some(CellOutcome::StoreFailed(err.to_string())),
                 }
             }
-            Err(err) => return CellOutcome::StoreFailed(err.to_string()),
+            Err(err) => return Some(CellOutcome::StoreFailed(err.to_string())),
         };
+        Some(self.run_locked(store, cell, worker, observer, lock))
+    }
+
+    fn run_locked(
+        &self,
+        store: &RunStore,
+        cell: &Cell,
+        worker: usize,
+        observer: &dyn Observer,
+        lock: RunLock,
+    ) -> CellOutcome {
         // Under the lock, look again: another process may have stored it meanwhile.
         match store.record(&cell.id) {
             Ok(Some(record)) if !self.needs_run(Some(&record)) => {

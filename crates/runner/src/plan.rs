@@ -44,8 +44,11 @@ impl CostModel {
                 continue;
             }
             let config = store.config(&id)?;
-            train.push(record.train_seconds / (config.training.epochs * config.dataset.n) as f64);
-            sample.push(record.sample_seconds / (config.steps * config.sample_count()) as f64);
+            train.push(
+                record.train_seconds / (config.training.epochs as f64 * config.dataset.n as f64),
+            );
+            sample
+                .push(record.sample_seconds / (config.steps as f64 * config.sample_count() as f64));
         }
         let defaults = CostModel::default();
         Ok(CostModel {
@@ -57,8 +60,10 @@ impl CostModel {
 
     /// The estimated seconds of one run on one core.
     pub fn estimate(&self, config: &RunConfig) -> f64 {
-        let train = (config.training.epochs * config.dataset.n) as f64 * self.train_per_point_epoch;
-        let sample = (config.steps * config.sample_count()) as f64 * self.sample_per_point_step;
+        let train =
+            config.training.epochs as f64 * config.dataset.n as f64 * self.train_per_point_epoch;
+        let sample =
+            config.steps as f64 * config.sample_count() as f64 * self.sample_per_point_step;
         train + sample
     }
 }

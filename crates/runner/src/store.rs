@@ -490,34 +490,45 @@ impl RunStore {
         if tmp.exists() {
             fs::remove_dir_all(&tmp).map_err(|err| Error::io("cannot remove", &tmp, err))?;
         }
-        fs::create_dir_all(&tmp).map_err(|err| Error::io("cannot create", &tmp, err))?;
+        // Everything goes into the temporary directory first; if any write fails (a full
+        // disk), the directory is removed at once, freeing its space, and nothing is left.
+        let write_all = || -> Result<Record> {
+            fs::create_dir_all(&tmp).map_err(|err| Error::io("cannot create", &tmp, err))?;
+            let mut artifacts = BTreeMap::new();
+            let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
+                write_synced(&tmp.join(name), bytes)?;
+                artifacts.insert(name.to_string(), hex::encode(Sha256::digest(bytes)));
+                Ok(())
+            };
+            let canonical =
+                toml::to_string(&config.canonical()).expect("a RunConfig always serializes");
+            put(
+                "config.toml",
+                format!(
+                    "# run {id}, training semantics v{}\n{canonical}",
+                    ddpm::SEMANTICS_VERSION
+                )
+                .as_bytes(),
+            )?;
+            if let Ok(outcome) = result {
+                put("samples.csv", samples_csv(&outcome.samples).as_bytes())?;
+                put("loss.csv", loss_csv(&outcome.loss_curve).as_bytes())?;
+                put("weights.safetensors", &encode_weights(&outcome.weights))?;
+            }
 
-        let mut artifacts = BTreeMap::new();
-        let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
-            write_synced(&tmp.join(name), bytes)?;
-            artifacts.insert(name.to_string(), hex::encode(Sha256::digest(bytes)));
-            Ok(())
+            let record = record_of(id, result, started_at, finished_at, artifacts);
+            let json = serde_json::to_string_pretty(&record).expect("a record is plain data");
+            write_synced(&tmp.join("record.json"), json.as_bytes())?;
+            sync_dir(&tmp)?;
+            Ok(record)
         };
-        let canonical =
-            toml::to_string(&config.canonical()).expect("a RunConfig always serializes");
-        put(
-            "config.toml",
-            format!(
-                "# run {id}, training semantics v{}\n{canonical}",
-                ddpm::SEMANTICS_VERSION
-            )
-            .as_bytes(),
-        )?;
-        if let Ok(outcome) = result {
-            put("samples.csv", samples_csv(&outcome.samples).as_bytes())?;
-            put("loss.csv", loss_csv(&outcome.loss_curve).as_bytes())?;
-            put("weights.safetensors", &encode_weights(&outcome.weights))?;
-        }
-
-        let record = record_of(id, result, started_at, finished_at, artifacts);
-        let json = serde_json::to_string_pretty(&record).expect("a record is plain data");
-        write_synced(&tmp.join("record.json"), json.as_bytes())?;
-        sync_dir(&tmp)?;
+        let record = match write_all() {
+            Ok(record) => record,
+            Err(err) => {
+                let _ = fs::remove_dir_all(&tmp);
+                return Err(err);
+            }
+        };
 
         let target = self.run_dir(id);
         if target.exists() {

@@ -3,6 +3,7 @@
 use std::process::Command;
 
 mod limits;
+mod mutations;
 mod sweep;
 mod train;
 

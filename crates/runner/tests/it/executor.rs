@@ -160,3 +160,40 @@ fn slow_parallel_sweep_is_bit_identical_to_sequential() {
         assert_eq!(a.loss_curve(&cell.id).unwrap().last().unwrap().0, 100);
     }
 }
+
+/// A cell whose lock another process holds is passed over: the free cells train first,
+/// and the held one is trained once its lock is released.
+#[test]
+fn a_locked_cell_is_passed_over_and_trained_at_the_end() {
+    let experiment = parse("name = \"l\"\nseeds = 3\n[grid]\nT = [10]\n").unwrap();
+    let cells = experiment.cells();
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path()).unwrap();
+    let held = store.lock(&cells[0].id).unwrap();
+
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let trained = Arc::clone(&order);
+    let executor = Executor::new(1).unwrap().with_trainer(move |config, _| {
+        trained.lock().unwrap().push(config.seed);
+        Ok(fake_outcome(config))
+    });
+    let releaser = {
+        let store = RunStore::open(dir.path()).unwrap();
+        let ids: Vec<_> = cells[1..].iter().map(|c| c.id.clone()).collect();
+        std::thread::spawn(move || {
+            // Release the lock once the free cells are stored, as the other process would
+            // (or after 10 s, so an executor that waits first fails instead of hanging).
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while !ids.iter().all(|id| store.record(id).unwrap().is_some())
+                && std::time::Instant::now() < deadline
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            drop(held);
+        })
+    };
+    let report = executor.execute(&store, &cells, &Silent).unwrap();
+    releaser.join().unwrap();
+    assert_eq!(report.trained(), 3);
+    assert_eq!(*order.lock().unwrap(), vec![1, 2, 0]);
+}
