@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use ddpm::{Progress, RunConfig, RunOutcome};
 
-use crate::grid::Cell;
+use crate::experiment::Cell;
 use crate::store::{Record, RunLock, RunStore, Status};
 use crate::{Error, Result};
 

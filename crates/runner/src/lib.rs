@@ -15,7 +15,7 @@
 
 pub mod config_path;
 pub mod executor;
-pub mod grid;
+pub mod experiment;
 pub mod identity;
 pub mod limits;
 pub mod location;
@@ -26,7 +26,7 @@ pub mod store;
 use std::path::PathBuf;
 
 pub use executor::{CellOutcome, CellState, Executor, Observer, RunEvent, Silent, SweepReport};
-pub use grid::{Cell, Compare, Experiment, ReportOptions, Selector, Side};
+pub use experiment::{Cell, Compare, Experiment, ReportOptions, Selector, Side};
 pub use identity::RunId;
 pub use plan::CostModel;
 pub use progress::{DisplayMode, SweepDisplay};

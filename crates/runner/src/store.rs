@@ -25,7 +25,7 @@ use ddpm::{Metrics, NamedTensor, RunConfig, RunOutcome, RunStatus};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::grid::{Compare, Experiment, ReportOptions};
+use crate::experiment::{Compare, Experiment, ReportOptions};
 use crate::identity::RunId;
 use crate::{Error, Result};
 

@@ -1,0 +1,497 @@
+//! Pass two over an experiment file: values against the config types, the limits, the
+//! expansion into cells (counted before it is built), ranges, duplicates and selectors.
+
+use super::*;
+
+impl Parser<'_> {
+    /// Sets one entry and checks that the config still deserializes.
+    pub(super) fn apply(&self, table: &mut toml::Table, entry: &Entry) -> Result<RunConfig> {
+        config_path::set(table, &entry.path, entry.value.clone())
+            .map_err(|message| self.error(&entry.doc, Aim::Key, message))?;
+        deserialize(table).map_err(|message| {
+            let mut message = format!(
+                "invalid value {} for `{}`: {message}",
+                limits::shorten(&show(&entry.value)),
+                entry.path
+            );
+            if let Some(allowed) = config_path::choices(&entry.path) {
+                message.push_str(&format!("; allowed: {}", allowed.join(", ")));
+            }
+            self.error(&entry.doc, Aim::Value, message)
+        })
+    }
+
+    /// Pass two: values against the config types, the expansion, ranges and duplicates.
+    pub(super) fn resolve(&self, raw: Raw, source: &Path) -> Result<Experiment> {
+        let name = raw.name.clone().ok_or_else(|| {
+            self.error(
+                &[],
+                Aim::Key,
+                "missing `name`: every experiment needs a name, e.g. name = \"quick\"",
+            )
+        })?;
+
+        let mut base = config_path::to_table(&RunConfig::default());
+        for entry in &raw.base {
+            self.apply(&mut base, entry)?;
+        }
+
+        let mut factors: Vec<Factor> = raw.grid.into_iter().chain(raw.zips).collect();
+        if let Some(seeds) = raw.seeds {
+            factors.push(Factor {
+                paths: vec![("seed".to_string(), vec![key("seeds")])],
+                rows: (0..seeds)
+                    .map(|seed| {
+                        vec![Entry {
+                            path: "seed".to_string(),
+                            value: toml::Value::Integer(seed as i64),
+                            doc: vec![key("seeds")],
+                        }]
+                    })
+                    .collect(),
+            });
+        }
+        let mut axes: Vec<String> = Vec::new();
+        let mut axis_docs: HashMap<String, DocPath> = HashMap::new();
+        for factor in &factors {
+            for (path, doc) in &factor.paths {
+                config_path::check(path).map_err(|message| self.error(doc, Aim::Key, message))?;
+                if axis_docs.contains_key(path) {
+                    let message = if path == "seed" && raw.seeds.is_some() {
+                        "`seed` varies twice: `seeds = N` already makes it an axis; drop one of them".to_string()
+                    } else {
+                        format!("`{path}` varies in more than one place ([grid] or [[zip]]); give each path one place")
+                    };
+                    return Err(self.error(doc, Aim::Key, message));
+                }
+                axis_docs.insert(path.clone(), doc.clone());
+                axes.push(path.clone());
+            }
+            for row in &factor.rows {
+                for entry in row {
+                    self.apply(&mut base.clone(), entry)?;
+                }
+            }
+        }
+        for (_, entries) in &raw.include {
+            let mut table = base.clone();
+            for entry in entries {
+                self.apply(&mut table, entry)?;
+                if !axes.contains(&entry.path) {
+                    let at = if axes.last().map(String::as_str) == Some("seed") {
+                        axes.len() - 1
+                    } else {
+                        axes.len()
+                    };
+                    axes.insert(at, entry.path.clone());
+                }
+            }
+        }
+        let factor_paths: Vec<String> = factors
+            .iter()
+            .flat_map(|f| f.paths.iter().map(|(p, _)| p.clone()))
+            .collect();
+
+        // Count the cells before building any: the product of the factors' sizes, plus
+        // each [[include]] cell (times the seeds when it does not set its own).
+        let mut count: u64 = if factors.is_empty() { 0 } else { 1 };
+        let mut sizes = Vec::new();
+        for factor in &factors {
+            sizes.push(factor.rows.len().to_string());
+            count = count.saturating_mul(factor.rows.len() as u64);
+            if count > limits::MAX_CELLS {
+                let doc = &factor.paths[0].1;
+                return Err(self.error(
+                    doc,
+                    Aim::Key,
+                    format!(
+                        "the grid has more than {} cells ({} and more): more than the limit; split the study into several experiment files",
+                        limits::MAX_CELLS,
+                        sizes.join(" x ")
+                    ),
+                ));
+            }
+        }
+        let seed_count = raw.seeds.unwrap_or(1);
+        for (doc, entries) in &raw.include {
+            let per = if entries.iter().any(|e| e.path == "seed") {
+                1
+            } else {
+                seed_count
+            };
+            count = count.saturating_add(per);
+            if count > limits::MAX_CELLS {
+                return Err(self.error(
+                    doc,
+                    Aim::Key,
+                    format!("the experiment has more than {} cells with its [[include]] cells: more than the limit", limits::MAX_CELLS),
+                ));
+            }
+        }
+
+        // The product of the factors, the first varying slowest.
+        let mut product: Vec<Vec<&Entry>> = if factors.is_empty() {
+            Vec::new()
+        } else {
+            vec![Vec::new()]
+        };
+        for factor in &factors {
+            product = product
+                .iter()
+                .flat_map(|prefix| {
+                    factor
+                        .rows
+                        .iter()
+                        .map(move |row| prefix.iter().copied().chain(row.iter()).collect())
+                })
+                .collect();
+        }
+        let mut drafts: Vec<Draft> = product
+            .into_iter()
+            .map(|entries| Draft {
+                entries,
+                origin: None,
+            })
+            .collect();
+
+        let seed_factor = factors
+            .iter()
+            .find(|f| f.paths.len() == 1 && f.paths[0].0 == "seed");
+        for (doc, entries) in &raw.include {
+            let sets_seed = entries.iter().any(|e| e.path == "seed");
+            match seed_factor {
+                Some(seeds) if !sets_seed => {
+                    for row in &seeds.rows {
+                        drafts.push(Draft {
+                            entries: entries.iter().chain(row.iter()).collect(),
+                            origin: Some(doc),
+                        });
+                    }
+                }
+                _ => drafts.push(Draft {
+                    entries: entries.iter().collect(),
+                    origin: Some(doc),
+                }),
+            }
+        }
+
+        let mut cells = Vec::new();
+        let mut from_product = Vec::new();
+        for draft in &drafts {
+            // Every entry was checked alone above, so only the config as a whole is left.
+            let mut table = base.clone();
+            for entry in &draft.entries {
+                config_path::set(&mut table, &entry.path, entry.value.clone())
+                    .map_err(|message| self.error(&entry.doc, Aim::Key, message))?;
+            }
+            let config = deserialize(&table).map_err(|message| {
+                self.error(draft.origin.map_or(&[][..], |d| d), Aim::Value, message)
+            })?;
+            let json = serde_json::to_value(&config).expect("a RunConfig always serializes");
+            let axis_values: BTreeMap<String, serde_json::Value> = axes
+                .iter()
+                .map(|path| {
+                    let value = config_path::get(&json, path)
+                        .cloned()
+                        .expect("axes are valid paths");
+                    (path.clone(), normalize(value))
+                })
+                .collect();
+            let label = label_of(axes.iter().map(|p| (p.as_str(), &axis_values[p])));
+            from_product.push(draft.origin.is_none());
+            cells.push(Cell {
+                id: RunId::of(&config),
+                axes: axis_values,
+                label,
+                config,
+            });
+        }
+
+        // Excludes drop cells of the product; included cells are kept as written.
+        let mut keep = vec![true; cells.len()];
+        for (doc, entries) in &raw.exclude {
+            let selector = self.selector(&base, doc, entries, &factor_paths, "[[exclude]]")?;
+            let mut matched = false;
+            for (i, cell) in cells.iter().enumerate() {
+                if from_product[i] && selector.matches(&cell.axes) {
+                    keep[i] = false;
+                    matched = true;
+                }
+            }
+            if !matched {
+                return Err(self.error(
+                    doc,
+                    Aim::Value,
+                    format!(
+                        "this [[exclude]] ({}) matches no cell of the grid",
+                        selector.describe()
+                    ),
+                ));
+            }
+        }
+        let mut kept = Vec::new();
+        for ((cell, draft), keep) in cells.into_iter().zip(&drafts).zip(keep) {
+            if keep {
+                kept.push((cell, draft));
+            }
+        }
+
+        if kept.is_empty() {
+            return Err(self.error(
+                &[],
+                Aim::Key,
+                "the experiment has no cells: give it [grid] lists, a [[zip]], `seeds = N` or [[include]] cells",
+            ));
+        }
+
+        let mut seen: HashMap<&RunId, &str> = HashMap::new();
+        for (cell, draft) in &kept {
+            if let Err(err) = cell.config.validate() {
+                let located = match &err {
+                    ddpm::Error::InvalidConfig { key: bad, .. } => draft
+                        .entries
+                        .iter()
+                        .rev()
+                        .find(|e| &e.path == bad)
+                        .map(|e| e.doc.clone())
+                        .or_else(|| {
+                            raw.base
+                                .iter()
+                                .rev()
+                                .find(|e| &e.path == bad)
+                                .map(|e| e.doc.clone())
+                        }),
+                    _ => None,
+                };
+                let doc = located
+                    .or_else(|| draft.origin.cloned())
+                    .unwrap_or_default();
+                return Err(self.error(&doc, Aim::Value, format!("cell `{}`: {err}", cell.label)));
+            }
+            if let Some(first) = seen.insert(&cell.id, &cell.label) {
+                let doc = draft.origin.cloned().unwrap_or_default();
+                return Err(self.error(
+                    &doc,
+                    Aim::Value,
+                    format!(
+                        "cells `{first}` and `{}` are the same run (they differ at most in parameters their schedule ignores); remove one",
+                        cell.label
+                    ),
+                ));
+            }
+        }
+        let cells: Vec<Cell> = kept.into_iter().map(|(cell, _)| cell).collect();
+
+        let mut compare = Vec::new();
+        for raw_compare in &raw.compare {
+            // One question may be asked on several metrics, but not twice on one.
+            if compare
+                .iter()
+                .any(|c: &Compare| c.name == raw_compare.name && c.metric == raw_compare.metric)
+            {
+                return Err(self.error(
+                    &child(&raw_compare.doc, key("name")),
+                    Aim::Value,
+                    format!(
+                        "two [[compare]] entries named `{}` use the metric `{}`",
+                        raw_compare.name, raw_compare.metric
+                    ),
+                ));
+            }
+            let mut sides = Vec::new();
+            for (doc, entries) in [&raw_compare.a, &raw_compare.b] {
+                let selector = self.selector(&base, doc, entries, &axes, "a selector")?;
+                // One cell, whose seeds are the samples: two configurations are never
+                // pooled as if they were seeds.
+                let matched: std::collections::BTreeSet<String> = cells
+                    .iter()
+                    .filter(|cell| selector.matches(&cell.axes))
+                    .map(|cell| {
+                        axes.iter()
+                            .filter(|axis| axis.as_str() != "seed")
+                            .filter_map(|axis| cell.axes.get(axis))
+                            .map(|value| value.to_string())
+                            .collect::<Vec<_>>()
+                            .join("\u{1f}")
+                    })
+                    .collect();
+                match matched.len() {
+                    1 => {}
+                    0 => {
+                        return Err(self.error(
+                            doc,
+                            Aim::Value,
+                            format!("selector {{ {} }} matches no cell", selector.describe()),
+                        ))
+                    }
+                    n => {
+                        return Err(self.error(
+                            doc,
+                            Aim::Value,
+                            format!(
+                                "selector {{ {} }} matches {n} cells (seeds aside); name a value for every axis that varies",
+                                selector.describe()
+                            ),
+                        ))
+                    }
+                }
+                sides.push(selector);
+            }
+            let b = sides.pop().expect("two sides");
+            let a = sides.pop().expect("two sides");
+            if let Some(cell) = cells
+                .iter()
+                .find(|cell| a.matches(&cell.axes) && b.matches(&cell.axes))
+            {
+                return Err(self.error(
+                    &raw_compare.doc,
+                    Aim::Value,
+                    format!(
+                        "cell `{}` matches both `a` and `b` of [[compare]] `{}`",
+                        cell.label, raw_compare.name
+                    ),
+                ));
+            }
+            compare.push(Compare {
+                name: raw_compare.name.clone(),
+                a,
+                b,
+                metric: raw_compare.metric.clone(),
+                margin: raw_compare.margin,
+                lower_is_better: raw_compare.lower_is_better,
+            });
+        }
+
+        let mut report = ReportOptions::default();
+        if let Some((doc, entries)) = &raw.featured {
+            let selector = self.selector(&base, doc, entries, &axes, "`featured`")?;
+            if !cells.iter().any(|cell| selector.matches(&cell.axes)) {
+                return Err(self.error(
+                    doc,
+                    Aim::Value,
+                    format!("`featured` {{ {} }} matches no cell", selector.describe()),
+                ));
+            }
+            report.featured = Some(selector);
+        }
+
+        Ok(Experiment {
+            name,
+            description: raw.description,
+            source: source.to_path_buf(),
+            text: self.text.to_string(),
+            axes,
+            compare,
+            report,
+            cells,
+        })
+    }
+
+    /// A selector's values, normalized the way cell axes are (so `4` matches `4.0`).
+    pub(super) fn selector(
+        &self,
+        base: &toml::Table,
+        doc: &DocPath,
+        entries: &[Entry],
+        allowed: &[String],
+        what: &str,
+    ) -> Result<Selector> {
+        let mut selector = BTreeMap::new();
+        for entry in entries {
+            if !allowed.contains(&entry.path) {
+                let mut message = format!("`{}` is not an axis of this experiment", entry.path);
+                if let Some(hint) =
+                    config_path::suggest(&entry.path, allowed.iter().map(String::as_str))
+                {
+                    let _ = write!(message, " (did you mean `{hint}`?)");
+                }
+                let _ = write!(message, "; {what} may use: {}", allowed.join(", "));
+                return Err(self.error(&entry.doc, Aim::Key, message));
+            }
+            let config = self.apply(&mut base.clone(), entry)?;
+            let json = serde_json::to_value(&config).expect("a RunConfig always serializes");
+            let value = config_path::get(&json, &entry.path)
+                .cloned()
+                .expect("checked path");
+            selector.insert(entry.path.clone(), normalize(value));
+        }
+        if selector.is_empty() {
+            return Err(self.error(
+                doc,
+                Aim::Value,
+                format!("{what} is empty: give it `path = value` keys"),
+            ));
+        }
+        Ok(Selector(selector))
+    }
+}
+
+pub(super) fn deserialize(table: &toml::Table) -> std::result::Result<RunConfig, String> {
+    toml::Value::Table(table.clone())
+        .try_into::<RunConfig>()
+        .map_err(|err| {
+            let message = err
+                .message()
+                .trim_end()
+                .replace("expected usize", "expected a non-negative integer")
+                .replace("expected u64", "expected a non-negative integer")
+                .replace("expected f64", "expected a number");
+            match variant_hint(&message) {
+                Some(hint) => format!("{message} (did you mean `{hint}`?)"),
+                None => message,
+            }
+        })
+}
+
+/// For serde's "unknown variant `cosin`, expected one of `linear`, ...", the closest variant.
+pub(super) fn variant_hint(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown variant `")?;
+    let (found, rest) = rest.split_once('`')?;
+    let candidates: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    config_path::suggest(found, candidates).map(str::to_string)
+}
+
+/// A TOML value as the user wrote it (a datetime as a datetime, not as the toml crate's
+/// internal table).
+pub(super) fn show(value: &toml::Value) -> String {
+    match value {
+        toml::Value::Datetime(d) => d.to_string(),
+        toml::Value::Array(items) => {
+            format!(
+                "[{}]",
+                items.iter().map(show).collect::<Vec<_>>().join(", ")
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+pub(super) fn to_toml(value: &EditValue) -> toml::Value {
+    match value {
+        EditValue::String(s) => toml::Value::String(s.value().clone()),
+        EditValue::Integer(i) => toml::Value::Integer(*i.value()),
+        EditValue::Float(f) => toml::Value::Float(*f.value()),
+        EditValue::Boolean(b) => toml::Value::Boolean(*b.value()),
+        EditValue::Datetime(d) => toml::Value::Datetime(*d.value()),
+        EditValue::Array(array) => toml::Value::Array(array.iter().map(to_toml).collect()),
+        EditValue::InlineTable(table) => toml::Value::Table(
+            table
+                .iter()
+                .map(|(k, v)| (k.to_string(), to_toml(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// `path=value` words; strings are written bare.
+pub(super) fn label_of<'a>(
+    pairs: impl Iterator<Item = (&'a str, &'a serde_json::Value)>,
+) -> String {
+    pairs
+        .map(|(path, value)| match value {
+            serde_json::Value::String(s) => format!("{path}={s}"),
+            other => format!("{path}={other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,266 @@
+//! Experiment files: parsing, validation, and the expansion of a grid into cells.
+//!
+//! A file is read with `toml_edit`, which keeps the position of every key, so that a
+//! mistake anywhere (a misspelt key, a value of the wrong type, a value out of range, two
+//! cells that are the same run) is reported with its line and column before anything runs.
+//! Values are set into a serialized [`RunConfig`] by dotted path and deserialized back, so
+//! the core's types decide what a value may be and `RunConfig::validate` decides its range.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use ddpm::RunConfig;
+use serde::{Deserialize, Serialize};
+use toml_edit::{ImDocument, Item, TableLike, Value as EditValue};
+
+use crate::config_path;
+use crate::identity::{normalize, RunId};
+use crate::location::{self, Aim, DocPath, Segment};
+use crate::{limits, Error, Result};
+
+/// The keys an experiment file may have at its top level.
+pub const TOP_LEVEL_KEYS: [&str; 10] = [
+    "name",
+    "description",
+    "seeds",
+    "base",
+    "grid",
+    "zip",
+    "include",
+    "exclude",
+    "compare",
+    "report",
+];
+
+const COMPARE_KEYS: [&str; 6] = ["name", "a", "b", "metric", "margin", "lower_is_better"];
+const REPORT_KEYS: [&str; 1] = ["featured"];
+
+/// A parsed and fully validated experiment file.
+#[derive(Clone, Debug)]
+pub struct Experiment {
+    /// The sweep's name; its index is stored as `sweeps/<name>.json`.
+    pub name: String,
+    /// Free text describing the sweep.
+    pub description: String,
+    /// The file the experiment was read from, as the user named it.
+    pub source: PathBuf,
+    /// The file's text, kept so that the sweep index can reproduce it.
+    pub text: String,
+    /// The config paths that vary between cells, in display order (seed last).
+    pub axes: Vec<String>,
+    /// The questions the report answers.
+    pub compare: Vec<Compare>,
+    /// Options for the report.
+    pub report: ReportOptions,
+    cells: Vec<Cell>,
+}
+
+/// One cell of a grid: one run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cell {
+    /// The value of every axis of the experiment in this cell, as normalized JSON.
+    pub axes: BTreeMap<String, serde_json::Value>,
+    /// The axis values as `path=value` words in axis order, for tables and progress lines.
+    pub label: String,
+    /// The resolved config.
+    pub config: RunConfig,
+    /// The run's identity.
+    pub id: RunId,
+}
+
+/// A partial match on axis values: a cell matches when it has every listed value.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Selector(pub BTreeMap<String, serde_json::Value>);
+
+impl Selector {
+    /// Whether a cell with these axis values is selected.
+    pub fn matches(&self, axes: &BTreeMap<String, serde_json::Value>) -> bool {
+        self.0
+            .iter()
+            .all(|(path, value)| axes.get(path) == Some(value))
+    }
+
+    /// The selector as `path=value` words.
+    pub fn describe(&self) -> String {
+        label_of(self.0.iter().map(|(k, v)| (k.as_str(), v)))
+    }
+}
+
+/// A question the report answers: is group `a` better than group `b` on `metric`?
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Compare {
+    /// A short name for the question; the same question may be asked on several metrics,
+    /// so `(name, metric)` is unique in the file.
+    pub name: String,
+    /// The first group of cells (one per seed, usually).
+    pub a: Selector,
+    /// The second group.
+    pub b: Selector,
+    /// One of [`ddpm::Metrics::NAMES`].
+    pub metric: String,
+    /// The difference, in the metric's units, that matters. The reporter calls `a`
+    /// better when the whole 95% interval of `mean(a) - mean(b)` lies below `-margin`,
+    /// worse when it lies above `margin`, and otherwise finds no detectable difference.
+    pub margin: f64,
+    /// Whether a smaller metric is better (true for every metric the core computes).
+    pub lower_is_better: bool,
+}
+
+/// Which side of a comparison a cell is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Selected by `a`.
+    A,
+    /// Selected by `b`.
+    B,
+}
+
+impl Compare {
+    /// The side a cell with these axis values is on, if any. Validation guarantees that
+    /// no cell is on both.
+    pub fn matches(&self, axes: &BTreeMap<String, serde_json::Value>) -> Option<Side> {
+        if self.a.matches(axes) {
+            Some(Side::A)
+        } else if self.b.matches(axes) {
+            Some(Side::B)
+        } else {
+            None
+        }
+    }
+}
+
+/// The `[report]` table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReportOptions {
+    /// The cells whose run is drawn in the vector-field and reverse-process figures; the
+    /// one with the lowest seed is used. Without it, the first cell with the lowest seed.
+    pub featured: Option<Selector>,
+}
+
+impl Experiment {
+    /// Reads and validates an experiment file.
+    pub fn load(path: &Path) -> Result<Experiment> {
+        let text = limits::read_text_file(path).map_err(|reason| Error::Experiment {
+            file: path.display().to_string(),
+            location: None,
+            message: format!("cannot use it as an experiment file: {reason}"),
+        })?;
+        Experiment::parse(&text, path)
+    }
+
+    /// Validates the text of an experiment file; `source` names it in errors.
+    pub fn parse(text: &str, source: &Path) -> Result<Experiment> {
+        let file = source.display().to_string();
+        let doc = ImDocument::parse(text.to_string()).map_err(|err| Error::Experiment {
+            file: file.clone(),
+            location: err.span().map(|span| location::line_col(text, span.start)),
+            message: format!(
+                "invalid TOML: {}",
+                err.message().trim_end().replace('\n', "; ")
+            ),
+        })?;
+        let parser = Parser {
+            file,
+            text,
+            doc: &doc,
+        };
+        let raw = parser.read()?;
+        parser.resolve(raw, source)
+    }
+
+    /// Every cell, in grid order (the first axis varies slowest), then the included cells.
+    pub fn cells(&self) -> Vec<Cell> {
+        self.cells.clone()
+    }
+
+    /// The number of cells.
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// Whether there are no cells (never true for a validated experiment).
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    /// The cell the report features: the first selected cell with the lowest seed.
+    pub fn featured_cell(&self) -> Option<&Cell> {
+        self.cells
+            .iter()
+            .filter(|cell| {
+                self.report
+                    .featured
+                    .as_ref()
+                    .is_none_or(|s| s.matches(&cell.axes))
+            })
+            .min_by_key(|cell| cell.config.seed)
+    }
+}
+
+/// A `path = value` pair from the file, with where it was written.
+#[derive(Clone, Debug)]
+struct Entry {
+    path: String,
+    value: toml::Value,
+    doc: DocPath,
+}
+
+/// A set of axes that vary together: one `[grid]` key, one `[[zip]]` table or `seeds`.
+struct Factor {
+    paths: Vec<(String, DocPath)>,
+    rows: Vec<Vec<Entry>>,
+}
+
+struct RawCompare {
+    doc: DocPath,
+    name: String,
+    a: (DocPath, Vec<Entry>),
+    b: (DocPath, Vec<Entry>),
+    metric: String,
+    margin: f64,
+    lower_is_better: bool,
+}
+
+#[derive(Default)]
+struct Raw {
+    name: Option<String>,
+    description: String,
+    seeds: Option<u64>,
+    base: Vec<Entry>,
+    grid: Vec<Factor>,
+    zips: Vec<Factor>,
+    include: Vec<(DocPath, Vec<Entry>)>,
+    exclude: Vec<(DocPath, Vec<Entry>)>,
+    compare: Vec<RawCompare>,
+    featured: Option<(DocPath, Vec<Entry>)>,
+}
+
+/// A cell before validation: the entries applied on top of `[base]`.
+struct Draft<'e> {
+    entries: Vec<&'e Entry>,
+    /// The `[[include]]` table the cell comes from, if any.
+    origin: Option<&'e DocPath>,
+}
+
+struct Parser<'a> {
+    file: String,
+    text: &'a str,
+    doc: &'a ImDocument<String>,
+}
+
+fn key(name: &str) -> Segment {
+    Segment::Key(name.to_string())
+}
+
+fn child(doc: &DocPath, segment: Segment) -> DocPath {
+    let mut path = doc.clone();
+    path.push(segment);
+    path
+}
+
+mod expand;
+mod parse;
+
+use expand::label_of;
