@@ -124,84 +124,33 @@ impl<const F: usize> Body<F, f32, Cpu> {
             .fill_with_distr(Uniform::new(-bound, bound));
     }
 
+    /// Every parameter with its name, in the order weights are stored.
+    fn parameters(&self) -> [(&'static str, &dyn Parameter); 11] {
+        [
+            ("input_x.weight", &self.input_x.weight),
+            ("input_x.bias", &self.input_x.bias),
+            ("input_t.weight", &self.input_t),
+            ("l2.weight", &self.l2.weight),
+            ("l2.bias", &self.l2.bias),
+            ("l3.weight", &self.l3.weight),
+            ("l3.bias", &self.l3.bias),
+            ("l4.weight", &self.l4.weight),
+            ("l4.bias", &self.l4.bias),
+            ("l5.weight", &self.l5.weight),
+            ("l5.bias", &self.l5.bias),
+        ]
+    }
+
     fn named_tensors(&self, out: &mut Vec<NamedTensor>) {
-        push(out, "input_x.weight", &self.input_x.weight);
-        push(out, "input_x.bias", &self.input_x.bias);
-        push(out, "input_t.weight", &self.input_t);
-        push(out, "l2.weight", &self.l2.weight);
-        push(out, "l2.bias", &self.l2.bias);
-        push(out, "l3.weight", &self.l3.weight);
-        push(out, "l3.bias", &self.l3.bias);
-        push(out, "l4.weight", &self.l4.weight);
-        push(out, "l4.bias", &self.l4.bias);
-        push(out, "l5.weight", &self.l5.weight);
-        push(out, "l5.bias", &self.l5.bias);
+        for (name, parameter) in self.parameters() {
+            out.push(parameter.named(name, parameter.values()));
+        }
     }
 
     fn named_gradients(&self, grads: &Gradients<f32, Cpu>, out: &mut Vec<NamedTensor>) {
-        let mut push_grad = |name: &str, shape: Vec<usize>, data: Vec<f32>| {
-            out.push(NamedTensor {
-                name: name.to_string(),
-                shape,
-                data,
-            })
-        };
-        let shape = |t: &dyn HasShapeVec| t.shape_vec();
-        push_grad(
-            "input_x.weight",
-            shape(&self.input_x.weight),
-            grads.get(&self.input_x.weight).as_vec(),
-        );
-        push_grad(
-            "input_x.bias",
-            shape(&self.input_x.bias),
-            grads.get(&self.input_x.bias).as_vec(),
-        );
-        push_grad(
-            "input_t.weight",
-            shape(&self.input_t),
-            grads.get(&self.input_t).as_vec(),
-        );
-        push_grad(
-            "l2.weight",
-            shape(&self.l2.weight),
-            grads.get(&self.l2.weight).as_vec(),
-        );
-        push_grad(
-            "l2.bias",
-            shape(&self.l2.bias),
-            grads.get(&self.l2.bias).as_vec(),
-        );
-        push_grad(
-            "l3.weight",
-            shape(&self.l3.weight),
-            grads.get(&self.l3.weight).as_vec(),
-        );
-        push_grad(
-            "l3.bias",
-            shape(&self.l3.bias),
-            grads.get(&self.l3.bias).as_vec(),
-        );
-        push_grad(
-            "l4.weight",
-            shape(&self.l4.weight),
-            grads.get(&self.l4.weight).as_vec(),
-        );
-        push_grad(
-            "l4.bias",
-            shape(&self.l4.bias),
-            grads.get(&self.l4.bias).as_vec(),
-        );
-        push_grad(
-            "l5.weight",
-            shape(&self.l5.weight),
-            grads.get(&self.l5.weight).as_vec(),
-        );
-        push_grad(
-            "l5.bias",
-            shape(&self.l5.bias),
-            grads.get(&self.l5.bias).as_vec(),
-        );
+        for (name, parameter) in self.parameters() {
+            out.push(parameter.named(name, parameter.gradient(grads)));
+        }
     }
 
     fn load_named_tensors(&mut self, named: &[NamedTensor]) -> Result<()> {
@@ -219,14 +168,35 @@ impl<const F: usize> Body<F, f32, Cpu> {
     }
 }
 
-/// The concrete shape of a tensor, outermost first.
-trait HasShapeVec {
+/// A parameter tensor of any shape, read as flat values.
+trait Parameter {
+    /// Its shape, outermost first.
     fn shape_vec(&self) -> Vec<usize>;
+    /// Its values, row-major.
+    fn values(&self) -> Vec<f32>;
+    /// Its gradient in `grads`, row-major.
+    fn gradient(&self, grads: &Gradients<f32, Cpu>) -> Vec<f32>;
+    /// `data` under `name` with this parameter's shape.
+    fn named(&self, name: &str, data: Vec<f32>) -> NamedTensor {
+        NamedTensor {
+            name: name.to_string(),
+            shape: self.shape_vec(),
+            data,
+        }
+    }
 }
 
-impl<S: Shape> HasShapeVec for Tensor<S, f32, Cpu> {
+impl<S: Shape> Parameter for Tensor<S, f32, Cpu> {
     fn shape_vec(&self) -> Vec<usize> {
         self.shape().concrete().into_iter().collect()
+    }
+
+    fn values(&self) -> Vec<f32> {
+        self.as_vec()
+    }
+
+    fn gradient(&self, grads: &Gradients<f32, Cpu>) -> Vec<f32> {
+        grads.get(self).as_vec()
     }
 }
 
