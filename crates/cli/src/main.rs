@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod paths;
 mod report_cmd;
 mod sweep_cmd;
 mod train_cmd;

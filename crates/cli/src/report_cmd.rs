@@ -45,6 +45,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from("reports").join(&experiment.name));
+    crate::paths::writable_dir(&out, "the report folder, --out")?;
     let summary = reporter::report(&store, &experiment, &out)
         .map_err(classify)
         .with_context(|| format!("cannot write the report of `{}`", experiment.name))?;

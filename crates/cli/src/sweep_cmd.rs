@@ -100,6 +100,7 @@ fn open_store(root: &Path) -> anyhow::Result<RunStore> {
 pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let experiment = load(&args.file)?;
     let jobs = jobs_or_cores(args.jobs)?;
+    crate::paths::writable_dir(&args.results, "--results")?;
     let store = open_store(&args.results)?;
     store
         .write_sweep_index(&SweepIndex::of(&experiment))

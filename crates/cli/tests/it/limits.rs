@@ -161,3 +161,29 @@ fn experiment_files_beyond_their_limits() {
     }
     assert!(!results.exists(), "a refused experiment wrote to the store");
 }
+
+#[test]
+fn output_folders_that_cannot_be_written_are_refused_before_training() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let experiment = dir.path().join("ok.toml");
+    std::fs::write(
+        &experiment,
+        "name = \"ok\"\nseeds = 2\n[base]\ndataset = { n = 100 }\ntraining = { epochs = 10 }\n",
+    )
+    .expect("write the file");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").expect("write the file");
+    let under_file = file.join("results");
+    let (exp, under) = (
+        experiment.to_str().expect("utf-8"),
+        under_file.to_str().expect("utf-8"),
+    );
+    refused(
+        &["sweep", exp, "--results", under],
+        &["--results", "a-file"],
+    );
+    refused(
+        &["report", exp, "--results", under, "--out", under],
+        &["--out", "a-file"],
+    );
+}

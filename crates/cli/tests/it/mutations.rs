@@ -66,6 +66,9 @@ fn boundary(text: &str, at: usize) -> usize {
 
 fn apply(text: &str, mutation: &Mutation) -> String {
     let lines: Vec<&str> = text.lines().collect();
+    if lines.is_empty() && !matches!(mutation, Mutation::Splice { .. }) {
+        return text.to_string();
+    }
     match *mutation {
         Mutation::Truncate(at) => text[..boundary(text, at)].to_string(),
         Mutation::Splice { at, len, token } => {
