@@ -77,6 +77,8 @@ struct TrainReport<'a> {
     metric_seconds: f64,
     /// The instruction-set path of the fused kernels (every path gives the same bits).
     kernel_isa: &'static str,
+    /// The commit, compiler, CPU and system of this run.
+    provenance: &'static runner::Provenance,
 }
 
 /// Parses `value` of `flag` into one of the `allowed` variants of a serde enum.
@@ -227,6 +229,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         sample_seconds: outcome.sample_seconds,
         metric_seconds: outcome.metric_seconds,
         kernel_isa: outcome.kernel_isa.name(),
+        provenance: runner::Provenance::current(),
     };
     let mut stdout = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut stdout, &report).context("cannot write to stdout")?;

@@ -86,10 +86,18 @@ pub fn load(store: &RunStore, experiment: &Experiment) -> Result<ReportInput> {
             } else {
                 record.error
             },
-            version: Some(format!(
-                "diffsweep {} (semantics {})",
-                record.diffsweep_version, record.semantics_version
-            )),
+            version: Some(match &record.provenance {
+                Some(p) => format!(
+                    "diffsweep {} (semantics {}, commit {})",
+                    record.diffsweep_version,
+                    record.semantics_version,
+                    p.commit_label()
+                ),
+                None => format!(
+                    "diffsweep {} (semantics {})",
+                    record.diffsweep_version, record.semantics_version
+                ),
+            }),
         });
     }
     let questions = experiment

@@ -21,6 +21,7 @@ pub mod limits;
 pub mod location;
 pub mod plan;
 pub mod progress;
+pub mod provenance;
 pub mod store;
 
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ pub use experiment::{Cell, Compare, Experiment, ReportOptions, Selector, Side};
 pub use identity::RunId;
 pub use plan::CostModel;
 pub use progress::{DisplayMode, SweepDisplay};
+pub use provenance::Provenance;
 pub use store::{Host, Record, RunLock, RunStore, Status, SweepCell, SweepIndex};
 
 /// Everything that can go wrong in the runner.

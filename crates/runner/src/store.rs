@@ -111,6 +111,10 @@ pub struct Record {
     /// records written before the fused kernels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel_isa: Option<String>,
+    /// The commit, compiler, CPU and system that trained the run. Absent in records
+    /// written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<crate::Provenance>,
     /// When the run started.
     pub started_at: DateTime<Utc>,
     /// When the run ended.
@@ -567,6 +571,7 @@ fn record_of(
         sample_seconds: 0.0,
         metric_seconds: 0.0,
         kernel_isa: None,
+        provenance: Some(crate::Provenance::current().clone()),
         started_at,
         finished_at,
         diffsweep_version: env!("CARGO_PKG_VERSION").to_string(),
