@@ -17,13 +17,14 @@ use crate::BadInput;
 /// Arguments of `diffsweep sweep`.
 #[derive(clap::Args, Debug)]
 pub struct SweepArgs {
-    /// The experiment file (TOML; see experiments/README.md).
+    /// The experiment file (TOML, a regular file of at most 1 MiB; see experiments/README.md
+    /// for the format and the limits: at most 100,000 cells, 10,000 seeds).
     file: PathBuf,
     /// The store's root directory.
     #[arg(long, value_name = "DIR", default_value = "results")]
     results: PathBuf,
-    /// Runs trained at once, each on one thread [default: all cores].
-    #[arg(long, short, value_name = "N")]
+    /// Runs trained at once, each on one thread, 1 to 1024 [default: all cores].
+    #[arg(long, short, value_name = "N", allow_negative_numbers = true)]
     jobs: Option<usize>,
     /// Print only the final summary.
     #[arg(long, short)]
@@ -44,8 +45,8 @@ pub struct PlanArgs {
     /// The store's root directory.
     #[arg(long, value_name = "DIR", default_value = "results")]
     results: PathBuf,
-    /// Runs trained at once, for the wall-time estimate [default: all cores].
-    #[arg(long, short, value_name = "N")]
+    /// Runs trained at once, for the wall-time estimate, 1 to 1024 [default: all cores].
+    #[arg(long, short, value_name = "N", allow_negative_numbers = true)]
     jobs: Option<usize>,
 }
 
@@ -84,9 +85,12 @@ fn load(file: &Path) -> anyhow::Result<Experiment> {
 
 fn jobs_or_cores(jobs: Option<usize>) -> anyhow::Result<usize> {
     match jobs {
-        Some(0) => Err(anyhow::Error::new(BadInput(
-            "--jobs must be at least 1".to_string(),
-        ))),
+        Some(jobs) if jobs == 0 || jobs > runner::limits::MAX_JOBS => {
+            Err(anyhow::Error::new(BadInput(format!(
+                "invalid value {jobs} for `--jobs`: expected an integer from 1 to {}",
+                runner::limits::MAX_JOBS
+            ))))
+        }
         Some(jobs) => Ok(jobs),
         None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
     }

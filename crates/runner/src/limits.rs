@@ -16,6 +16,8 @@ pub const MAX_AXIS_VALUES: usize = 10_000;
 pub const MAX_NAME_CHARS: usize = 100;
 /// The longest key echoed back in a message, and searched for a "did you mean".
 pub const MAX_KEY_CHARS: usize = 100;
+/// The most worker threads of a sweep (`--jobs`).
+pub const MAX_JOBS: usize = 1024;
 /// The largest experiment or run-config file read.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
 
