@@ -19,6 +19,11 @@ pub struct ReportArgs {
     /// Where to write the report [default: reports/<experiment name>].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Replace a value of the file: a [grid] axis (`--set T=10,100`), `seeds`, or any
+    /// config path in [base] (`--set training.epochs=2000`); repeatable. The result is
+    /// validated like the file and swept and reported under a name of its own.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
 }
 
 /// A reporter error as the CLI reports it: selectors that pick nothing (or too much) and
@@ -33,7 +38,7 @@ fn classify(err: reporter::Error) -> anyhow::Error {
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let experiment = Experiment::load(&args.file).map_err(|err| {
+    let experiment = Experiment::load_with(&args.file, &args.set).map_err(|err| {
         if err.is_bad_input() {
             anyhow::Error::new(BadInput(err.to_string()))
         } else {

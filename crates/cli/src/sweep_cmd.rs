@@ -23,6 +23,11 @@ pub struct SweepArgs {
     /// The store's root directory.
     #[arg(long, value_name = "DIR", default_value = "results")]
     results: PathBuf,
+    /// Replace a value of the file: a [grid] axis (`--set T=10,100`), `seeds`, or any
+    /// config path in [base] (`--set training.epochs=2000`); repeatable. The result is
+    /// validated like the file and swept and reported under a name of its own.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// Runs trained at once, each on one thread, 1 to 1024 [default: all cores].
     #[arg(long, short, value_name = "N", allow_negative_numbers = true)]
     jobs: Option<usize>,
@@ -45,6 +50,11 @@ pub struct PlanArgs {
     /// The store's root directory.
     #[arg(long, value_name = "DIR", default_value = "results")]
     results: PathBuf,
+    /// Replace a value of the file: a [grid] axis (`--set T=10,100`), `seeds`, or any
+    /// config path in [base] (`--set training.epochs=2000`); repeatable. The result is
+    /// validated like the file and swept and reported under a name of its own.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// Runs trained at once, for the wall-time estimate, 1 to 1024 [default: all cores].
     #[arg(long, short, value_name = "N", allow_negative_numbers = true)]
     jobs: Option<usize>,
@@ -58,6 +68,11 @@ pub struct StatusArgs {
     /// The store's root directory.
     #[arg(long, value_name = "DIR", default_value = "results")]
     results: PathBuf,
+    /// Replace a value of the file: a [grid] axis (`--set T=10,100`), `seeds`, or any
+    /// config path in [base] (`--set training.epochs=2000`); repeatable. The result is
+    /// validated like the file and swept and reported under a name of its own.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
 }
 
 /// Arguments of `diffsweep show`.
@@ -79,8 +94,8 @@ fn classify(err: runner::Error) -> anyhow::Error {
     }
 }
 
-fn load(file: &Path) -> anyhow::Result<Experiment> {
-    Experiment::load(file).map_err(classify)
+fn load(file: &Path, overrides: &[String]) -> anyhow::Result<Experiment> {
+    Experiment::load_with(file, overrides).map_err(classify)
 }
 
 fn jobs_or_cores(jobs: Option<usize>) -> anyhow::Result<usize> {
@@ -102,7 +117,7 @@ fn open_store(root: &Path) -> anyhow::Result<RunStore> {
 
 /// Trains every cell of the experiment that is not stored yet.
 pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
-    let experiment = load(&args.file)?;
+    let experiment = load(&args.file, &args.set)?;
     let jobs = jobs_or_cores(args.jobs)?;
     crate::paths::writable_dir(&args.results, "--results")?;
     let store = open_store(&args.results)?;
@@ -169,7 +184,7 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
 
 /// Prints the cells, which are stored, and how long the rest would take.
 pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let experiment = load(&args.file)?;
+    let experiment = load(&args.file, &args.set)?;
     let jobs = jobs_or_cores(args.jobs)?;
     let store = open_store(&args.results)?;
     let cost = CostModel::calibrate(&store).context("cannot read the stored runs' timings")?;
@@ -229,7 +244,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
 
 /// Counts and lists the cells that are done, failed and pending.
 pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let experiment = load(&args.file)?;
+    let experiment = load(&args.file, &args.set)?;
     let store = open_store(&args.results)?;
     let mut done = Vec::new();
     let mut failed = Vec::new();

@@ -79,3 +79,40 @@ fn slow_a_tiny_sweep_resumes_without_retraining() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains('4'), "{stdout}");
 }
+
+#[test]
+fn set_adds_a_seed_and_trains_only_its_cells() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = write(
+        dir.path(),
+        "tiny.toml",
+        "name = \"tiny\"\nseeds = 2\n[base]\ndataset = { n = 60 }\ntraining = { epochs = 5 }\n[grid]\nT = [5, 10]\n",
+    );
+    let results = dir.path().join("results");
+    let results = results.to_str().expect("utf-8 path");
+    let (code, stdout, stderr) = diffsweep(&["sweep", &file, "--results", results, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("4 trained"), "{stdout}");
+    let (code, stdout, stderr) = diffsweep(&[
+        "sweep",
+        &file,
+        "--set",
+        "seeds=3",
+        "--results",
+        results,
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("6 cells, 2 trained, 4 already stored"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("tiny.set-"), "a name of its own: {stdout}");
+    // An override is validated like the file.
+    let (code, _, stderr) = diffsweep(&["plan", &file, "--set", "T=0", "--results", results]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--set T=0") && stderr.contains("from 1 to 10000"),
+        "{stderr}"
+    );
+}

@@ -261,6 +261,7 @@ fn child(doc: &DocPath, segment: Segment) -> DocPath {
 }
 
 mod expand;
+mod overrides;
 mod parse;
 
 use expand::label_of;
