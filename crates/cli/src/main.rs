@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod paths;
 mod report_cmd;
+mod runs_cmd;
 mod sweep_cmd;
 mod train_cmd;
 
@@ -30,6 +31,9 @@ enum Command {
     Status(sweep_cmd::StatusArgs),
     /// Print the stored record of one run.
     Show(sweep_cmd::ShowArgs),
+    /// List the store's runs across every sweep, filtered by config values, status and
+    /// sweep, as a table, CSV or JSON.
+    Runs(runs_cmd::RunsArgs),
     /// Turn a sweep's stored runs into tables, plots and a report.
     Report(report_cmd::ReportArgs),
     /// Measure training, sampling, metric, sweep and memory figures of this machine.
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         Command::Status(args) => sweep_cmd::status(args),
         Command::Show(args) => sweep_cmd::show(args),
         Command::Report(args) => report_cmd::run(args),
+        Command::Runs(args) => runs_cmd::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

@@ -20,6 +20,7 @@ pub mod compare;
 pub mod document;
 pub mod export;
 pub mod plot;
+pub mod query;
 pub mod stats;
 pub mod store;
 pub mod sweep;

@@ -55,50 +55,7 @@ pub fn load(store: &RunStore, experiment: &Experiment) -> Result<ReportInput> {
             .filter(|(axis, _)| axis.as_str() != SEED_AXIS)
             .map(|(axis, value)| (axis.clone(), AxisValue::from_json(value)))
             .collect();
-        let metrics_finite = record.metrics.as_ref().is_some_and(|m| {
-            [m.chamfer, m.sliced_wasserstein, m.mmd]
-                .iter()
-                .all(|v| v.is_finite())
-        });
-        rows.push(RunRow {
-            run_id: cell.id.as_str().to_string(),
-            axes,
-            seed: cell.config.seed,
-            status: match record.status {
-                // Training finished but the sampler produced non-finite points: a failure
-                // the report must show, not a seed that silently leaves the statistics.
-                Status::Completed if !metrics_finite => RunStatus::Failed,
-                Status::Completed => RunStatus::Completed,
-                Status::Diverged => RunStatus::Diverged,
-                Status::Failed => RunStatus::Failed,
-            },
-            metrics: record.metrics,
-            noise_floor: record.noise_floor,
-            timings: Timings {
-                train_seconds: record.train_seconds,
-                sample_seconds: record.sample_seconds,
-                metric_seconds: record.metric_seconds,
-            },
-            final_loss: record.final_loss,
-            diverged_epoch: record.diverged_epoch,
-            error: if record.status == Status::Completed && !metrics_finite {
-                Some("the sampler produced non-finite points (metrics are not finite)".into())
-            } else {
-                record.error
-            },
-            version: Some(match &record.provenance {
-                Some(p) => format!(
-                    "diffsweep {} (semantics {}, commit {})",
-                    record.diffsweep_version,
-                    record.semantics_version,
-                    p.commit_label()
-                ),
-                None => format!(
-                    "diffsweep {} (semantics {})",
-                    record.diffsweep_version, record.semantics_version
-                ),
-            }),
-        });
+        rows.push(row_of(cell.id.as_str(), axes, cell.config.seed, record));
     }
     let questions = experiment
         .compare
@@ -128,6 +85,59 @@ pub fn load(store: &RunStore, experiment: &Experiment) -> Result<ReportInput> {
         pending_cells: pending,
     };
     Ok(input)
+}
+
+/// A stored run as the reporter's row, with its values on `axes`.
+pub(crate) fn row_of(
+    run_id: &str,
+    axes: BTreeMap<String, AxisValue>,
+    seed: u64,
+    record: runner::Record,
+) -> RunRow {
+    let metrics_finite = record.metrics.as_ref().is_some_and(|m| {
+        [m.chamfer, m.sliced_wasserstein, m.mmd]
+            .iter()
+            .all(|v| v.is_finite())
+    });
+    RunRow {
+        run_id: run_id.to_string(),
+        axes,
+        seed,
+        status: match record.status {
+            // Training finished but the sampler produced non-finite points: a failure
+            // the report must show, not a seed that silently leaves the statistics.
+            Status::Completed if !metrics_finite => RunStatus::Failed,
+            Status::Completed => RunStatus::Completed,
+            Status::Diverged => RunStatus::Diverged,
+            Status::Failed => RunStatus::Failed,
+        },
+        metrics: record.metrics,
+        noise_floor: record.noise_floor,
+        timings: Timings {
+            train_seconds: record.train_seconds,
+            sample_seconds: record.sample_seconds,
+            metric_seconds: record.metric_seconds,
+        },
+        final_loss: record.final_loss,
+        diverged_epoch: record.diverged_epoch,
+        error: if record.status == Status::Completed && !metrics_finite {
+            Some("the sampler produced non-finite points (metrics are not finite)".into())
+        } else {
+            record.error
+        },
+        version: Some(match &record.provenance {
+            Some(p) => format!(
+                "diffsweep {} (semantics {}, commit {})",
+                record.diffsweep_version,
+                record.semantics_version,
+                p.commit_label()
+            ),
+            None => format!(
+                "diffsweep {} (semantics {})",
+                record.diffsweep_version, record.semantics_version
+            ),
+        }),
+    }
 }
 
 /// Writes the report of `experiment`'s stored runs into `out_dir`. Cells not run yet are

@@ -108,6 +108,34 @@ fn set_adds_a_seed_and_trains_only_its_cells() {
         "{stdout}"
     );
     assert!(stdout.contains("tiny.set-"), "a name of its own: {stdout}");
+    // The store answers questions across sweeps: T = 5 ran with seeds 0, 1 and 2.
+    let (code, csv, stderr) = diffsweep(&[
+        "runs",
+        "--where",
+        "T=5",
+        "--format",
+        "csv",
+        "--results",
+        results,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(csv.lines().count(), 4, "a header and three runs: {csv}");
+    assert!(csv.starts_with("run_id,seed,status,chamfer,"), "{csv}");
+    let (code, json, stderr) = diffsweep(&[
+        "runs",
+        "--status",
+        "completed",
+        "--format",
+        "json",
+        "--results",
+        results,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let rows: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(rows.as_array().map(Vec::len), Some(6));
+    let (code, _, stderr) = diffsweep(&["runs", "--where", "TT=5", "--results", results]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("did you mean `T`"), "{stderr}");
     // An override is validated like the file.
     let (code, _, stderr) = diffsweep(&["plan", &file, "--set", "T=0", "--results", results]);
     assert_eq!(code, 2, "{stderr}");

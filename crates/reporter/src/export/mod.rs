@@ -1,6 +1,7 @@
 //! Output formats for tables: each format is one type behind the small [`Exporter`] trait.
 
 mod csv;
+mod json;
 mod markdown;
 mod parquet;
 
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::DataFrame;
 
 pub use self::csv::CsvExporter;
+pub use self::json::{json_value, JsonExporter};
 pub use self::markdown::MarkdownExporter;
 pub use self::parquet::ParquetExporter;
 

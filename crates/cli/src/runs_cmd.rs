@@ -1,0 +1,143 @@
+//! `diffsweep runs`: the store's runs across every sweep, filtered, as a table, CSV or
+//! JSON with the columns of a report's `runs.csv`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use reporter::export::{CsvExporter, Exporter, JsonExporter};
+use reporter::query::RunQuery;
+use reporter::RunStatus;
+use runner::RunStore;
+
+use crate::BadInput;
+
+/// Output formats of `diffsweep runs`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum Format {
+    /// Aligned columns for the terminal.
+    Table,
+    /// Comma-separated values with a header (what `runs.csv` holds).
+    Csv,
+    /// An array of objects, one per run.
+    Json,
+}
+
+/// Statuses to filter on.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum StatusArg {
+    /// Trained, sampled and scored.
+    Completed,
+    /// The training loss became non-finite.
+    Diverged,
+    /// An error stopped the run, or its samples were not finite.
+    Failed,
+}
+
+/// Arguments of `diffsweep runs`.
+#[derive(clap::Args, Debug)]
+pub struct RunsArgs {
+    /// Only runs whose config has this value at this path, e.g. `--where T=10 --where
+    /// scaling=minmax`; repeatable.
+    #[arg(long = "where", value_name = "PATH=VALUE")]
+    wheres: Vec<String>,
+    /// Only runs with this status.
+    #[arg(long, value_enum)]
+    status: Option<StatusArg>,
+    /// Only the runs of this sweep (its name, as in results/sweeps/<name>.json).
+    #[arg(long, value_name = "NAME")]
+    sweep: Option<String>,
+    /// How to print them.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// The store's root directory.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    results: PathBuf,
+}
+
+/// `PATH=VALUE` as a path checked against the config and a JSON value (`10`, `0.5`,
+/// `true`, or a string).
+fn condition(text: &str) -> anyhow::Result<(String, serde_json::Value)> {
+    let bad =
+        |why: String| anyhow::Error::new(BadInput(format!("invalid --where `{text}`: {why}")));
+    let (path, value) = text
+        .split_once('=')
+        .ok_or_else(|| bad("expected PATH=VALUE, e.g. --where T=10".into()))?;
+    let path = path.trim();
+    runner::config_path::check(path).map_err(bad)?;
+    let value = value.trim();
+    let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::from(value));
+    Ok((path.to_string(), value))
+}
+
+/// Runs `diffsweep runs`.
+pub fn run(args: RunsArgs) -> anyhow::Result<ExitCode> {
+    let wheres = args
+        .wheres
+        .iter()
+        .map(|w| condition(w))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let store = RunStore::open(&args.results)
+        .with_context(|| format!("cannot open the store {}", args.results.display()))?;
+    if let Some(name) = &args.sweep {
+        store
+            .sweep_index(name)
+            .map_err(|err| anyhow::Error::new(BadInput(err.to_string())))?;
+    }
+    let query = RunQuery {
+        wheres,
+        status: args.status.map(|s| match s {
+            StatusArg::Completed => RunStatus::Completed,
+            StatusArg::Diverged => RunStatus::Diverged,
+            StatusArg::Failed => RunStatus::Failed,
+        }),
+        sweep: args.sweep,
+    };
+    let table = reporter::query::table(&store, &query).context("cannot list the runs")?;
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Csv => stdout.write_all(&CsvExporter.serialize(&table)?)?,
+        Format::Json => stdout.write_all(&JsonExporter.serialize(&table)?)?,
+        Format::Table => {
+            let columns = table.get_columns();
+            let cells: Vec<Vec<String>> = columns
+                .iter()
+                .map(|c| {
+                    let mut cells = vec![c.name().to_string()];
+                    cells.extend((0..table.height()).map(|row| {
+                        let value = c.get(row).map(reporter::export::json_value);
+                        match value {
+                            Ok(serde_json::Value::String(s)) if c.name().as_str() == "run_id" => {
+                                s.chars().take(12).collect()
+                            }
+                            Ok(serde_json::Value::String(s)) => s,
+                            Ok(serde_json::Value::Number(n)) => match n.as_f64() {
+                                Some(f) if n.is_f64() => format!("{f:.4}"),
+                                _ => n.to_string(),
+                            },
+                            Ok(serde_json::Value::Null) => String::new(),
+                            Ok(other) => other.to_string(),
+                            Err(_) => String::new(),
+                        }
+                    }));
+                    cells
+                })
+                .collect();
+            let widths: Vec<usize> = cells
+                .iter()
+                .map(|col| col.iter().map(|c| c.chars().count()).max().unwrap_or(0))
+                .collect();
+            for row in 0..=table.height() {
+                let line: Vec<String> = cells
+                    .iter()
+                    .zip(&widths)
+                    .map(|(col, w)| format!("{:<w$}", col[row], w = *w))
+                    .collect();
+                writeln!(stdout, "{}", line.join("  ").trim_end())?;
+            }
+            writeln!(stdout, "{} runs", table.height())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
