@@ -10,6 +10,7 @@ mod report_cmd;
 mod runs_cmd;
 mod sweep_cmd;
 mod train_cmd;
+mod verify_cmd;
 
 /// Run and track ablations of diffusion-model noise schedules.
 #[derive(Parser, Debug)]
@@ -34,6 +35,9 @@ enum Command {
     /// List the store's runs across every sweep, filtered by config values, status and
     /// sweep, as a table, CSV or JSON.
     Runs(runs_cmd::RunsArgs),
+    /// Retrain runs of an experiment and check them bit for bit against the store or the
+    /// committed report.
+    Verify(verify_cmd::VerifyArgs),
     /// Turn a sweep's stored runs into tables, plots and a report.
     Report(report_cmd::ReportArgs),
     /// Measure training, sampling, metric, sweep and memory figures of this machine.
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Command::Show(args) => sweep_cmd::show(args),
         Command::Report(args) => report_cmd::run(args),
         Command::Runs(args) => runs_cmd::run(args),
+        Command::Verify(args) => verify_cmd::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

@@ -144,3 +144,46 @@ fn set_adds_a_seed_and_trains_only_its_cells() {
         "{stderr}"
     );
 }
+
+#[test]
+fn verify_retrains_and_names_each_mismatch() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = write(
+        dir.path(),
+        "tiny.toml",
+        "name = \"tiny\"\nseeds = 2\n[base]\ndataset = { n = 60 }\ntraining = { epochs = 5 }\n[grid]\nT = [5]\n",
+    );
+    let results = dir.path().join("results");
+    let results_arg = results.to_str().expect("utf-8 path");
+    let (code, _, stderr) = diffsweep(&["sweep", &file, "--results", results_arg, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = diffsweep(&["verify", &file, "--results", results_arg]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("all 2 runs reproduced bit for bit"),
+        "{stdout}"
+    );
+
+    // One stored number off by one ulp is found and named.
+    let run = std::fs::read_dir(results.join("runs"))
+        .expect("runs")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.join("record.json").is_file())
+        .expect("a run");
+    let text = std::fs::read_to_string(run.join("record.json")).expect("record");
+    let start = text.find("\"chamfer\": ").expect("chamfer") + "\"chamfer\": ".len();
+    let end = start + text[start..].find(',').expect("a comma");
+    let value: f64 = text[start..end].parse().expect("a number");
+    let nudged = f64::from_bits(value.to_bits() + 1);
+    std::fs::write(
+        run.join("record.json"),
+        format!("{}{nudged:?}{}", &text[..start], &text[end..]),
+    )
+    .expect("write");
+    let (code, stdout, _) = diffsweep(&["verify", &file, "--results", results_arg]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("MISMATCH") && stdout.contains("chamfer"),
+        "{stdout}"
+    );
+}
