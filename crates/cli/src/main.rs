@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod gc_cmd;
 mod paths;
 mod report_cmd;
 mod runs_cmd;
@@ -38,6 +39,8 @@ enum Command {
     /// Retrain runs of an experiment and check them bit for bit against the store or the
     /// committed report.
     Verify(verify_cmd::VerifyArgs),
+    /// List (and with --yes remove) the runs no kept experiment refers to, and leftovers.
+    Gc(gc_cmd::GcArgs),
     /// Turn a sweep's stored runs into tables, plots and a report.
     Report(report_cmd::ReportArgs),
     /// Measure training, sampling, metric, sweep and memory figures of this machine.
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Report(args) => report_cmd::run(args),
         Command::Runs(args) => runs_cmd::run(args),
         Command::Verify(args) => verify_cmd::run(args),
+        Command::Gc(args) => gc_cmd::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

@@ -16,6 +16,7 @@
 pub mod config_path;
 pub mod executor;
 pub mod experiment;
+pub mod gc;
 pub mod identity;
 pub mod limits;
 pub mod location;

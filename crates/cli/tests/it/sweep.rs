@@ -187,3 +187,40 @@ fn verify_retrains_and_names_each_mismatch() {
         "{stdout}"
     );
 }
+
+#[test]
+fn gc_lists_what_an_edited_grid_left_behind_and_removes_it_on_yes() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let base = "name = \"tiny\"\n[base]\ndataset = { n = 60 }\ntraining = { epochs = 5 }\n";
+    let file = write(
+        dir.path(),
+        "tiny.toml",
+        &format!("{base}[grid]\nT = [5, 10]\n"),
+    );
+    let results = dir.path().join("results");
+    let results_arg = results.to_str().expect("utf-8 path");
+    let (code, _, stderr) = diffsweep(&["sweep", &file, "--results", results_arg, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    // The grid is edited: T = 10 is dropped.
+    let file = write(dir.path(), "tiny.toml", &format!("{base}[grid]\nT = [5]\n"));
+    let (code, stdout, stderr) = diffsweep(&["gc", "--keep", &file, "--results", results_arg]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("would remove run") && stdout.contains("T=10"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 runs no kept experiment refers to"),
+        "{stdout}"
+    );
+    let count = || {
+        std::fs::read_dir(results.join("runs"))
+            .expect("runs")
+            .count()
+    };
+    assert_eq!(count(), 2, "a dry run removes nothing");
+    let (code, stdout, _) = diffsweep(&["gc", "--keep", &file, "--yes", "--results", results_arg]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("removed run"), "{stdout}");
+    assert_eq!(count(), 1);
+}

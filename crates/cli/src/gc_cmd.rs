@@ -1,0 +1,80 @@
+//! `diffsweep gc`: lists, and with `--yes` removes, the runs no kept experiment refers to
+//! and the leftovers of dead processes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use runner::{Experiment, RunStore};
+
+use crate::BadInput;
+
+/// Arguments of `diffsweep gc`.
+#[derive(clap::Args, Debug)]
+pub struct GcArgs {
+    /// The experiment files whose runs to keep (every other run is garbage).
+    #[arg(long, value_name = "FILE", num_args = 1.., required = true)]
+    keep: Vec<PathBuf>,
+    /// Remove what is listed (without it, nothing is touched).
+    #[arg(long)]
+    yes: bool,
+    /// The store's root directory.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    results: PathBuf,
+}
+
+/// Runs `diffsweep gc`.
+pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
+    let keep = args
+        .keep
+        .iter()
+        .map(|file| {
+            Experiment::load(file).map_err(|err| {
+                if err.is_bad_input() {
+                    anyhow::Error::new(BadInput(err.to_string()))
+                } else {
+                    anyhow::Error::new(err)
+                }
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let store = RunStore::open(&args.results)
+        .with_context(|| format!("cannot open the store {}", args.results.display()))?;
+    let garbage = runner::gc::collect(&store, &keep, args.yes)
+        .with_context(|| format!("cannot clean {}", args.results.display()))?;
+    let verb = if args.yes { "removed" } else { "would remove" };
+    for id in &garbage.runs {
+        let label = store
+            .config(id)
+            .map(|c| {
+                let kind = serde_json::to_value(c.schedule.kind).unwrap_or_default();
+                let kind = kind.as_str().unwrap_or("?").to_string();
+                format!("T={} schedule.kind={kind} seed={}", c.steps, c.seed)
+            })
+            .unwrap_or_default();
+        println!("  {verb} run {}  {label}", &id.as_str()[..12]);
+    }
+    for path in &garbage.stale {
+        println!("  {verb} leftover {}", path.display());
+    }
+    for id in &garbage.held {
+        println!(
+            "  kept run {} (another process holds its lock)",
+            &id.as_str()[..12]
+        );
+    }
+    println!(
+        "{} runs no kept experiment refers to and {} leftovers ({:.1} MB): {}",
+        garbage.runs.len(),
+        garbage.stale.len(),
+        garbage.bytes as f64 / 1e6,
+        if args.yes {
+            "removed"
+        } else if garbage.runs.is_empty() && garbage.stale.is_empty() {
+            "nothing to do"
+        } else {
+            "run again with --yes to remove them"
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}

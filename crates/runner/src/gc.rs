@@ -1,0 +1,97 @@
+//! Store cleanup: the runs no kept experiment refers to, and what dead processes left
+//! behind (temporary directories, lock files). A run another process holds locked is
+//! never touched.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::PathBuf;
+
+use crate::{Error, Experiment, Result, RunId, RunStore};
+
+/// What a cleanup would remove, or removed.
+#[derive(Debug, Default)]
+pub struct Garbage {
+    /// Stored runs that no kept experiment has as a cell.
+    pub runs: Vec<RunId>,
+    /// Unreferenced runs left alone because another process holds their lock.
+    pub held: Vec<RunId>,
+    /// Temporary or set-aside directories and lock files of processes that are gone.
+    pub stale: Vec<PathBuf>,
+    /// Bytes of all the above.
+    pub bytes: u64,
+}
+
+fn size(path: &std::path::Path) -> u64 {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => fs::read_dir(path)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| size(&e.path()))
+                    .sum()
+            })
+            .unwrap_or(0),
+        Ok(meta) => meta.len(),
+        Err(_) => 0,
+    }
+}
+
+/// Finds the garbage of `store` given the experiments to keep; removes it when `remove`.
+/// Each run is checked and removed under its own lock.
+pub fn collect(store: &RunStore, keep: &[Experiment], remove: bool) -> Result<Garbage> {
+    let kept: HashSet<RunId> = keep.iter().flat_map(|e| e.cells()).map(|c| c.id).collect();
+    let mut garbage = Garbage::default();
+    for id in store.run_ids()? {
+        if kept.contains(&id) {
+            continue;
+        }
+        let Some(lock) = store.try_lock(&id)? else {
+            garbage.held.push(id);
+            continue;
+        };
+        let dir = store.run_dir(&id);
+        garbage.bytes += size(&dir);
+        if remove {
+            // Renamed first, so the run disappears at once and as a whole.
+            let aside = dir.with_file_name(format!(".gc-{id}-{}", std::process::id()));
+            fs::rename(&dir, &aside).map_err(|err| Error::io("cannot move aside", &dir, err))?;
+            fs::remove_dir_all(&aside).map_err(|err| Error::io("cannot remove", &aside, err))?;
+        }
+        drop(lock);
+        garbage.runs.push(id);
+    }
+    let runs_dir = store.root().join("runs");
+    if let Ok(entries) = fs::read_dir(&runs_dir) {
+        for entry in entries.filter_map(|e| e.ok()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let owner = name
+                .strip_suffix(".lock")
+                .or_else(|| name.strip_prefix(".tmp-").and_then(|r| r.get(..64)))
+                .or_else(|| name.strip_prefix(".old-").and_then(|r| r.get(..64)))
+                .or_else(|| name.strip_prefix(".gc-").and_then(|r| r.get(..64)))
+                .and_then(RunId::parse);
+            let Some(id) = owner else { continue };
+            if name.ends_with(".lock") {
+                // A lock file whose lock is free: its process is gone (taking and dropping
+                // the lock removes the file).
+                if let Some(lock) = store.try_lock(&id)? {
+                    garbage.stale.push(entry.path());
+                    if !remove {
+                        // Dropping the lock would delete the file: keep it for a dry run.
+                        std::mem::forget(lock);
+                    }
+                }
+                continue;
+            }
+            if let Some(_lock) = store.try_lock(&id)? {
+                garbage.bytes += size(&entry.path());
+                garbage.stale.push(entry.path());
+                if remove {
+                    fs::remove_dir_all(entry.path())
+                        .map_err(|err| Error::io("cannot remove", entry.path(), err))?;
+                }
+            }
+        }
+    }
+    Ok(garbage)
+}
