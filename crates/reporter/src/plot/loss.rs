@@ -75,6 +75,12 @@ impl LossFigure {
                     .collect::<Result<Vec<_>>>()?;
                 let points = mean_curve(&loaded);
                 if !points.is_empty() {
+                    // A panel's only series still gets a legend entry saying what it is.
+                    let label = if label.is_empty() {
+                        format!("mean of {} seeds", runs.len())
+                    } else {
+                        label
+                    };
                     curves.push(Curve {
                         colour: labels.iter().position(|l| *l == label).unwrap_or(0),
                         label,
@@ -83,7 +89,7 @@ impl LossFigure {
                     });
                 }
             }
-            let title = t.map_or(String::new(), |t| format!("T = {t}"));
+            let title = t.map_or(String::new(), super::steps_label);
             panels.push((title, curves));
         }
         Ok(LossFigure { panels })

@@ -151,6 +151,12 @@ where
 
 /// A tick label: at most three significant digits without trailing zeros (`10`, `0.25`),
 /// powers of ten in scientific notation outside `[1e-3, 1e5)` (`1e-12`).
+/// "T = t" for figure text. The bundled font kerns "T" against a plain space until they
+/// touch ("T= 10"); an en space after the T keeps the gap.
+pub fn steps_label(t: impl std::fmt::Display) -> String {
+    format!("T\u{2002}= {t}")
+}
+
 pub fn tick(value: &f64) -> String {
     let v = *value;
     if v == 0.0 || !v.is_finite() {

@@ -19,6 +19,8 @@ pub struct Cell {
     pub data: Vec<ddpm::Point>,
     /// The seed drawn.
     pub seed: u64,
+    /// The run's data set.
+    pub dataset: ddpm::DatasetConfig,
 }
 
 /// Figure 2.
@@ -30,8 +32,11 @@ pub struct SampleGrid {
     pub columns: Vec<String>,
     /// `cells[row][column]`; `None` where no completed run exists.
     pub cells: Vec<Vec<Option<Cell>>>,
-    /// The shared axes of every panel.
+    /// The axes of every panel when all rows show one data set.
     pub bounds: Bounds,
+    /// The axes of each row when the data set varies between rows (each drawn at its own
+    /// scale, so a small data set is not a speck beside a large one).
+    pub row_bounds: Option<Vec<Bounds>>,
     /// The seed shown where available.
     pub seed: u64,
 }
@@ -58,7 +63,7 @@ impl SampleGrid {
         let steps = distinct(cells.iter().map(|k| facets.steps_of(k)));
         let columns: Vec<String> = steps
             .iter()
-            .map(|t| t.map_or(String::new(), |t| format!("T = {t}")))
+            .map(|t| t.map_or(String::new(), super::steps_label))
             .collect();
         let mut grid: Vec<Vec<Option<Cell>>> = vec![vec![None; steps.len()]; rows.len()];
         for key in &cells {
@@ -73,21 +78,36 @@ impl SampleGrid {
                     samples: artifacts.samples(&run.run_id)?,
                     data: ddpm::training_data(&config),
                     seed: run.seed,
+                    dataset: config.dataset.clone(),
                 });
             }
         }
-        let data_bounds = Bounds::of(grid.iter().flatten().flatten().flat_map(|c| &c.data))
-            .unwrap_or(Bounds {
-                x_min: -1.0,
-                x_max: 1.0,
-                y_min: -1.0,
-                y_max: 1.0,
-            });
+        let unit = Bounds {
+            x_min: -1.0,
+            x_max: 1.0,
+            y_min: -1.0,
+            y_max: 1.0,
+        };
+        let data_bounds =
+            Bounds::of(grid.iter().flatten().flatten().flat_map(|c| &c.data)).unwrap_or(unit);
+        let mut datasets = grid.iter().flatten().flatten().map(|c| &c.dataset);
+        let first = datasets.next();
+        let varies = datasets.any(|d| Some(d) != first);
+        let row_bounds = varies.then(|| {
+            grid.iter()
+                .map(|row| {
+                    Bounds::of(row.iter().flatten().flat_map(|c| &c.data))
+                        .unwrap_or(unit)
+                        .padded_square(0.12)
+                })
+                .collect()
+        });
         Ok(SampleGrid {
             rows,
             columns,
             cells: grid,
             bounds: data_bounds.padded_square(0.12),
+            row_bounds,
             seed,
         })
     }
@@ -118,15 +138,19 @@ impl Figure for SampleGrid {
             ),
         )?;
         let (area, footer) = area.split_vertically(area.dim_in_pixel().1 - FOOTER);
+        let footnote = match &self.row_bounds {
+            Some(_) => "The data set varies between rows: each row has its own axes".to_string(),
+            None => format!(
+                "Every panel shows x ∈ [{}, {}], y ∈ [{}, {}]",
+                tick(&b.x_min),
+                tick(&b.x_max),
+                tick(&b.y_min),
+                tick(&b.y_max)
+            ),
+        };
         footer
             .draw(&Text::new(
-                format!(
-                    "Every panel shows x ∈ [{}, {}], y ∈ [{}, {}]",
-                    tick(&b.x_min),
-                    tick(&b.x_max),
-                    tick(&b.y_min),
-                    tick(&b.y_max)
-                ),
+                footnote,
                 (ROW_LABEL as i32, 4),
                 font(14).color(&BLACK.mix(0.7)),
             ))
@@ -150,6 +174,7 @@ impl Figure for SampleGrid {
         for (row, cells) in self.cells.iter().enumerate() {
             for (column, cell) in cells.iter().enumerate() {
                 let area = &panels[row * columns + column];
+                let b = self.row_bounds.as_ref().map_or(b, |rows| &rows[row]);
                 match cell {
                     Some(cell) => {
                         let note = (cell.seed != self.seed).then(|| format!("seed {}", cell.seed));

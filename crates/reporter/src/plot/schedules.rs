@@ -233,14 +233,16 @@ impl Figure for ScheduleFigure {
                     .map_err(plot_err)?,
             };
             let dashes = self.dashes(steps);
-            entry.label(format!("T = {steps}")).legend(move |(x, y)| {
-                let style = BLACK.mix(0.6).stroke_width(2);
-                let (dash, gap) = dashes.unwrap_or((30, 0));
-                DashedPathElement::new(vec![(x, y), (x + 26, y)], dash, gap, style)
-            });
+            entry
+                .label(super::steps_label(steps))
+                .legend(move |(x, y)| {
+                    let style = BLACK.mix(0.6).stroke_width(2);
+                    let (dash, gap) = dashes.unwrap_or((30, 0));
+                    DashedPathElement::new(vec![(x, y), (x + 26, y)], dash, gap, style)
+                });
         }
         let labels: Vec<String> = distinct(self.curves.iter().map(|c| c.label.clone()));
-        let step_labels: Vec<String> = self.steps.iter().map(|t| format!("T = {t}")).collect();
+        let step_labels: Vec<String> = self.steps.iter().map(super::steps_label).collect();
         let (beta_lo, beta_hi) = (min_beta / 2.0, 1.5);
         let mut noise_points = Vec::new();
         let mut beta_points = Vec::new();

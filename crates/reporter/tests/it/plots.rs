@@ -67,7 +67,9 @@ fn sample_grid() {
     let artifacts = fixture::artifacts(&sweep, "");
     let figure = SampleGrid::new(&sweep, &artifacts, 0).unwrap();
     assert_eq!(figure.rows.len(), 4);
-    assert_eq!(figure.columns, vec!["T = 10", "T = 1000"]);
+    assert_eq!(figure.columns, vec!["T\u{2002}= 10", "T\u{2002}= 1000"]);
+    // One data set in every row: shared axes.
+    assert!(figure.row_bounds.is_none());
     check(&figure, "samples");
 }
 
