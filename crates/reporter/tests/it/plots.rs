@@ -74,6 +74,35 @@ fn sample_grid() {
 }
 
 #[test]
+fn sample_grid_rows_of_different_data_sets_get_their_own_axes() {
+    let sweep = fixture::sweep();
+    let mut artifacts = fixture::artifacts(&sweep, "");
+    // The standardised runs are made to learn circles: a data set of another size.
+    for run in &sweep.rows {
+        if run.axes.get("scaling") == Some(&fixture::text("standardize")) {
+            let config = artifacts.configs.get_mut(&run.run_id).expect("a config");
+            config.dataset.kind = ddpm::DatasetKind::Circles;
+            config.dataset.noise = 0.0;
+        }
+    }
+    let figure = SampleGrid::new(&sweep, &artifacts, 0).unwrap();
+    let rows = figure.row_bounds.as_ref().expect("per-row axes");
+    assert_eq!(rows.len(), figure.rows.len());
+    let (moons, circles): (Vec<_>, Vec<_>) = figure
+        .rows
+        .iter()
+        .zip(rows)
+        .partition(|(label, _)| !label.contains("standardize"));
+    let width = |b: &&reporter::plot::Bounds| b.x_max - b.x_min;
+    let (m, c) = (width(&moons[0].1), width(&circles[0].1));
+    assert!(
+        m > 1.3 * c,
+        "moons span {m}, circles {c}: each row at its own scale"
+    );
+    check(&figure, "samples_by_data_set");
+}
+
+#[test]
 fn loss_curves() {
     let sweep = fixture::sweep();
     let artifacts = fixture::artifacts(&sweep, "");
