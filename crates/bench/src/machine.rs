@@ -27,7 +27,7 @@ impl Machine {
     /// Describes this machine, watching its load for one second.
     pub fn observe() -> Machine {
         Machine {
-            cpu: cpu_model(),
+            cpu: runner::Provenance::current().cpu.clone(),
             cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
             kernel_isa: ddpm::fused::Isa::detect().name(),
             available_isas: ddpm::fused::Isa::available()
@@ -49,18 +49,6 @@ impl Machine {
     pub fn under_load(&self) -> bool {
         self.load_before[0] > 1.0 || self.busy_before.is_some_and(|b| b > 0.25)
     }
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_string())
 }
 
 fn load_average() -> [f64; 3] {

@@ -140,6 +140,29 @@ mod tests {
         assert_eq!(tr.last().unwrap(), &s);
     }
 
+    /// One reverse step at `t` from `start`, with the sampling stream of `seed`.
+    fn one_step(
+        model: &FusedNet,
+        schedule: &Schedule,
+        variance: SamplerVariance,
+        start: &[Point],
+        t: usize,
+        seed: u64,
+    ) -> Vec<Point> {
+        let mut x = start.to_vec();
+        let mut rng = rng::stream(seed, rng::Stream::Sampling);
+        reverse_step(
+            model,
+            schedule,
+            variance,
+            &mut x,
+            t,
+            &mut rng,
+            &mut Scratch::default(),
+        );
+        x
+    }
+
     #[test]
     fn the_last_step_adds_no_noise_and_follows_the_mean_formula() {
         // With T = 1 the only step is t = 1: x_0 = (x_1 - sqrt(beta_1) eps) / sqrt(1 - beta_1),
@@ -149,17 +172,7 @@ mod tests {
         let start = vec![[0.5, -0.25], [1.0, 2.0]];
         let eps = predict_noise(&model, &start, 1);
         for variance in [SamplerVariance::Posterior, SamplerVariance::Beta] {
-            let mut x = start.clone();
-            let mut rng = rng::stream(0, rng::Stream::Sampling);
-            reverse_step(
-                &model,
-                &schedule,
-                variance,
-                &mut x,
-                1,
-                &mut rng,
-                &mut Scratch::default(),
-            );
+            let x = one_step(&model, &schedule, variance, &start, 1, 0);
             let beta: f64 = schedule.betas[1];
             for (i, p) in x.iter().enumerate() {
                 for axis in 0..2 {
@@ -183,17 +196,7 @@ mod tests {
             (SamplerVariance::Posterior, schedule.posterior_variance[7]),
             (SamplerVariance::Beta, schedule.betas[7]),
         ] {
-            let mut x = start.clone();
-            let mut rng = rng::stream(9, rng::Stream::Sampling);
-            reverse_step(
-                &model,
-                &schedule,
-                variance,
-                &mut x,
-                7,
-                &mut rng,
-                &mut Scratch::default(),
-            );
+            let x = one_step(&model, &schedule, variance, &start, 7, 9);
             let mean = (0.1 - eps_coef * eps[0]) * inv_sqrt_alpha;
             let var = x.iter().map(|p| (p[0] - mean).powi(2)).sum::<f64>() / n as f64;
             assert!(

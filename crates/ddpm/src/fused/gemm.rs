@@ -800,46 +800,24 @@ mod tests {
 
     #[test]
     fn a_reused_pack_buffer_gives_the_same_result() {
-        let dims = Dims {
-            rows: 10,
-            depth: 30,
-            cols: 50,
-        };
-        let a = random(300, 1);
-        let b = random(1500, 2);
+        let (a, b) = (random(300, 1), random(1500, 2));
         let mut pack = Vec::new();
-        let mut first = vec![0.0; 500];
-        matmul(
-            Isa::detect(),
-            &mut first,
-            Lhs::Rows(&a),
-            Rhs::Rows(&b),
-            dims,
-            &mut pack,
-        );
-        // A smaller product leaves stale values in the buffer; the padding must be rewritten.
-        let small = Dims {
-            rows: 2,
-            depth: 3,
-            cols: 3,
+        let mut product = |rows, depth, cols| {
+            let mut c = vec![0.0; rows * cols];
+            let dims = Dims { rows, depth, cols };
+            matmul(
+                Isa::detect(),
+                &mut c,
+                Lhs::Rows(&a),
+                Rhs::Rows(&b),
+                dims,
+                &mut pack,
+            );
+            c
         };
-        matmul(
-            Isa::detect(),
-            &mut [0.0; 6],
-            Lhs::Rows(&a),
-            Rhs::Rows(&b),
-            small,
-            &mut pack,
-        );
-        let mut again = vec![0.0; 500];
-        matmul(
-            Isa::detect(),
-            &mut again,
-            Lhs::Rows(&a),
-            Rhs::Rows(&b),
-            dims,
-            &mut pack,
-        );
-        assert_eq!(first, again);
+        let first = product(10, 30, 50);
+        // A smaller product leaves stale values in the buffer; the padding must be rewritten.
+        product(2, 3, 3);
+        assert_eq!(first, product(10, 30, 50));
     }
 }
