@@ -141,18 +141,6 @@ impl<const F: usize> Body<F, f32, Cpu> {
         ]
     }
 
-    fn named_tensors(&self, out: &mut Vec<NamedTensor>) {
-        for (name, parameter) in self.parameters() {
-            out.push(parameter.named(name, parameter.values()));
-        }
-    }
-
-    fn named_gradients(&self, grads: &Gradients<f32, Cpu>, out: &mut Vec<NamedTensor>) {
-        for (name, parameter) in self.parameters() {
-            out.push(parameter.named(name, parameter.gradient(grads)));
-        }
-    }
-
     fn load_named_tensors(&mut self, named: &[NamedTensor]) -> Result<()> {
         load(named, "input_x.weight", &mut self.input_x.weight)?;
         load(named, "input_x.bias", &mut self.input_x.bias)?;
@@ -198,14 +186,6 @@ impl<S: Shape> Parameter for Tensor<S, f32, Cpu> {
     fn gradient(&self, grads: &Gradients<f32, Cpu>) -> Vec<f32> {
         grads.get(self).as_vec()
     }
-}
-
-fn push<S: Shape>(out: &mut Vec<NamedTensor>, name: &str, t: &Tensor<S, f32, Cpu>) {
-    out.push(NamedTensor {
-        name: name.to_string(),
-        shape: t.shape().concrete().into_iter().collect(),
-        data: t.as_vec(),
-    });
 }
 
 fn load<S: Shape>(named: &[NamedTensor], name: &str, t: &mut Tensor<S, f32, Cpu>) -> Result<()> {
@@ -420,24 +400,7 @@ impl NoisePredictor {
         let grads = self.alloc_grads();
         let prediction = self.forward(input.traced(grads), ts);
         let grads = mse_loss(prediction, target).backward();
-        let mut out = Vec::new();
-        match &self.network {
-            Network::OneHot(net) => {
-                out.push(NamedTensor {
-                    name: "time.weight".into(),
-                    shape: vec![self.steps],
-                    data: grads.get(&net.time_table).as_vec()[..self.steps].to_vec(),
-                });
-                out.push(NamedTensor {
-                    name: "time.bias".into(),
-                    shape: vec![],
-                    data: grads.get(&net.time_bias).as_vec(),
-                });
-                net.body.named_gradients(&grads, &mut out);
-            }
-            Network::Sinusoidal(net) => net.body.named_gradients(&grads, &mut out),
-        }
-        out
+        self.collect(&|p| p.gradient(&grads))
     }
 
     /// `eps_theta(x, t)` by dfdx's ops, for `x` (`n x 2`, row-major) and `ts[i]` in `1..=T`.
@@ -466,20 +429,26 @@ impl NoisePredictor {
 
     /// Every parameter, by name.
     pub fn named_tensors(&self) -> Vec<NamedTensor> {
+        self.collect(&|p| p.values())
+    }
+
+    /// `read` of every parameter, by name, in the order weights are stored. Only the first
+    /// `T` entries of the one-hot table are parameters of this run.
+    fn collect(&self, read: &dyn Fn(&dyn Parameter) -> Vec<f32>) -> Vec<NamedTensor> {
+        let body = match &self.network {
+            Network::OneHot(net) => net.body.parameters(),
+            Network::Sinusoidal(net) => net.body.parameters(),
+        };
         let mut out = Vec::new();
-        match &self.network {
-            Network::OneHot(net) => {
-                // Only the first T entries of the table are parameters of this run.
-                out.push(NamedTensor {
-                    name: "time.weight".into(),
-                    shape: vec![self.steps],
-                    data: net.time_table.as_vec()[..self.steps].to_vec(),
-                });
-                push(&mut out, "time.bias", &net.time_bias);
-                net.body.named_tensors(&mut out);
-            }
-            Network::Sinusoidal(net) => net.body.named_tensors(&mut out),
+        if let Network::OneHot(net) = &self.network {
+            out.push(NamedTensor {
+                name: "time.weight".into(),
+                shape: vec![self.steps],
+                data: read(&net.time_table)[..self.steps].to_vec(),
+            });
+            out.push(net.time_bias.named("time.bias", read(&net.time_bias)));
         }
+        out.extend(body.into_iter().map(|(name, p)| p.named(name, read(p))));
         out
     }
 

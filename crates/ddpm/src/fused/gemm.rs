@@ -776,24 +776,12 @@ mod tests {
                 depth: rows,
                 cols,
             };
-            let mut from_rows = vec![0.0; 11 * cols];
-            let mut from_packed = vec![1.0; 11 * cols];
-            matmul(
-                isa,
-                &mut from_rows,
-                Lhs::Rows(&lhs),
-                Rhs::Rows(&got),
-                dims,
-                &mut Vec::new(),
-            );
-            matmul(
-                isa,
-                &mut from_packed,
-                Lhs::Rows(&lhs),
-                Rhs::Packed(&packed),
-                dims,
-                &mut Vec::new(),
-            );
+            let read = |b: Rhs<'_>| {
+                let mut c = vec![f32::NAN; 11 * cols];
+                matmul(isa, &mut c, Lhs::Rows(&lhs), b, dims, &mut Vec::new());
+                c
+            };
+            let (from_rows, from_packed) = (read(Rhs::Rows(&got)), read(Rhs::Packed(&packed)));
             assert_eq!(bits(&from_rows), bits(&from_packed), "{isa:?}");
         }
     }
