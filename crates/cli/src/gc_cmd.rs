@@ -5,9 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use runner::{Experiment, RunStore};
-
-use crate::BadInput;
+use runner::RunStore;
 
 /// Arguments of `diffsweep gc`.
 #[derive(clap::Args, Debug)]
@@ -28,15 +26,7 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
     let keep = args
         .keep
         .iter()
-        .map(|file| {
-            Experiment::load(file).map_err(|err| {
-                if err.is_bad_input() {
-                    anyhow::Error::new(BadInput(err.to_string()))
-                } else {
-                    anyhow::Error::new(err)
-                }
-            })
-        })
+        .map(|file| crate::sweep_cmd::load(file, &[]))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let store = RunStore::open(&args.results)
         .with_context(|| format!("cannot open the store {}", args.results.display()))?;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use runner::{Experiment, RunStore};
+use runner::RunStore;
 
 use crate::BadInput;
 
@@ -38,13 +38,7 @@ fn classify(err: reporter::Error) -> anyhow::Error {
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let experiment = Experiment::load_with(&args.file, &args.set).map_err(|err| {
-        if err.is_bad_input() {
-            anyhow::Error::new(BadInput(err.to_string()))
-        } else {
-            anyhow::Error::new(err)
-        }
-    })?;
+    let experiment = crate::sweep_cmd::load(&args.file, &args.set)?;
     let store = RunStore::open(&args.results)
         .with_context(|| format!("cannot open the store {}", args.results.display()))?;
     let out = args

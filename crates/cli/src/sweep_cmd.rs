@@ -86,7 +86,7 @@ pub struct ShowArgs {
 }
 
 /// A runner error as the CLI reports it: the user's mistakes exit with code 2.
-fn classify(err: runner::Error) -> anyhow::Error {
+pub(crate) fn classify(err: runner::Error) -> anyhow::Error {
     if err.is_bad_input() {
         anyhow::Error::new(BadInput(err.to_string()))
     } else {
@@ -94,11 +94,13 @@ fn classify(err: runner::Error) -> anyhow::Error {
     }
 }
 
-fn load(file: &Path, overrides: &[String]) -> anyhow::Result<Experiment> {
+/// Reads and validates an experiment file with its `--set` overrides.
+pub(crate) fn load(file: &Path, overrides: &[String]) -> anyhow::Result<Experiment> {
     Experiment::load_with(file, overrides).map_err(classify)
 }
 
-fn jobs_or_cores(jobs: Option<usize>) -> anyhow::Result<usize> {
+/// `--jobs`, checked, or every core.
+pub(crate) fn jobs_or_cores(jobs: Option<usize>) -> anyhow::Result<usize> {
     match jobs {
         Some(jobs) if jobs == 0 || jobs > runner::limits::MAX_JOBS => {
             Err(anyhow::Error::new(BadInput(format!(

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use runner::{Cell, Executor, Experiment, Record, RunStore, Silent};
+use runner::{Cell, Executor, Record, RunStore, Silent};
 
 use crate::BadInput;
 
@@ -98,22 +98,8 @@ fn draw(n: usize, k: usize, seed: u64) -> Vec<usize> {
 
 /// Runs `diffsweep verify`.
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let experiment = Experiment::load(&args.file).map_err(|err| {
-        if err.is_bad_input() {
-            anyhow::Error::new(BadInput(err.to_string()))
-        } else {
-            anyhow::Error::new(err)
-        }
-    })?;
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if jobs == 0 || jobs > runner::limits::MAX_JOBS {
-        return Err(anyhow::Error::new(BadInput(format!(
-            "invalid value {jobs} for `--jobs`: expected an integer from 1 to {}",
-            runner::limits::MAX_JOBS
-        ))));
-    }
+    let experiment = crate::sweep_cmd::load(&args.file, &[])?;
+    let jobs = crate::sweep_cmd::jobs_or_cores(args.jobs)?;
     let cells = experiment.cells();
     let k = args.sample.unwrap_or(cells.len()).min(cells.len());
     if k == 0 {

@@ -77,8 +77,7 @@ pub fn collect(store: &RunStore, keep: &[Experiment], remove: bool) -> Result<Ga
                 if let Some(lock) = store.try_lock(&id)? {
                     garbage.stale.push(entry.path());
                     if !remove {
-                        // Dropping the lock would delete the file: keep it for a dry run.
-                        std::mem::forget(lock);
+                        lock.release_keeping_file();
                     }
                 }
                 continue;
@@ -94,4 +93,26 @@ pub fn collect(store: &RunStore, keep: &[Experiment], remove: bool) -> Result<Ga
         }
     }
     Ok(garbage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dry_run_lists_a_dead_lock_file_and_leaves_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::open(dir.path()).unwrap();
+        let id = RunId::parse(&"ab".repeat(32)).unwrap();
+        std::fs::create_dir_all(dir.path().join("runs")).unwrap();
+        // A process that died holding the lock leaves its file behind.
+        store.try_lock(&id).unwrap().unwrap().release_keeping_file();
+        let file = dir.path().join("runs").join(format!("{id}.lock"));
+        assert!(file.is_file());
+        let listed = collect(&store, &[], false).unwrap();
+        assert_eq!(listed.stale, vec![file.clone()]);
+        assert!(file.is_file(), "a dry run touches nothing");
+        collect(&store, &[], true).unwrap();
+        assert!(!file.exists());
+    }
 }

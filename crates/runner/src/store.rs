@@ -200,6 +200,9 @@ pub struct RunLock {
     id: RunId,
     path: PathBuf,
     _file: File,
+    /// Whether letting go removes the lock file (always, but for a look that must leave
+    /// the store as it was).
+    remove_file: bool,
 }
 
 impl RunLock {
@@ -207,13 +210,20 @@ impl RunLock {
     pub fn id(&self) -> &RunId {
         &self.id
     }
+
+    /// Lets go of the lock and leaves its file in place.
+    pub fn release_keeping_file(mut self) {
+        self.remove_file = false;
+    }
 }
 
 impl Drop for RunLock {
     fn drop(&mut self) {
         // Removed while still held: a process that opens the path afterwards makes a new
         // file, takes its lock and then finds the finished run, which it skips.
-        let _ = fs::remove_file(&self.path);
+        if self.remove_file {
+            let _ = fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -413,6 +423,7 @@ impl RunStore {
                         id: id.clone(),
                         path,
                         _file: file,
+                        remove_file: true,
                     }))
                 }
                 // Unlinked (or replaced) between our open and our lock: try again.
