@@ -234,7 +234,6 @@ impl WithSimd for PackB<'_, '_> {
             epilogue,
         } = self;
         let lanes = lanes::<S>();
-        let panel_width = PANEL_VECTORS * lanes;
         let padded_cols = cols.div_ceil(lanes) * lanes;
         if let Epilogue::LeakyReluBackward {
             packed: Some(out), ..
@@ -259,14 +258,16 @@ impl WithSimd for PackB<'_, '_> {
                 if pack.len() < packed_b {
                     pack.resize(packed_b, 0.0);
                 }
-                // Panel q starts at column q * panel_width and at offset
-                // q * depth * panel_width (only the last panel may be narrower).
-                for q in 0..cols.div_ceil(panel_width) {
-                    let (col0, vectors, valid) = panel_shape(q, cols, lanes);
-                    let width = vectors * lanes;
-                    let offset = q * depth * panel_width;
-                    let panel = &mut pack[offset..offset + depth * width];
-                    pack_panel(simd, panel, b, depth, cols, col0, vectors, valid);
+                // Each panel starts at offset depth * col0: every panel before the last
+                // is exactly as wide as its columns.
+                let narrow = narrow::<S>(simd).is_some();
+                let mut col0 = 0;
+                while col0 < cols {
+                    let shape = panel_shape(col0, cols, lanes, narrow);
+                    let offset = depth * col0;
+                    let panel = &mut pack[offset..offset + depth * shape.width];
+                    pack_panel(simd, panel, b, depth, cols, col0, shape);
+                    col0 += shape.valid;
                 }
             }
         }
@@ -310,7 +311,6 @@ impl WithSimd for RowBlock<'_, '_> {
             "one product runs on one instruction set"
         );
         let Dims { rows, depth, cols } = dims;
-        let panel_width = PANEL_VECTORS * lanes;
         let height = (rows - row0).min(ROW_BLOCK);
         let block = Block {
             a,
@@ -320,51 +320,239 @@ impl WithSimd for RowBlock<'_, '_> {
             k0,
             kc,
         };
-        for q in 0..cols.div_ceil(panel_width) {
-            let (col0, vectors, valid) = panel_shape(q, cols, lanes);
-            let width = vectors * lanes;
-            let offset = q * depth * panel_width + k0 * width;
-            let (panel, _) = S::as_simd_f32s(&b_pack[offset..offset + kc * width]);
+        let narrow = narrow::<S>(simd);
+        let mut col0 = 0;
+        while col0 < cols {
+            let shape = panel_shape(col0, cols, lanes, narrow.is_some());
+            let width = shape.width;
+            let offset = depth * col0 + k0 * width;
+            let panel = &b_pack[offset..offset + kc * width];
             let out = Out {
                 c: &mut *c,
                 rows,
                 row0,
                 cols,
                 col0,
-                valid,
+                valid: shape.valid,
+                width,
                 last: k0 + kc == depth,
                 epilogue: &mut *epilogue,
             };
-            match (height, vectors) {
-                (6, 2) => micro::<S, 6, 2>(simd, block, panel, out),
-                (5, 2) => micro::<S, 5, 2>(simd, block, panel, out),
-                (4, 2) => micro::<S, 4, 2>(simd, block, panel, out),
-                (3, 2) => micro::<S, 3, 2>(simd, block, panel, out),
-                (2, 2) => micro::<S, 2, 2>(simd, block, panel, out),
-                (1, 2) => micro::<S, 1, 2>(simd, block, panel, out),
-                (6, _) => micro::<S, 6, 1>(simd, block, panel, out),
-                (5, _) => micro::<S, 5, 1>(simd, block, panel, out),
-                (4, _) => micro::<S, 4, 1>(simd, block, panel, out),
-                (3, _) => micro::<S, 3, 1>(simd, block, panel, out),
-                (2, _) => micro::<S, 2, 1>(simd, block, panel, out),
-                _ => micro::<S, 1, 1>(simd, block, panel, out),
+            col0 += shape.valid;
+            let full = Full(simd);
+            match (narrow, shape.kind) {
+                #[cfg(target_arch = "x86_64")]
+                (Some(v3), Kind::X4) => {
+                    let kit = X4(v3);
+                    match height {
+                        6 => micro::<S, _, 6, 1>(simd, kit, block, panel, out),
+                        5 => micro::<S, _, 5, 1>(simd, kit, block, panel, out),
+                        4 => micro::<S, _, 4, 1>(simd, kit, block, panel, out),
+                        3 => micro::<S, _, 3, 1>(simd, kit, block, panel, out),
+                        2 => micro::<S, _, 2, 1>(simd, kit, block, panel, out),
+                        _ => micro::<S, _, 1, 1>(simd, kit, block, panel, out),
+                    }
+                }
+                #[cfg(target_arch = "x86_64")]
+                (Some(v3), Kind::X8) => {
+                    let kit = X8(v3);
+                    match height {
+                        6 => micro::<S, _, 6, 1>(simd, kit, block, panel, out),
+                        5 => micro::<S, _, 5, 1>(simd, kit, block, panel, out),
+                        4 => micro::<S, _, 4, 1>(simd, kit, block, panel, out),
+                        3 => micro::<S, _, 3, 1>(simd, kit, block, panel, out),
+                        2 => micro::<S, _, 2, 1>(simd, kit, block, panel, out),
+                        _ => micro::<S, _, 1, 1>(simd, kit, block, panel, out),
+                    }
+                }
+                (_, Kind::Vectors(2)) => match height {
+                    6 => micro::<S, _, 6, 2>(simd, full, block, panel, out),
+                    5 => micro::<S, _, 5, 2>(simd, full, block, panel, out),
+                    4 => micro::<S, _, 4, 2>(simd, full, block, panel, out),
+                    3 => micro::<S, _, 3, 2>(simd, full, block, panel, out),
+                    2 => micro::<S, _, 2, 2>(simd, full, block, panel, out),
+                    _ => micro::<S, _, 1, 2>(simd, full, block, panel, out),
+                },
+                _ => match height {
+                    6 => micro::<S, _, 6, 1>(simd, full, block, panel, out),
+                    5 => micro::<S, _, 5, 1>(simd, full, block, panel, out),
+                    4 => micro::<S, _, 4, 1>(simd, full, block, panel, out),
+                    3 => micro::<S, _, 3, 1>(simd, full, block, panel, out),
+                    2 => micro::<S, _, 2, 1>(simd, full, block, panel, out),
+                    _ => micro::<S, _, 1, 1>(simd, full, block, panel, out),
+                },
             }
         }
     }
 }
 
-/// Panel `q` of a matrix with `cols` columns: its first column, its vectors and how many
-/// of its columns are real (the rest is zero padding).
-#[inline(always)]
-fn panel_shape(q: usize, cols: usize, lanes: usize) -> (usize, usize, usize) {
-    let col0 = q * PANEL_VECTORS * lanes;
-    let vectors = (cols - col0).div_ceil(lanes).min(PANEL_VECTORS);
-    (col0, vectors, (cols - col0).min(vectors * lanes))
+/// What one panel of packed `B` holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// One or two vectors of the path.
+    Vectors(usize),
+    /// One vector of 8 lanes (AVX-512 path only).
+    X8,
+    /// One vector of 4 lanes (AVX-512 path only).
+    X4,
 }
 
-/// Copies columns `col0..col0 + valid` of `b` into `panel` (`depth` rows of `vectors`
-/// vectors), zero-padding each row.
-#[allow(clippy::too_many_arguments)]
+/// The panel that starts at column `col0` of a matrix with `cols` columns.
+#[derive(Clone, Copy, Debug)]
+struct PanelShape {
+    kind: Kind,
+    /// Floats per packed row (the columns and their zero padding).
+    width: usize,
+    /// How many of its columns are real.
+    valid: usize,
+}
+
+/// The panel starting at `col0`: two vectors of the path while more than one vector of
+/// columns is left, then one. With `narrow` (the AVX-512 path, where a 512-bit FMA costs
+/// two 256-bit ones) the last columns go to a vector of 8 or 4 lanes instead when they
+/// fit, and 17 to 24 columns to one full vector and such a narrow one, so at most 3
+/// lanes per row are padding (at most 7 below 16 columns).
+#[inline(always)]
+fn panel_shape(col0: usize, cols: usize, lanes: usize, narrow: bool) -> PanelShape {
+    let left = cols - col0;
+    let (kind, width) = if narrow && left <= 4 {
+        (Kind::X4, 4)
+    } else if narrow && left <= 8 {
+        (Kind::X8, 8)
+    } else if left > lanes && !(narrow && left <= lanes + 8) {
+        (Kind::Vectors(PANEL_VECTORS), PANEL_VECTORS * lanes)
+    } else {
+        (Kind::Vectors(1), lanes)
+    };
+    PanelShape {
+        kind,
+        width,
+        valid: left.min(width),
+    }
+}
+
+/// The AVX2 token inside the AVX-512 path, whose 8- and 4-lane operations the narrow
+/// panels use; `None` on every other path.
+#[inline(always)]
+fn narrow<S: Simd>(simd: S) -> Option<NarrowSimd> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let any: &dyn core::any::Any = &simd;
+        any.downcast_ref::<pulp::x86::V4>().map(|v4| **v4)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = simd;
+        None
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+type NarrowSimd = pulp::x86::V3;
+#[cfg(not(target_arch = "x86_64"))]
+type NarrowSimd = ();
+
+/// The vector operations one micro-kernel runs on: the path's own vectors, or (on the
+/// AVX-512 path) vectors of 8 or 4 lanes for narrow panels.
+trait Kit: Copy {
+    type V: Copy;
+    const LANES: usize;
+    fn splat(self, value: f32) -> Self::V;
+    fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// `panel` as vectors (its length is a multiple of the lanes).
+    fn vectors(panel: &[f32]) -> &[Self::V];
+    /// Loads `src` (at most `LANES` floats), zero-filling the rest.
+    fn load(self, src: &[f32]) -> Self::V;
+    /// Stores the first `dst.len()` (at most `LANES`) lanes.
+    fn store(self, dst: &mut [f32], value: Self::V);
+}
+
+/// The path's own vectors.
+#[derive(Clone, Copy)]
+struct Full<S>(S);
+
+impl<S: Simd> Kit for Full<S> {
+    type V = S::f32s;
+    const LANES: usize = lanes::<S>();
+    #[inline(always)]
+    fn splat(self, value: f32) -> S::f32s {
+        self.0.splat_f32s(value)
+    }
+    #[inline(always)]
+    fn mul_add(self, a: S::f32s, b: S::f32s, c: S::f32s) -> S::f32s {
+        self.0.mul_add_f32s(a, b, c)
+    }
+    #[inline(always)]
+    fn vectors(panel: &[f32]) -> &[S::f32s] {
+        S::as_simd_f32s(panel).0
+    }
+    #[inline(always)]
+    fn load(self, src: &[f32]) -> S::f32s {
+        match S::as_simd_f32s(src) {
+            ([full], _) => *full,
+            _ => self.0.partial_load_f32s(src),
+        }
+    }
+    #[inline(always)]
+    fn store(self, dst: &mut [f32], value: S::f32s) {
+        match S::as_mut_simd_f32s(dst) {
+            ([full], _) => *full = value,
+            (_, tail) => self.0.partial_store_f32s(tail, value),
+        }
+    }
+}
+
+/// Implements [`Kit`] for a fixed-width vector of AVX2.
+#[cfg(target_arch = "x86_64")]
+macro_rules! narrow_kit {
+    ($name:ident, $v:ty, $lanes:literal, $splat:ident, $mul_add:ident) => {
+        #[derive(Clone, Copy)]
+        struct $name(pulp::x86::V3);
+
+        impl Kit for $name {
+            type V = $v;
+            const LANES: usize = $lanes;
+            #[inline(always)]
+            fn splat(self, value: f32) -> $v {
+                self.0.$splat(value)
+            }
+            #[inline(always)]
+            fn mul_add(self, a: $v, b: $v, c: $v) -> $v {
+                self.0.$mul_add(a, b, c)
+            }
+            #[inline(always)]
+            fn vectors(panel: &[f32]) -> &[$v] {
+                pulp::bytemuck::cast_slice(panel)
+            }
+            #[inline(always)]
+            fn load(self, src: &[f32]) -> $v {
+                pulp::bytemuck::cast(fill::<$lanes>(src))
+            }
+            #[inline(always)]
+            fn store(self, dst: &mut [f32], value: $v) {
+                let lanes: [f32; $lanes] = pulp::bytemuck::cast(value);
+                // Lane by lane: a copy of a run-time length becomes a call to memcpy.
+                for (d, v) in dst.iter_mut().zip(lanes) {
+                    *d = v;
+                }
+            }
+        }
+    };
+}
+
+/// `src` (at most `W` floats) followed by zeros.
+#[inline(always)]
+fn fill<const W: usize>(src: &[f32]) -> [f32; W] {
+    core::array::from_fn(|l| src.get(l).copied().unwrap_or(0.0))
+}
+
+#[cfg(target_arch = "x86_64")]
+narrow_kit!(X8, pulp::f32x8, 8, splat_f32x8, mul_add_f32x8);
+#[cfg(target_arch = "x86_64")]
+narrow_kit!(X4, pulp::f32x4, 4, splat_f32x4, mul_add_f32x4);
+
+/// Copies columns `col0..col0 + shape.valid` of `b` into `panel` (`depth` rows of
+/// `shape.width` floats), zero-padding each row.
 #[inline(always)]
 fn pack_panel<S: Simd>(
     simd: S,
@@ -373,12 +561,13 @@ fn pack_panel<S: Simd>(
     depth: usize,
     cols: usize,
     col0: usize,
-    vectors: usize,
-    valid: usize,
+    shape: PanelShape,
 ) {
     let lanes = lanes::<S>();
-    match b {
-        Rhs::Rows(data) => {
+    let PanelShape { kind, width, valid } = shape;
+    match (b, kind) {
+        (Rhs::Packed(_), _) => unreachable!("a packed operand is never repacked"),
+        (Rhs::Rows(data), Kind::Vectors(vectors)) => {
             let (panel, _) = S::as_mut_simd_f32s(panel);
             for (dst, row) in panel
                 .chunks_exact_mut(vectors)
@@ -394,9 +583,9 @@ fn pack_panel<S: Simd>(
                 }
             }
         }
-        Rhs::Packed(_) => unreachable!("a packed operand is never repacked"),
-        Rhs::Transposed(_) => {
-            let width = vectors * lanes;
+        (Rhs::Rows(data), Kind::X8) => pack_rows::<8>(panel, data, depth, cols, col0, valid),
+        (Rhs::Rows(data), Kind::X4) => pack_rows::<4>(panel, data, depth, cols, col0, valid),
+        (Rhs::Transposed(_), _) => {
             for (p, row) in panel.chunks_exact_mut(width).enumerate() {
                 let (head, pad) = row.split_at_mut(valid);
                 for (j, v) in head.iter_mut().enumerate() {
@@ -405,6 +594,26 @@ fn pack_panel<S: Simd>(
                 pad.fill(0.0);
             }
         }
+    }
+}
+
+/// Copies columns `col0..col0 + valid` of the row-major `data` into `panel`, rows of `W`
+/// floats, zero-padded.
+#[inline(always)]
+fn pack_rows<const W: usize>(
+    panel: &mut [f32],
+    data: &[f32],
+    depth: usize,
+    cols: usize,
+    col0: usize,
+    valid: usize,
+) {
+    for (dst, row) in panel
+        .chunks_exact_mut(W)
+        .zip(data[..depth * cols].chunks_exact(cols))
+    {
+        let src = &row[col0..col0 + valid];
+        dst.copy_from_slice(&fill::<W>(src));
     }
 }
 
@@ -418,6 +627,8 @@ struct Out<'a, 'e> {
     cols: usize,
     col0: usize,
     valid: usize,
+    /// Floats per row of the packed panel.
+    width: usize,
     /// Whether this pass adds the last terms of the sum (then the epilogue runs).
     last: bool,
     epilogue: &'a mut Epilogue<'e>,
@@ -436,15 +647,18 @@ struct Block<'a> {
 }
 
 /// `C[rows, panel] = A[rows, :] B[:, panel]` for `MR` rows of A and a panel of `NV`
-/// vectors, with the `MR x NV` accumulators in registers for the whole sum over `p`.
+/// vectors of `kit`, with the `MR x NV` accumulators in registers for the whole sum over
+/// `p`.
 #[inline(always)]
-fn micro<S: Simd, const MR: usize, const NV: usize>(
+fn micro<S: Simd, K: Kit, const MR: usize, const NV: usize>(
     simd: S,
+    kit: K,
     block: Block<'_>,
-    panel: &[S::f32s],
+    panel: &[f32],
     out: Out<'_, '_>,
 ) {
-    let zero = simd.splat_f32s(0.0);
+    let panel = K::vectors(panel);
+    let zero = kit.splat(0.0);
     let mut acc = [[zero; NV]; MR];
     let Block {
         a,
@@ -454,17 +668,14 @@ fn micro<S: Simd, const MR: usize, const NV: usize>(
         k0,
         kc,
     } = block;
+    let lanes = K::LANES;
     if k0 > 0 {
         // Continue the sums where the previous chunk of terms stored them.
-        let lanes = super::isa::lanes::<S>();
         for r in 0..MR {
             let src = &out.c[(row0 + r) * out.cols + out.col0..][..out.valid];
             for v in 0..NV {
                 let part = &src[v * lanes..((v + 1) * lanes).min(out.valid)];
-                acc[r][v] = match S::as_simd_f32s(part) {
-                    ([full], _) => *full,
-                    _ => simd.partial_load_f32s(part),
-                };
+                acc[r][v] = kit.load(part);
             }
         }
     }
@@ -474,9 +685,9 @@ fn micro<S: Simd, const MR: usize, const NV: usize>(
                 core::array::from_fn(|r| &data[(row0 + r) * depth + k0..][..kc]);
             for (p, b) in panel.chunks_exact(NV).enumerate() {
                 for r in 0..MR {
-                    let a_value = simd.splat_f32s(a_rows[r][p]);
+                    let a_value = kit.splat(a_rows[r][p]);
                     for v in 0..NV {
-                        acc[r][v] = simd.mul_add_f32s(a_value, b[v], acc[r][v]);
+                        acc[r][v] = kit.mul_add(a_value, b[v], acc[r][v]);
                     }
                 }
             }
@@ -489,9 +700,9 @@ fn micro<S: Simd, const MR: usize, const NV: usize>(
             {
                 let a_col = &a_row[row0..row0 + MR];
                 for r in 0..MR {
-                    let a_value = simd.splat_f32s(a_col[r]);
+                    let a_value = kit.splat(a_col[r]);
                     for v in 0..NV {
-                        acc[r][v] = simd.mul_add_f32s(a_value, b[v], acc[r][v]);
+                        acc[r][v] = kit.mul_add(a_value, b[v], acc[r][v]);
                     }
                 }
             }
@@ -504,18 +715,17 @@ fn micro<S: Simd, const MR: usize, const NV: usize>(
         cols,
         col0,
         valid,
+        width,
         last,
         epilogue,
     } = out;
     for (r, acc_row) in acc.iter().enumerate() {
         let dst = &mut c[(row0 + r) * cols + col0..][..valid];
-        let (head, tail) = S::as_mut_simd_f32s(dst);
-        let full = head.len();
-        for (d, value) in head.iter_mut().zip(acc_row) {
-            *d = *value;
-        }
-        if !tail.is_empty() {
-            simd.partial_store_f32s(tail, acc_row[full]);
+        for (v, value) in acc_row.iter().enumerate() {
+            kit.store(
+                &mut dst[(v * lanes).min(valid)..((v + 1) * lanes).min(valid)],
+                *value,
+            );
         }
     }
     if last {
@@ -526,6 +736,7 @@ fn micro<S: Simd, const MR: usize, const NV: usize>(
             cols,
             col0,
             valid,
+            width,
         };
         finish(simd, c, tile, epilogue);
     }
@@ -541,6 +752,8 @@ struct Tile {
     cols: usize,
     col0: usize,
     valid: usize,
+    /// Floats per row of the packed panel.
+    width: usize,
 }
 
 /// Applies the epilogue to a tile of `C` just written (and still in L1), row by row, so
@@ -554,6 +767,7 @@ fn finish<S: Simd>(simd: S, c: &mut [f32], tile: Tile, epilogue: &mut Epilogue<'
         cols,
         col0,
         valid,
+        width,
     } = tile;
     let lanes = lanes::<S>();
     let load = |slice: &[f32]| match S::as_simd_f32s(slice) {
@@ -597,9 +811,8 @@ fn finish<S: Simd>(simd: S, c: &mut [f32], tile: Tile, epilogue: &mut Epilogue<'
             } => {
                 let slope = simd.splat_f32s(*slope);
                 let mut sum = load(&bias_grad[span.clone()]);
-                // This tile is panel `col0 / panel_width` of the packed layout.
-                let width = valid.div_ceil(lanes) * lanes;
-                let panel = col0 / (PANEL_VECTORS * lanes) * all_rows * PANEL_VECTORS * lanes;
+                // This tile's panel starts at `col0 * all_rows` in the packed layout.
+                let panel = col0 * all_rows;
                 for r in row0..row0 + rows {
                     let activation = load(&out[r * cols..][span.clone()]);
                     let positive = simd.greater_than_f32s(activation, zero);
@@ -610,7 +823,7 @@ fn finish<S: Simd>(simd: S, c: &mut [f32], tile: Tile, epilogue: &mut Epilogue<'
                     put(dst, grad);
                     if let Some(packed) = packed.as_deref_mut() {
                         let at = panel + r * width + start;
-                        S::as_mut_simd_f32s(&mut packed.data[at..at + lanes]).0[0] = grad;
+                        put(&mut packed.data[at..at + (width - start).min(lanes)], grad);
                     }
                     sum = simd.add_f32s(sum, grad);
                 }
