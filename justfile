@@ -33,6 +33,11 @@ report FILE:
 train *FLAGS:
     cargo run --bin diffsweep -- train {{FLAGS}}
 
+# Start (`up`), stop (`down`) or show (`status`) a one-node Slurm cluster on this machine
+# (root, Debian 12), for `sweep --on slurm` and the Slurm tests.
+slurm-cluster ACTION:
+    scripts/slurm-cluster {{ACTION}}
+
 # Run the test suite (the same command CI runs).
 test:
     cargo test --workspace

@@ -9,6 +9,7 @@ mod gc_cmd;
 mod paths;
 mod report_cmd;
 mod runs_cmd;
+mod slurm_cmd;
 mod sweep_cmd;
 mod train_cmd;
 mod verify_cmd;
@@ -31,6 +32,9 @@ enum Command {
     Plan(sweep_cmd::PlanArgs),
     /// Count an experiment's cells that are done, failed or pending.
     Status(sweep_cmd::StatusArgs),
+    /// Train one cell of a Slurm submission: what each array task of `sweep --on slurm`
+    /// runs (its script is in <results>/slurm/<submission>/job.sbatch).
+    SlurmTask(slurm_cmd::TaskArgs),
     /// Print the stored record of one run.
     Show(sweep_cmd::ShowArgs),
     /// List the store's runs across every sweep, filtered by config values, status and
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => sweep_cmd::plan(args),
         Command::Status(args) => sweep_cmd::status(args),
         Command::Show(args) => sweep_cmd::show(args),
+        Command::SlurmTask(args) => slurm_cmd::task(args),
         Command::Report(args) => report_cmd::run(args),
         Command::Runs(args) => runs_cmd::run(args),
         Command::Verify(args) => verify_cmd::run(args),

@@ -7,6 +7,7 @@ use anyhow::Context;
 use runner::executor::CellOutcome;
 use runner::plan::format_seconds;
 use runner::progress::describe;
+use runner::slurm::CellStatus;
 use runner::{
     CellState, CostModel, DisplayMode, Executor, Experiment, RunStore, Status, SweepDisplay,
     SweepIndex,
@@ -40,6 +41,21 @@ pub struct SweepArgs {
     /// Train every cell again, replacing stored runs.
     #[arg(long)]
     force: bool,
+    /// Where the cells train: on this machine, or as job arrays on a Slurm cluster
+    /// (submitted at once; see --wait and README.md, "Running on a Slurm cluster").
+    #[arg(long, value_enum, default_value_t = Target::Local)]
+    on: Target,
+    #[command(flatten)]
+    slurm: crate::slurm_cmd::SlurmArgs,
+}
+
+/// Where a sweep's cells train.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// This machine, --jobs runs at once.
+    Local,
+    /// A Slurm cluster: one array task per cell, through sbatch.
+    Slurm,
 }
 
 /// Arguments of `diffsweep plan`.
@@ -121,11 +137,24 @@ fn open_store(root: &Path) -> anyhow::Result<RunStore> {
 pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let experiment = load(&args.file, &args.set)?;
     let jobs = jobs_or_cores(args.jobs)?;
+    if args.on == Target::Local {
+        args.slurm.check_local()?;
+    }
     crate::paths::writable_dir(&args.results, "--results")?;
     let store = open_store(&args.results)?;
     store
         .write_sweep_index(&SweepIndex::of(&experiment))
         .with_context(|| format!("cannot write the index of sweep `{}`", experiment.name))?;
+    if args.on == Target::Slurm {
+        return crate::slurm_cmd::submit_sweep(
+            &experiment,
+            &store,
+            &args.slurm,
+            args.retry_failed,
+            args.force,
+            args.quiet,
+        );
+    }
 
     let mut executor = Executor::new(jobs).map_err(classify)?;
     executor.retry_failed = args.retry_failed;
@@ -244,43 +273,101 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Counts and lists the cells that are done, failed and pending.
+/// Counts and lists the cells that are stored, failed, queued, running and pending:
+/// from the store first and, for cells submitted to Slurm, from `squeue`.
 pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let experiment = load(&args.file, &args.set)?;
     let store = open_store(&args.results)?;
-    let mut done = Vec::new();
-    let mut failed = Vec::new();
-    let mut pending = Vec::new();
-    for cell in experiment.cells() {
-        match CellState::of(&store, &cell).map_err(classify)? {
-            CellState::Done(record) => done.push(format!(
-                "{}  {}",
-                cell.id.short(),
-                describe(&cell.label, &record)
-            )),
-            CellState::Failed(record) => failed.push(format!(
-                "{}  {}",
-                cell.id.short(),
-                describe(&cell.label, &record)
-            )),
-            CellState::Pending => pending.push(format!("{}  {}", cell.id.short(), cell.label)),
+    let cells = experiment.cells();
+    let (statuses, tracker) = crate::slurm_cmd::statuses(&store, &cells)?;
+    let mut groups: Vec<(&str, Vec<String>)> = [
+        "done",
+        "failed",
+        "running",
+        "queued",
+        "submitted",
+        "pending",
+    ]
+    .iter()
+    .map(|title| (*title, Vec::new()))
+    .collect();
+    let mut push = |title: &str, line: String| {
+        if let Some((_, lines)) = groups.iter_mut().find(|(t, _)| *t == title) {
+            lines.push(line);
+        }
+    };
+    for (cell, status) in cells.iter().zip(&statuses) {
+        let id = cell.id.short();
+        match status {
+            CellStatus::Stored(record) => {
+                push("done", format!("{id}  {}", describe(&cell.label, record)))
+            }
+            CellStatus::Failed(record, _) => {
+                push("failed", format!("{id}  {}", describe(&cell.label, record)))
+            }
+            CellStatus::Died(task, _) => push(
+                "failed",
+                format!(
+                    "{id}  {}  (Slurm task {} ended without storing a run)",
+                    cell.label,
+                    task.name()
+                ),
+            ),
+            CellStatus::Running(task) => push(
+                "running",
+                format!("{id}  {}  (Slurm task {})", cell.label, task.name()),
+            ),
+            CellStatus::Queued(task, reason) => push(
+                "queued",
+                format!(
+                    "{id}  {}  (Slurm task {}: {reason})",
+                    cell.label,
+                    task.name()
+                ),
+            ),
+            CellStatus::Unknown(task) => push(
+                "submitted",
+                format!("{id}  {}  (Slurm task {})", cell.label, task.name()),
+            ),
+            CellStatus::Pending => push("pending", format!("{id}  {}", cell.label)),
         }
     }
+    let counts: Vec<String> = groups
+        .iter()
+        .filter(|(title, lines)| {
+            !lines.is_empty() || matches!(*title, "done" | "failed" | "pending")
+        })
+        .map(|(title, lines)| format!("{} {title}", lines.len()))
+        .collect();
     println!(
-        "sweep {}: {} cells: {} done, {} failed, {} pending",
+        "sweep {}: {} cells: {}",
         experiment.name,
         experiment.len(),
-        done.len(),
-        failed.len(),
-        pending.len()
+        counts.join(", ")
     );
-    for (title, lines) in [("done", &done), ("failed", &failed), ("pending", &pending)] {
+    if let Some(error) = tracker.queue_error() {
+        println!("warning: cannot read the Slurm queue ({error}): submitted cells without a record are listed as submitted");
+    }
+    for (title, lines) in &groups {
         if !lines.is_empty() {
             println!("{title}:");
             for line in lines.iter() {
                 println!("  {line}");
             }
         }
+    }
+    if statuses.iter().any(|s| matches!(s, CellStatus::Died(..))) {
+        println!("failed Slurm tasks (the end of their logs):");
+        crate::slurm_cmd::print_failures(
+            &cells,
+            &statuses
+                .iter()
+                .map(|s| match s {
+                    CellStatus::Died(..) => s.clone(),
+                    _ => CellStatus::Pending,
+                })
+                .collect::<Vec<_>>(),
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

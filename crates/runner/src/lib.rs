@@ -23,6 +23,7 @@ pub mod location;
 pub mod plan;
 pub mod progress;
 pub mod provenance;
+pub mod slurm;
 pub mod store;
 
 use std::path::PathBuf;

@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use ddpm::{Metrics, NamedTensor, RunConfig, RunOutcome, RunStatus};
@@ -331,10 +332,8 @@ impl RunStore {
         let dir = self.root.join("sweeps");
         fs::create_dir_all(&dir).map_err(|err| Error::io("cannot create", &dir, err))?;
         let path = self.sweep_path(&index.name);
-        let tmp = dir.join(format!(".tmp-{}-{}.json", index.name, std::process::id()));
         let json = serde_json::to_string_pretty(index).expect("a sweep index is plain data");
-        write_synced(&tmp, json.as_bytes())?;
-        fs::rename(&tmp, &path).map_err(|err| Error::io("cannot rename into", &path, err))
+        replace_file(&path, json.as_bytes())
     }
 
     /// Every run stored, in id order.
@@ -499,6 +498,7 @@ impl RunStore {
         started_at: DateTime<Utc>,
         finished_at: DateTime<Utc>,
     ) -> Result<Record> {
+        let _writing = hold_writes();
         let id = lock.id();
         let runs = self.runs_dir();
         let tmp = runs.join(format!(".tmp-{id}-{}", std::process::id()));
@@ -609,6 +609,30 @@ fn record_of(
         Err(message) => record.error = Some(message.clone()),
     }
     record
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it and a rename, so readers
+/// see the old file or the new one, never a part.
+pub(crate) fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".tmp-{name}-{}", std::process::id()));
+    write_synced(&tmp, bytes)?;
+    fs::rename(&tmp, path).map_err(|err| Error::io("cannot rename into", path, err))
+}
+
+/// Held while a run is written into the store: [`hold_writes`] waits for it.
+static WRITING: Mutex<()> = Mutex::new(());
+
+/// Waits until no run is being written by this process and keeps any from starting while
+/// the guard lives. A process that must exit at once (a Slurm task that is signalled)
+/// takes it first, so it leaves every run complete or absent, never between two renames.
+pub fn hold_writes() -> MutexGuard<'static, ()> {
+    WRITING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {

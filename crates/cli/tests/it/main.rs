@@ -4,6 +4,7 @@ use std::process::Command;
 
 mod limits;
 mod mutations;
+mod slurm;
 mod sweep;
 mod train;
 

@@ -383,6 +383,7 @@ impl Parser<'_> {
             axes,
             compare,
             report,
+            slurm: raw.slurm,
             cells,
         })
     }

@@ -20,7 +20,7 @@ use crate::location::{self, Aim, DocPath, Segment};
 use crate::{limits, Error, Result};
 
 /// The keys an experiment file may have at its top level.
-pub const TOP_LEVEL_KEYS: [&str; 10] = [
+pub const TOP_LEVEL_KEYS: [&str; 11] = [
     "name",
     "description",
     "seeds",
@@ -31,6 +31,7 @@ pub const TOP_LEVEL_KEYS: [&str; 10] = [
     "exclude",
     "compare",
     "report",
+    "slurm",
 ];
 
 const COMPARE_KEYS: [&str; 6] = ["name", "a", "b", "metric", "margin", "lower_is_better"];
@@ -53,6 +54,9 @@ pub struct Experiment {
     pub compare: Vec<Compare>,
     /// Options for the report.
     pub report: ReportOptions,
+    /// How `sweep --on slurm` submits the cells (the command line wins); no part of any
+    /// run's identity.
+    pub slurm: crate::slurm::SlurmOptions,
     cells: Vec<Cell>,
 }
 
@@ -235,6 +239,7 @@ struct Raw {
     exclude: Vec<(DocPath, Vec<Entry>)>,
     compare: Vec<RawCompare>,
     featured: Option<(DocPath, Vec<Entry>)>,
+    slurm: crate::slurm::SlurmOptions,
 }
 
 /// A cell before validation: the entries applied on top of `[base]`.

@@ -3,6 +3,7 @@
 
 use super::expand::to_toml;
 use super::*;
+use crate::slurm::{self, OptionValue, SlurmOptions};
 
 impl Parser<'_> {
     pub(super) fn error(&self, doc: &[Segment], aim: Aim, message: impl Into<String>) -> Error {
@@ -156,12 +157,59 @@ impl Parser<'_> {
                         }
                     }
                 }
+                "slurm" => raw.slurm = self.slurm(self.table(item, &doc, "[slurm]")?, &doc)?,
                 other => {
                     return Err(self.unknown_key(&doc, other, "at the top level", &TOP_LEVEL_KEYS))
                 }
             }
         }
         Ok(raw)
+    }
+
+    /// The `[slurm]` table: sbatch options, each checked like its command-line flag.
+    fn slurm(&self, table: &dyn TableLike, doc: &DocPath) -> Result<SlurmOptions> {
+        let mut options = SlurmOptions::default();
+        for (name, item) in table.iter() {
+            let item_doc = child(doc, key(name));
+            if !slurm::options::KEYS.contains(&name) {
+                return Err(self.unknown_key(&item_doc, name, "in [slurm]", &slurm::options::KEYS));
+            }
+            let value = match item.as_value() {
+                Some(EditValue::String(s)) => OptionValue::Text(s.value().clone()),
+                Some(EditValue::Integer(n)) => OptionValue::Integer(*n.value()),
+                Some(EditValue::Boolean(b)) => OptionValue::Bool(*b.value()),
+                Some(EditValue::Array(array)) => {
+                    let strings: Option<Vec<String>> = array
+                        .iter()
+                        .map(|v| v.as_str().map(str::to_string))
+                        .collect();
+                    match strings {
+                        Some(strings) => OptionValue::List(strings),
+                        None => {
+                            return Err(self.error(
+                                &item_doc,
+                                Aim::Value,
+                                format!("`slurm.{name}` must be an array of strings"),
+                            ))
+                        }
+                    }
+                }
+                _ => {
+                    return Err(self.error(
+                        &item_doc,
+                        Aim::Value,
+                        format!("`slurm.{name}` must be a string, an integer, a boolean or an array of strings"),
+                    ))
+                }
+            };
+            options.set(name, value).map_err(|message| {
+                self.error(&item_doc, Aim::Value, format!("[slurm]: {message}"))
+            })?;
+        }
+        options
+            .check()
+            .map_err(|message| self.error(doc, Aim::Key, format!("[slurm]: {message}")))?;
+        Ok(options)
     }
 
     pub(super) fn string(&self, item: &Item, doc: &DocPath) -> Result<String> {
