@@ -44,6 +44,9 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_default();
         println!("  {verb} run {}  {label}", &id.as_str()[..12]);
     }
+    for id in &garbage.models {
+        println!("  {verb} model {}", &id.as_str()[..12]);
+    }
     for path in &garbage.stale {
         println!("  {verb} leftover {}", path.display());
     }
@@ -54,13 +57,14 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!(
-        "{} runs no kept experiment refers to and {} leftovers ({:.1} MB): {}",
+        "{} runs and {} models no kept experiment refers to, and {} leftovers ({:.1} MB): {}",
         garbage.runs.len(),
+        garbage.models.len(),
         garbage.stale.len(),
         garbage.bytes as f64 / 1e6,
         if args.yes {
             "removed"
-        } else if garbage.runs.is_empty() && garbage.stale.is_empty() {
+        } else if garbage.runs.is_empty() && garbage.models.is_empty() && garbage.stale.is_empty() {
             "nothing to do"
         } else {
             "run again with --yes to remove them"

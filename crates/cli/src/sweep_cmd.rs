@@ -177,6 +177,12 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         store.root().display()
     );
     println!(
+        "  {} models trained, {} loaded from the store; {} evaluations (sampled and scored)",
+        report.models_trained,
+        report.models_loaded,
+        report.trained()
+    );
+    println!(
         "  {} completed, {} diverged, {} failed",
         completed.len(),
         diverged.len(),

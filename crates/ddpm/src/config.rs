@@ -435,6 +435,15 @@ impl RunConfig {
         }
         c
     }
+
+    /// What the trained model depends on: the canonical config with `sampling` at its
+    /// defaults. Two configs with the same model part train the same weights.
+    pub fn model_part(&self) -> RunConfig {
+        RunConfig {
+            sampling: SamplingConfig::default(),
+            ..self.canonical()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -32,7 +32,10 @@ pub use config::{
 };
 pub use metrics::Metrics;
 pub use model::NamedTensor;
-pub use run::{run, training_data, Progress, RunOutcome, RunStatus, Trained};
+pub use run::{
+    evaluate, run, train_model, training_data, Evaluation, Progress, RunOutcome, RunStatus,
+    Trained, TrainedModel,
+};
 pub use schedule::Schedule;
 
 /// A point of a 2D data set, `[x, y]`.

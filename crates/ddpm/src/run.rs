@@ -90,9 +90,44 @@ fn floor_data(config: &RunConfig) -> Vec<Point> {
     data::generate(&dataset, &mut rng)
 }
 
-/// Trains, samples and scores one run. Validation errors are returned before any work;
-/// divergence is an outcome, not an error.
-pub fn run(config: &RunConfig, progress: &mut dyn FnMut(Progress)) -> Result<RunOutcome> {
+/// A trained model: the first half of a run, shared by every evaluation of a run config
+/// that differs only in `sampling` (see [`RunConfig::model_part`]).
+#[derive(Clone, Debug)]
+pub struct TrainedModel {
+    /// Trained, or diverged (then nothing is sampled from it).
+    pub status: RunStatus,
+    /// The loss of the last epoch (non-finite when diverged).
+    pub final_loss: f64,
+    /// `(epoch, loss)` every `training.loss_every` epochs, plus the first and last.
+    pub loss_curve: Vec<(usize, f64)>,
+    /// The trained weights, by name.
+    pub weights: Vec<NamedTensor>,
+    /// The instruction-set path the kernels ran on (every path gives the same bits).
+    pub kernel_isa: Isa,
+    /// Wall seconds spent training.
+    pub train_seconds: f64,
+}
+
+/// One evaluation of a trained model: samples drawn as `sampling` says, and their metrics.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    /// Sample quality in data space; `None` when the model diverged.
+    pub metrics: Option<Metrics>,
+    /// The same metrics between the training set and a fresh draw of the data set.
+    pub noise_floor: Metrics,
+    /// The samples, in data space (empty when the model diverged).
+    pub samples: Vec<Point>,
+    /// The instruction-set path the sampler ran on.
+    pub kernel_isa: Isa,
+    /// Wall seconds spent sampling.
+    pub sample_seconds: f64,
+    /// Wall seconds spent computing metrics (including the noise floor).
+    pub metric_seconds: f64,
+}
+
+/// Trains the model of `config` (its `sampling` part plays no role). Validation errors are
+/// returned before any work; divergence is an outcome, not an error.
+pub fn train_model(config: &RunConfig, progress: &mut dyn FnMut(Progress)) -> Result<TrainedModel> {
     config.validate()?;
     let schedule = Schedule::new(&config.schedule, config.steps)?;
     let data = training_data(config);
@@ -102,47 +137,85 @@ pub fn run(config: &RunConfig, progress: &mut dyn FnMut(Progress)) -> Result<Run
     let started = Instant::now();
     let mut model = network(config)?;
     let report = train::train(&mut model, &schedule, &scaled, config, progress);
-    let train_seconds = started.elapsed().as_secs_f64();
-
-    let started = Instant::now();
-    let noise_floor = metrics::evaluate(&data, &floor_data(config));
-    let floor_seconds = started.elapsed().as_secs_f64();
-
-    let (samples, metrics, sample_seconds, metric_seconds) = match report.status {
-        RunStatus::Completed => {
-            progress(Progress::Sampling);
-            let started = Instant::now();
-            let mut rng = rng::stream(config.seed, Stream::Sampling);
-            let scaled_samples = sample::sample(
-                &model,
-                &schedule,
-                config.sampling.variance,
-                config.sample_count(),
-                &mut rng,
-            );
-            let samples = scaler.inverse_all(&scaled_samples);
-            let sample_seconds = started.elapsed().as_secs_f64();
-            let started = Instant::now();
-            let m = metrics::evaluate(&data, &samples);
-            let metric_seconds = started.elapsed().as_secs_f64() + floor_seconds;
-            (samples, Some(m), sample_seconds, metric_seconds)
-        }
-        RunStatus::Diverged { .. } => (Vec::new(), None, 0.0, floor_seconds),
-    };
-
-    Ok(RunOutcome {
+    Ok(TrainedModel {
         status: report.status,
         final_loss: report.final_loss,
         loss_curve: report.loss_curve,
-        metrics,
-        noise_floor,
-        samples,
         weights: model.named_tensors(),
         kernel_isa: model.isa(),
-        train_seconds,
-        sample_seconds,
-        metric_seconds,
+        train_seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Samples `model` (trained for `config`'s model part) as `config.sampling` says and
+/// scores the samples; a diverged model gets only the noise floor.
+pub fn evaluate(config: &RunConfig, model: &TrainedModel) -> Result<Evaluation> {
+    config.validate()?;
+    let data = training_data(config);
+    let started = Instant::now();
+    let noise_floor = metrics::evaluate(&data, &floor_data(config));
+    let floor_seconds = started.elapsed().as_secs_f64();
+    if let RunStatus::Diverged { .. } = model.status {
+        return Ok(Evaluation {
+            metrics: None,
+            noise_floor,
+            samples: Vec::new(),
+            kernel_isa: model.kernel_isa,
+            sample_seconds: 0.0,
+            metric_seconds: floor_seconds,
+        });
+    }
+    let trained = Trained::from_weights(config, &model.weights)?;
+    let started = Instant::now();
+    let mut rng = rng::stream(config.seed, Stream::Sampling);
+    let scaled_samples = sample::sample(
+        &trained.model,
+        &trained.schedule,
+        config.sampling.variance,
+        config.sample_count(),
+        &mut rng,
+    );
+    let samples = trained.scaler.inverse_all(&scaled_samples);
+    let sample_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let m = metrics::evaluate(&data, &samples);
+    Ok(Evaluation {
+        metrics: Some(m),
+        noise_floor,
+        samples,
+        kernel_isa: trained.model.isa(),
+        sample_seconds,
+        metric_seconds: started.elapsed().as_secs_f64() + floor_seconds,
+    })
+}
+
+impl RunOutcome {
+    /// A whole run from its model and one evaluation of it.
+    pub fn of(model: &TrainedModel, evaluation: Evaluation) -> RunOutcome {
+        RunOutcome {
+            status: model.status.clone(),
+            final_loss: model.final_loss,
+            loss_curve: model.loss_curve.clone(),
+            metrics: evaluation.metrics,
+            noise_floor: evaluation.noise_floor,
+            samples: evaluation.samples,
+            weights: model.weights.clone(),
+            kernel_isa: model.kernel_isa,
+            train_seconds: model.train_seconds,
+            sample_seconds: evaluation.sample_seconds,
+            metric_seconds: evaluation.metric_seconds,
+        }
+    }
+}
+
+/// Trains, samples and scores one run: [`train_model`], then [`evaluate`].
+pub fn run(config: &RunConfig, progress: &mut dyn FnMut(Progress)) -> Result<RunOutcome> {
+    let model = train_model(config, progress)?;
+    if model.status == RunStatus::Completed {
+        progress(Progress::Sampling);
+    }
+    let evaluation = evaluate(config, &model)?;
+    Ok(RunOutcome::of(&model, evaluation))
 }
 
 /// The freshly initialised network of `config`: dfdx draws the weights from the run's

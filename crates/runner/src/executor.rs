@@ -4,21 +4,99 @@
 //! matrix products inside a run are kept single-threaded, so a run's result does not
 //! depend on `--jobs` and a parallel sweep is bit-identical to a sequential one.
 
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use ddpm::{Progress, RunConfig, RunOutcome};
+use ddpm::{Evaluation, Progress, RunConfig, RunOutcome, TrainedModel};
 
 use crate::experiment::Cell;
+use crate::identity::RunId;
+use crate::models::ModelRecord;
 use crate::store::{Record, RunLock, RunStore, Status};
 use crate::{Error, Result};
 
-/// What trains one run; [`ddpm::run`] unless a test substitutes its own.
-pub type TrainFn =
-    dyn Fn(&RunConfig, &mut dyn FnMut(Progress)) -> ddpm::Result<RunOutcome> + Send + Sync;
+/// What trains a model and evaluates it: [`ddpm::train_model`] and [`ddpm::evaluate`]
+/// unless a test substitutes its own.
+pub trait Backend: Send + Sync {
+    /// Trains the model of `config`.
+    fn train(
+        &self,
+        config: &RunConfig,
+        progress: &mut dyn FnMut(Progress),
+    ) -> ddpm::Result<TrainedModel>;
+    /// Samples `model` as `config.sampling` says and scores the samples.
+    fn evaluate(&self, config: &RunConfig, model: &TrainedModel) -> ddpm::Result<Evaluation>;
+}
+
+struct Ddpm;
+
+impl Backend for Ddpm {
+    fn train(
+        &self,
+        config: &RunConfig,
+        progress: &mut dyn FnMut(Progress),
+    ) -> ddpm::Result<TrainedModel> {
+        ddpm::train_model(config, progress)
+    }
+
+    fn evaluate(&self, config: &RunConfig, model: &TrainedModel) -> ddpm::Result<Evaluation> {
+        ddpm::evaluate(config, model)
+    }
+}
+
+/// A whole-run function as a backend (for tests that fake `ddpm::run`): training runs it
+/// and keeps its evaluation half for the evaluation that follows.
+struct WholeRun<F> {
+    run: F,
+    evaluations: Mutex<HashMap<RunId, Evaluation>>,
+}
+
+impl<F> Backend for WholeRun<F>
+where
+    F: Fn(&RunConfig, &mut dyn FnMut(Progress)) -> ddpm::Result<RunOutcome> + Send + Sync,
+{
+    fn train(
+        &self,
+        config: &RunConfig,
+        progress: &mut dyn FnMut(Progress),
+    ) -> ddpm::Result<TrainedModel> {
+        let outcome = (self.run)(config, progress)?;
+        self.evaluations
+            .lock()
+            .expect("no panic while held")
+            .insert(
+                RunId::of(config),
+                Evaluation {
+                    metrics: outcome.metrics,
+                    noise_floor: outcome.noise_floor,
+                    samples: outcome.samples.clone(),
+                    kernel_isa: outcome.kernel_isa,
+                    sample_seconds: outcome.sample_seconds,
+                    metric_seconds: outcome.metric_seconds,
+                },
+            );
+        Ok(TrainedModel {
+            status: outcome.status,
+            final_loss: outcome.final_loss,
+            loss_curve: outcome.loss_curve,
+            weights: outcome.weights,
+            kernel_isa: outcome.kernel_isa,
+            train_seconds: outcome.train_seconds,
+        })
+    }
+
+    fn evaluate(&self, config: &RunConfig, _model: &TrainedModel) -> ddpm::Result<Evaluation> {
+        self.evaluations
+            .lock()
+            .expect("no panic while held")
+            .remove(&RunId::of(config))
+            .ok_or_else(|| ddpm::Error::WeightMismatch("the fake run was not trained".into()))
+    }
+}
 
 /// Progress lines are refreshed at most this often per worker.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
@@ -147,6 +225,10 @@ pub struct SweepReport {
     pub cells: Vec<(Cell, CellOutcome)>,
     /// Wall time of the sweep.
     pub elapsed: Duration,
+    /// Models trained by this sweep.
+    pub models_trained: usize,
+    /// Stored models this sweep sampled without training them again.
+    pub models_loaded: usize,
 }
 
 impl SweepReport {
@@ -188,7 +270,7 @@ pub struct Executor {
     pub retry_failed: bool,
     /// Train every cell, replacing stored runs.
     pub force: bool,
-    train: Box<TrainFn>,
+    backend: Box<dyn Backend>,
 }
 
 impl Executor {
@@ -203,20 +285,29 @@ impl Executor {
             jobs,
             retry_failed: false,
             force: false,
-            train: Box::new(ddpm::run),
+            backend: Box::new(Ddpm),
         })
     }
 
-    /// The same executor, training with `train` instead (for tests).
+    /// The same executor, training and evaluating with `backend` instead (for tests).
+    pub fn with_backend(mut self, backend: impl Backend + 'static) -> Executor {
+        self.backend = Box::new(backend);
+        self
+    }
+
+    /// The same executor, with a whole-run function standing in for training and
+    /// evaluation (for tests; every cell must have its own model).
     pub fn with_trainer(
-        mut self,
+        self,
         train: impl Fn(&RunConfig, &mut dyn FnMut(Progress)) -> ddpm::Result<RunOutcome>
             + Send
             + Sync
             + 'static,
     ) -> Executor {
-        self.train = Box::new(train);
-        self
+        self.with_backend(WholeRun {
+            run: train,
+            evaluations: Mutex::new(HashMap::new()),
+        })
     }
 
     fn needs_run(&self, record: Option<&Record>) -> bool {
@@ -227,7 +318,9 @@ impl Executor {
     }
 
     /// Trains and stores every cell of `cells` that needs it; a run that fails is recorded
-    /// as failed and the others go on. Errors are only those of the store as a whole.
+    /// as failed and the others go on. Cells that share a model (they differ only in how
+    /// they sample) go to one worker, which trains the model once, or loads it from the
+    /// store, and evaluates each. Errors are only those of the store as a whole.
     pub fn execute(
         &self,
         store: &RunStore,
@@ -237,21 +330,32 @@ impl Executor {
         let started = Instant::now();
         store.clean_stale()?;
         let mut outcomes: Vec<Option<CellOutcome>> = Vec::with_capacity(cells.len());
-        let mut todo = Vec::new();
+        // The cells to run, grouped by model in the order their models first appear.
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut group_of: HashMap<RunId, usize> = HashMap::new();
+        let mut to_run = 0;
         for (i, cell) in cells.iter().enumerate() {
             let record = store.record(&cell.id)?;
             if self.needs_run(record.as_ref()) {
-                todo.push(i);
+                let k = *group_of
+                    .entry(RunId::of_model(&cell.config))
+                    .or_insert_with(|| {
+                        groups.push(Vec::new());
+                        groups.len() - 1
+                    });
+                groups[k].push(i);
+                to_run += 1;
                 outcomes.push(None);
             } else {
                 outcomes.push(record.map(CellOutcome::Cached));
             }
         }
-        let workers = self.jobs.min(todo.len()).max(1);
-        observer.sweep_started(cells.len(), todo.len(), workers);
+        let workers = self.jobs.min(groups.len()).max(1);
+        observer.sweep_started(cells.len(), to_run, workers);
+        let counts = ModelCounts::default();
 
-        if !todo.is_empty() {
-            // One run per worker; the fused kernels are single-threaded.
+        if !groups.is_empty() {
+            // One model at a time per worker; the fused kernels are single-threaded.
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(workers)
                 .thread_name(|i| format!("diffsweep-worker-{i}"))
@@ -266,39 +370,48 @@ impl Executor {
             let held_elsewhere = Mutex::new(Vec::new());
             pool.scope(|scope| {
                 for worker in 0..workers {
-                    let (next, finished, todo, held_elsewhere) =
-                        (&next, &finished, &todo, &held_elsewhere);
+                    let (next, finished, groups, held_elsewhere, counts) =
+                        (&next, &finished, &groups, &held_elsewhere, &counts);
                     scope.spawn(move |_| loop {
                         let k = next.fetch_add(1, Ordering::SeqCst);
-                        let (i, wait) = match todo.get(k) {
-                            Some(&i) => (i, false),
+                        let (group, wait) = match groups.get(k) {
+                            Some(group) => (group.clone(), false),
                             None => {
                                 let mut held = held_elsewhere
                                     .lock()
                                     .expect("no worker panics while holding it");
                                 match held.pop() {
-                                    Some(i) => (i, true),
+                                    Some(i) => (vec![i], true),
                                     None => break,
                                 }
                             }
                         };
-                        let Some(outcome) = self.run_cell(store, &cells[i], worker, observer, wait)
-                        else {
-                            held_elsewhere
+                        let mut model = ModelSlot::default();
+                        for i in group {
+                            let context = Context {
+                                store,
+                                cell: &cells[i],
+                                worker,
+                                observer,
+                                counts,
+                            };
+                            let Some(outcome) = self.run_cell(&context, wait, &mut model) else {
+                                held_elsewhere
+                                    .lock()
+                                    .expect("no worker panics while holding it")
+                                    .push(i);
+                                continue;
+                            };
+                            observer.event(RunEvent::Finished {
+                                worker,
+                                cell: &cells[i],
+                                outcome: &outcome,
+                            });
+                            finished
                                 .lock()
                                 .expect("no worker panics while holding it")
-                                .push(i);
-                            continue;
-                        };
-                        observer.event(RunEvent::Finished {
-                            worker,
-                            cell: &cells[i],
-                            outcome: &outcome,
-                        });
-                        finished
-                            .lock()
-                            .expect("no worker panics while holding it")
-                            .push((i, outcome));
+                                .push((i, outcome));
+                        }
                     });
                 }
             });
@@ -317,19 +430,26 @@ impl Executor {
         Ok(SweepReport {
             cells,
             elapsed: started.elapsed(),
+            models_trained: counts.trained.load(Ordering::SeqCst),
+            models_loaded: counts.loaded.load(Ordering::SeqCst),
         })
     }
 
-    /// Trains and stores one cell. When another process holds its lock, `None` unless
-    /// `wait`, in which case it waits for the lock.
+    /// Trains (or loads) the model and stores one cell. When another process holds the
+    /// cell's lock, `None` unless `wait`, in which case it waits for the lock.
     fn run_cell(
         &self,
-        store: &RunStore,
-        cell: &Cell,
-        worker: usize,
-        observer: &dyn Observer,
+        context: &Context<'_>,
         wait: bool,
+        model: &mut ModelSlot,
     ) -> Option<CellOutcome> {
+        let Context {
+            store,
+            cell,
+            worker,
+            observer,
+            ..
+        } = *context;
         let lock = match store.try_lock(&cell.id) {
             Ok(Some(lock)) => lock,
             Ok(None) if !wait => return None,
@@ -342,17 +462,22 @@ impl Executor {
             }
             Err(err) => return Some(CellOutcome::StoreFailed(err.to_string())),
         };
-        Some(self.run_locked(store, cell, worker, observer, lock))
+        Some(self.run_locked(context, lock, model))
     }
 
     fn run_locked(
         &self,
-        store: &RunStore,
-        cell: &Cell,
-        worker: usize,
-        observer: &dyn Observer,
+        context: &Context<'_>,
         lock: RunLock,
+        slot: &mut ModelSlot,
     ) -> CellOutcome {
+        let Context {
+            store,
+            cell,
+            worker,
+            observer,
+            ..
+        } = *context;
         // Under the lock, look again: another process may have stored it meanwhile.
         match store.record(&cell.id) {
             Ok(Some(record)) if !self.needs_run(Some(&record)) => {
@@ -364,9 +489,67 @@ impl Executor {
 
         observer.event(RunEvent::Started { worker, cell });
         let started_at = Utc::now();
+        if slot.model.is_none() {
+            slot.model = Some(self.model(context));
+        }
+        let (result, model_record) = match slot.model.as_ref().expect("just set") {
+            Err(ModelFailure::Run(message)) => (Err(message.clone()), None),
+            Err(ModelFailure::Store(message)) => return CellOutcome::StoreFailed(message.clone()),
+            Ok((record, model)) => {
+                if model.status == ddpm::RunStatus::Completed {
+                    observer.event(RunEvent::Sampling { worker, cell });
+                }
+                let evaluated = catch_unwind(AssertUnwindSafe(|| {
+                    self.backend.evaluate(&cell.config, model)
+                }));
+                let result = match evaluated {
+                    Ok(Ok(evaluation)) => Ok(RunOutcome::of(model, evaluation)),
+                    Ok(Err(err)) => Err(err.to_string()),
+                    Err(payload) => Err(format!("panicked: {}", panic_message(payload.as_ref()))),
+                };
+                (result, Some(record))
+            }
+        };
+        let finished_at = Utc::now();
+        match store.write_run_of(
+            &lock,
+            &cell.config,
+            &result,
+            model_record,
+            started_at,
+            finished_at,
+        ) {
+            Ok(record) => CellOutcome::Trained(record),
+            Err(err) => CellOutcome::StoreFailed(err.to_string()),
+        }
+    }
+
+    /// The cell's model: loaded from the store, or trained and stored, under its lock.
+    fn model(
+        &self,
+        context: &Context<'_>,
+    ) -> std::result::Result<(ModelRecord, TrainedModel), ModelFailure> {
+        let Context {
+            store,
+            cell,
+            worker,
+            observer,
+            counts,
+        } = *context;
+        let id = RunId::of_model(&cell.config);
+        let store_failed = |err: Error| ModelFailure::Store(err.to_string());
+        let lock = store.lock_model(&id).map_err(store_failed)?;
+        if !self.force {
+            if let Some(record) = store.model_record(&id).map_err(store_failed)? {
+                let model = store.load_model(&record).map_err(store_failed)?;
+                counts.loaded.fetch_add(1, Ordering::SeqCst);
+                return Ok((record, model));
+            }
+        }
+        let started_at = Utc::now();
         let mut last_update: Option<Instant> = None;
-        let mut progress = |progress: Progress| match progress {
-            Progress::Epoch { epoch, epochs, .. } => {
+        let mut progress = |progress: Progress| {
+            if let Progress::Epoch { epoch, epochs, .. } = progress {
                 if last_update.is_none_or(|t| t.elapsed() >= PROGRESS_INTERVAL) || epoch == epochs {
                     last_update = Some(Instant::now());
                     observer.event(RunEvent::Epoch {
@@ -377,21 +560,55 @@ impl Executor {
                     });
                 }
             }
-            Progress::Sampling => observer.event(RunEvent::Sampling { worker, cell }),
         };
-        let result = match catch_unwind(AssertUnwindSafe(|| {
-            (self.train)(&cell.config, &mut progress)
-        })) {
-            Ok(Ok(outcome)) => Ok(outcome),
-            Ok(Err(err)) => Err(err.to_string()),
-            Err(payload) => Err(format!("panicked: {}", panic_message(payload.as_ref()))),
+        let trained = catch_unwind(AssertUnwindSafe(|| {
+            self.backend.train(&cell.config, &mut progress)
+        }));
+        let model = match trained {
+            Ok(Ok(model)) => model,
+            Ok(Err(err)) => return Err(ModelFailure::Run(err.to_string())),
+            Err(payload) => {
+                return Err(ModelFailure::Run(format!(
+                    "panicked: {}",
+                    panic_message(payload.as_ref())
+                )))
+            }
         };
-        let finished_at = Utc::now();
-        match store.write_run(&lock, &cell.config, &result, started_at, finished_at) {
-            Ok(record) => CellOutcome::Trained(record),
-            Err(err) => CellOutcome::StoreFailed(err.to_string()),
-        }
+        let record = store
+            .write_model(&lock, &cell.config, &model, started_at, Utc::now())
+            .map_err(store_failed)?;
+        counts.trained.fetch_add(1, Ordering::SeqCst);
+        Ok((record, model))
     }
+}
+
+/// What a worker needs to run one cell.
+#[derive(Clone, Copy)]
+struct Context<'a> {
+    store: &'a RunStore,
+    cell: &'a Cell,
+    worker: usize,
+    observer: &'a dyn Observer,
+    counts: &'a ModelCounts,
+}
+
+/// Models trained and loaded by a sweep.
+#[derive(Default)]
+struct ModelCounts {
+    trained: AtomicUsize,
+    loaded: AtomicUsize,
+}
+
+/// Why a cell has no model: the run failed (recorded as a failed run), or the store did.
+enum ModelFailure {
+    Run(String),
+    Store(String),
+}
+
+/// The model of the group of cells a worker is running, once trained or loaded.
+#[derive(Default)]
+struct ModelSlot {
+    model: Option<std::result::Result<(ModelRecord, TrainedModel), ModelFailure>>,
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

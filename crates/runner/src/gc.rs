@@ -15,6 +15,8 @@ pub struct Garbage {
     pub runs: Vec<RunId>,
     /// Unreferenced runs left alone because another process holds their lock.
     pub held: Vec<RunId>,
+    /// Stored models (`models/`) that no kept cell samples.
+    pub models: Vec<RunId>,
     /// Temporary or set-aside directories and lock files of processes that are gone.
     pub stale: Vec<PathBuf>,
     /// Bytes of all the above.
@@ -60,39 +62,83 @@ pub fn collect(store: &RunStore, keep: &[Experiment], remove: bool) -> Result<Ga
         drop(lock);
         garbage.runs.push(id);
     }
-    let runs_dir = store.root().join("runs");
-    if let Ok(entries) = fs::read_dir(&runs_dir) {
-        for entry in entries.filter_map(|e| e.ok()) {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let owner = name
-                .strip_suffix(".lock")
-                .or_else(|| name.strip_prefix(".tmp-").and_then(|r| r.get(..64)))
-                .or_else(|| name.strip_prefix(".old-").and_then(|r| r.get(..64)))
-                .or_else(|| name.strip_prefix(".gc-").and_then(|r| r.get(..64)))
-                .and_then(RunId::parse);
-            let Some(id) = owner else { continue };
-            if name.ends_with(".lock") {
-                // A lock file whose lock is free: its process is gone (taking and dropping
-                // the lock removes the file).
-                if let Some(lock) = store.try_lock(&id)? {
-                    garbage.stale.push(entry.path());
-                    if !remove {
-                        lock.release_keeping_file();
+    // Models: kept while a kept cell, or a run left in place, samples them.
+    let mut kept_models: HashSet<RunId> = keep
+        .iter()
+        .flat_map(|e| e.cells())
+        .map(|c| RunId::of_model(&c.config))
+        .collect();
+    for id in &garbage.held {
+        if let Some(model) = store.record(id)?.and_then(|r| r.model) {
+            kept_models.insert(model);
+        }
+    }
+    let models_dir = store.models_dir();
+    for id in store.model_ids()? {
+        if kept_models.contains(&id) {
+            continue;
+        }
+        let Some(lock) = store.acquire_in(&models_dir, &id, false)? else {
+            continue;
+        };
+        let dir = store.model_dir(&id);
+        garbage.bytes += size(&dir);
+        if remove {
+            let aside = dir.with_file_name(format!(".gc-{id}-{}", std::process::id()));
+            fs::rename(&dir, &aside).map_err(|err| Error::io("cannot move aside", &dir, err))?;
+            fs::remove_dir_all(&aside).map_err(|err| Error::io("cannot remove", &aside, err))?;
+        }
+        drop(lock);
+        garbage.models.push(id);
+    }
+    for dir in [store.root().join("runs"), models_dir] {
+        stale_in(store, &dir, remove, &mut garbage)?;
+    }
+    Ok(garbage)
+}
+
+/// Leftovers of dead processes in `dir` (runs/ or models/): temporary and set-aside
+/// directories and lock files whose lock is free.
+fn stale_in(
+    store: &RunStore,
+    runs_dir: &std::path::Path,
+    remove: bool,
+    garbage: &mut Garbage,
+) -> Result<()> {
+    {
+        if let Ok(entries) = fs::read_dir(runs_dir) {
+            for entry in entries.filter_map(|e| e.ok()) {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let owner = name
+                    .strip_suffix(".lock")
+                    .or_else(|| name.strip_prefix(".tmp-").and_then(|r| r.get(..64)))
+                    .or_else(|| name.strip_prefix(".old-").and_then(|r| r.get(..64)))
+                    .or_else(|| name.strip_prefix(".gc-").and_then(|r| r.get(..64)))
+                    .and_then(RunId::parse);
+                let Some(id) = owner else { continue };
+                if name.ends_with(".lock") {
+                    // A lock file whose lock is free: its process is gone (taking and dropping
+                    // the lock removes the file).
+                    if let Some(lock) = store.acquire_in(runs_dir, &id, false)? {
+                        garbage.stale.push(entry.path());
+                        if !remove {
+                            lock.release_keeping_file();
+                        }
                     }
+                    continue;
                 }
-                continue;
-            }
-            if let Some(_lock) = store.try_lock(&id)? {
-                garbage.bytes += size(&entry.path());
-                garbage.stale.push(entry.path());
-                if remove {
-                    fs::remove_dir_all(entry.path())
-                        .map_err(|err| Error::io("cannot remove", entry.path(), err))?;
+                if let Some(_lock) = store.acquire_in(runs_dir, &id, false)? {
+                    garbage.bytes += size(&entry.path());
+                    garbage.stale.push(entry.path());
+                    if remove {
+                        fs::remove_dir_all(entry.path())
+                            .map_err(|err| Error::io("cannot remove", entry.path(), err))?;
+                    }
                 }
             }
         }
     }
-    Ok(garbage)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -25,6 +25,16 @@ impl RunId {
         RunId(hex::encode(hasher.finalize()))
     }
 
+    /// The id of the trained model behind `config`: the same hash over its model part
+    /// ([`RunConfig::model_part`]) under another prefix, so runs that differ only in how
+    /// they sample share one model.
+    pub fn of_model(config: &RunConfig) -> RunId {
+        let mut hasher = Sha256::new();
+        hasher.update(format!("diffsweep-model-v{}\n", ddpm::SEMANTICS_VERSION));
+        hasher.update(canonical_json(&config.model_part()));
+        RunId(hex::encode(hasher.finalize()))
+    }
+
     /// Parses a full id: 64 lowercase hex digits.
     pub fn parse(text: &str) -> Option<RunId> {
         let valid = text.len() == 64

@@ -20,6 +20,7 @@ pub mod gc;
 pub mod identity;
 pub mod limits;
 pub mod location;
+pub mod models;
 pub mod plan;
 pub mod progress;
 pub mod provenance;

@@ -124,7 +124,12 @@ pub struct Record {
     pub diffsweep_version: String,
     /// The machine that trained it.
     pub host: Host,
-    /// The sha256 (hex) of every other file in the run's directory, by file name.
+    /// The stored model the run sampled (`models/<id>/`), which holds its loss curve and
+    /// weights. Absent in runs stored before models were split off, which hold both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<RunId>,
+    /// The sha256 (hex) of every other file of the run, by file name (including its
+    /// model's `loss.csv` and `weights.safetensors`).
     pub artifacts: BTreeMap<String, String>,
 }
 
@@ -243,6 +248,10 @@ impl RunStore {
         self.root.join("runs")
     }
 
+    pub(crate) fn models_dir(&self) -> PathBuf {
+        self.root.join("models")
+    }
+
     /// The directory of a run (which may not exist).
     pub fn run_dir(&self, id: &RunId) -> PathBuf {
         self.runs_dir().join(id.as_str())
@@ -266,7 +275,13 @@ impl RunStore {
     }
 
     fn read(&self, id: &RunId, file: &str) -> Result<(PathBuf, Vec<u8>)> {
-        let path = self.run_dir(id).join(file);
+        let mut path = self.run_dir(id).join(file);
+        if !path.exists() && matches!(file, "loss.csv" | "weights.safetensors") {
+            // A run that shares a stored model keeps these in the model's directory.
+            if let Some(model) = self.record(id)?.and_then(|r| r.model) {
+                path = self.model_dir(&model).join(file);
+            }
+        }
         match fs::read(&path) {
             Ok(bytes) => Ok((path, bytes)),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(Error::UnknownRun(
@@ -398,9 +413,14 @@ impl RunStore {
     /// guards nothing: after locking, check that the path still names the locked file,
     /// and start over if not.
     fn acquire(&self, id: &RunId, wait: bool) -> Result<Option<RunLock>> {
+        self.acquire_in(&self.runs_dir(), id, wait)
+    }
+
+    /// [`Self::acquire`] for `<dir>/<id>.lock` (runs and models have their own folders).
+    pub(crate) fn acquire_in(&self, dir: &Path, id: &RunId, wait: bool) -> Result<Option<RunLock>> {
         use std::os::unix::fs::MetadataExt;
         loop {
-            let (path, file) = self.lock_file(id)?;
+            let (path, file) = lock_file(dir, id)?;
             if wait {
                 file.lock()
                     .map_err(|err| Error::io("cannot lock", &path, err))?;
@@ -431,24 +451,14 @@ impl RunStore {
         }
     }
 
-    fn lock_file(&self, id: &RunId) -> Result<(PathBuf, File)> {
-        let dir = self.runs_dir();
-        fs::create_dir_all(&dir).map_err(|err| Error::io("cannot create", &dir, err))?;
-        let path = dir.join(format!("{id}.lock"));
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|err| Error::io("cannot open", &path, err))?;
-        Ok((path, file))
-    }
-
     /// Removes the temporary directories of runs that no live process is writing, i.e.
     /// whose lock is free, and lock files that no process holds. Returns how many
     /// directories were removed.
     pub fn clean_stale(&self) -> Result<usize> {
-        let dir = self.runs_dir();
+        Ok(self.clean_stale_in(self.runs_dir())? + self.clean_stale_in(self.models_dir())?)
+    }
+
+    fn clean_stale_in(&self, dir: PathBuf) -> Result<usize> {
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(0),
@@ -459,7 +469,7 @@ impl RunStore {
             let name = entry.file_name().to_string_lossy().into_owned();
             // A lock file left by a dead process: taking and dropping its lock removes it.
             if let Some(id) = name.strip_suffix(".lock").and_then(RunId::parse) {
-                drop(self.try_lock(&id)?);
+                drop(self.acquire_in(&dir, &id, false)?);
                 continue;
             }
             let Some(rest) = name
@@ -471,7 +481,7 @@ impl RunStore {
             let Some(id) = rest.get(..64).and_then(RunId::parse) else {
                 continue;
             };
-            if let Some(_lock) = self.try_lock(&id)? {
+            if let Some(_lock) = self.acquire_in(&dir, &id, false)? {
                 // A replacement (`--force`) stopped between its two renames leaves the old
                 // copy aside and no run in place: put the old copy back, never lose it.
                 let target = dir.join(id.as_str());
@@ -495,6 +505,21 @@ impl RunStore {
         lock: &RunLock,
         config: &RunConfig,
         result: &std::result::Result<RunOutcome, String>,
+        started_at: DateTime<Utc>,
+        finished_at: DateTime<Utc>,
+    ) -> Result<Record> {
+        self.write_run_of(lock, config, result, None, started_at, finished_at)
+    }
+
+    /// Stores a run whose model is stored in `models/` (see [`crate::models`]): its
+    /// directory holds the config, record and samples, and its record names the model and
+    /// lists the model's loss curve and weights among its artifacts.
+    pub fn write_run_of(
+        &self,
+        lock: &RunLock,
+        config: &RunConfig,
+        result: &std::result::Result<RunOutcome, String>,
+        model: Option<&crate::models::ModelRecord>,
         started_at: DateTime<Utc>,
         finished_at: DateTime<Utc>,
     ) -> Result<Record> {
@@ -527,11 +552,17 @@ impl RunStore {
             )?;
             if let Ok(outcome) = result {
                 put("samples.csv", samples_csv(&outcome.samples).as_bytes())?;
-                put("loss.csv", loss_csv(&outcome.loss_curve).as_bytes())?;
-                put("weights.safetensors", &encode_weights(&outcome.weights))?;
+                if model.is_none() {
+                    put("loss.csv", loss_csv(&outcome.loss_curve).as_bytes())?;
+                    put("weights.safetensors", &encode_weights(&outcome.weights))?;
+                }
+            }
+            if let (Some(model), Ok(_)) = (model, result) {
+                artifacts.extend(model.artifacts.clone());
             }
 
-            let record = record_of(id, result, started_at, finished_at, artifacts);
+            let mut record = record_of(id, result, started_at, finished_at, artifacts);
+            record.model = model.map(|m| m.id.clone());
             let json = serde_json::to_string_pretty(&record).expect("a record is plain data");
             write_synced(&tmp.join("record.json"), json.as_bytes())?;
             sync_dir(&tmp)?;
@@ -587,6 +618,7 @@ fn record_of(
         finished_at,
         diffsweep_version: env!("CARGO_PKG_VERSION").to_string(),
         host: Host::current(),
+        model: None,
         artifacts,
     };
     match result {
@@ -635,7 +667,19 @@ pub fn hold_writes() -> MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+fn lock_file(dir: &Path, id: &RunId) -> Result<(PathBuf, File)> {
+    fs::create_dir_all(dir).map_err(|err| Error::io("cannot create", dir, err))?;
+    let path = dir.join(format!("{id}.lock"));
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|err| Error::io("cannot open", &path, err))?;
+    Ok((path, file))
+}
+
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = File::create(path).map_err(|err| Error::io("cannot create", path, err))?;
     file.write_all(bytes)
         .map_err(|err| Error::io("cannot write", path, err))?;
@@ -644,13 +688,13 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Makes a rename or a new file in `dir` durable.
-fn sync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|err| Error::io("cannot sync", dir, err))
 }
 
-fn samples_csv(samples: &[[f64; 2]]) -> String {
+pub(crate) fn samples_csv(samples: &[[f64; 2]]) -> String {
     let mut out = String::from("x,y\n");
     for [x, y] in samples {
         out.push_str(&format!("{x},{y}\n"));
@@ -658,7 +702,7 @@ fn samples_csv(samples: &[[f64; 2]]) -> String {
     out
 }
 
-fn loss_csv(curve: &[(usize, f64)]) -> String {
+pub(crate) fn loss_csv(curve: &[(usize, f64)]) -> String {
     let mut out = String::from("epoch,loss\n");
     for (epoch, loss) in curve {
         out.push_str(&format!("{epoch},{loss}\n"));
@@ -666,13 +710,13 @@ fn loss_csv(curve: &[(usize, f64)]) -> String {
     out
 }
 
-fn parse_f64(text: &str) -> std::result::Result<f64, String> {
+pub(crate) fn parse_f64(text: &str) -> std::result::Result<f64, String> {
     text.trim()
         .parse::<f64>()
         .map_err(|err| format!("`{text}`: {err}"))
 }
 
-fn parse_csv<T>(
+pub(crate) fn parse_csv<T>(
     path: &Path,
     text: &str,
     header: &str,
@@ -704,7 +748,7 @@ fn parse_csv<T>(
 
 /// The safetensors bytes of `weights` (f32, little-endian), with the core's tensor order
 /// kept in the header's metadata as `order`.
-fn encode_weights(weights: &[NamedTensor]) -> Vec<u8> {
+pub(crate) fn encode_weights(weights: &[NamedTensor]) -> Vec<u8> {
     use safetensors::tensor::{Dtype, TensorView};
     let bytes: Vec<Vec<u8>> = weights
         .iter()
@@ -728,7 +772,7 @@ fn encode_weights(weights: &[NamedTensor]) -> Vec<u8> {
         .expect("in-memory serialization of valid views cannot fail")
 }
 
-fn decode_weights(bytes: &[u8]) -> std::result::Result<Vec<NamedTensor>, String> {
+pub(crate) fn decode_weights(bytes: &[u8]) -> std::result::Result<Vec<NamedTensor>, String> {
     use safetensors::tensor::{Dtype, SafeTensors};
     let tensors = SafeTensors::deserialize(bytes).map_err(|err| format!("{err:?}"))?;
     let (_, metadata) = SafeTensors::read_metadata(bytes).map_err(|err| format!("{err:?}"))?;
@@ -792,7 +836,7 @@ impl JsonFloat {
     }
 }
 
-mod lenient_float {
+pub(crate) mod lenient_float {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     use super::JsonFloat;

@@ -210,7 +210,7 @@ fn gc_lists_what_an_edited_grid_left_behind_and_removes_it_on_yes() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("1 runs no kept experiment refers to"),
+        stdout.contains("1 runs and 1 models no kept experiment refers to"),
         "{stdout}"
     );
     let count = || {
@@ -222,5 +222,8 @@ fn gc_lists_what_an_edited_grid_left_behind_and_removes_it_on_yes() {
     let (code, stdout, _) = diffsweep(&["gc", "--keep", &file, "--yes", "--results", results_arg]);
     assert_eq!(code, 0);
     assert!(stdout.contains("removed run"), "{stdout}");
+    assert!(stdout.contains("removed model"), "{stdout}");
     assert_eq!(count(), 1);
+    let models = std::fs::read_dir(results.join("models")).expect("models").count();
+    assert_eq!(models, 1, "the kept run's model stays");
 }

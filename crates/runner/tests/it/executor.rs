@@ -148,8 +148,17 @@ fn slow_parallel_sweep_is_bit_identical_to_sequential() {
             "weights.safetensors",
             "config.toml",
         ] {
-            let bytes =
-                |store: &RunStore| std::fs::read(store.run_dir(&cell.id).join(file)).unwrap();
+            // A run's loss curve and weights live with its model, which the record names.
+            let bytes = |store: &RunStore| {
+                let record = store.record(&cell.id).unwrap().unwrap();
+                let dir = match file {
+                    "loss.csv" | "weights.safetensors" => {
+                        store.model_dir(record.model.as_ref().expect("a model"))
+                    }
+                    _ => store.run_dir(&cell.id),
+                };
+                std::fs::read(dir.join(file)).unwrap()
+            };
             assert_eq!(bytes(&a), bytes(&b), "{file} of {}", cell.label);
             assert_eq!(ra.artifacts[file], rb.artifacts[file]);
         }
@@ -196,4 +205,64 @@ fn a_locked_cell_is_passed_over_and_trained_at_the_end() {
     releaser.join().unwrap();
     assert_eq!(report.trained(), 3);
     assert_eq!(*order.lock().unwrap(), vec![1, 2, 0]);
+}
+
+/// Cells that differ only in how they sample share one model: a sweep trains it once and
+/// evaluates it per cell, and a later sweep loads it instead of training it again; every
+/// evaluation is bit-identical to the whole run `ddpm::run` makes of its config.
+#[test]
+fn cells_that_share_a_model_train_it_once() {
+    let text = format!(
+        "name = \"m\"\nseeds = 2\n{TINY_BASE}[grid]\nT = [10]\n\"sampling.variance\" = [\"posterior\"]\n"
+    );
+    let experiment = parse(&text).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path()).unwrap();
+    let first = Executor::new(2)
+        .unwrap()
+        .execute(&store, &experiment.cells(), &Silent)
+        .unwrap();
+    assert_eq!((first.models_trained, first.models_loaded), (2, 0));
+
+    // The same models sampled another way: loaded, not trained.
+    let wider = parse(&text.replace("[\"posterior\"]", "[\"posterior\", \"beta\"]")).unwrap();
+    let cells = wider.cells();
+    let second = Executor::new(2)
+        .unwrap()
+        .execute(&store, &cells, &Silent)
+        .unwrap();
+    assert_eq!(second.trained(), 2, "only the two beta cells are new");
+    assert_eq!((second.models_trained, second.models_loaded), (0, 2));
+
+    // From an empty store: two models for four cells.
+    let other = tempfile::tempdir().unwrap();
+    let fresh_store = RunStore::open(other.path()).unwrap();
+    let fresh = Executor::new(1)
+        .unwrap()
+        .execute(&fresh_store, &cells, &Silent)
+        .unwrap();
+    assert_eq!((fresh.trained(), fresh.models_trained), (4, 2));
+
+    for cell in &cells {
+        let stored = store.record(&cell.id).unwrap().unwrap();
+        let again = fresh_store.record(&cell.id).unwrap().unwrap();
+        let whole = ddpm::run(&cell.config, &mut |_| {}).unwrap();
+        for record in [&stored, &again] {
+            assert_eq!(record.metrics, whole.metrics, "{}", cell.label);
+            assert_eq!(record.artifacts, again.artifacts, "{}", cell.label);
+            assert_eq!(record.model, Some(runner::RunId::of_model(&cell.config)));
+        }
+        assert_eq!(store.samples(&cell.id).unwrap(), whole.samples);
+        assert_eq!(store.weights(&cell.id).unwrap(), whole.weights);
+    }
+    let (posterior, beta) = (&cells[0], &cells[2]);
+    assert_eq!(posterior.config.seed, beta.config.seed);
+    assert_eq!(
+        store.record(&posterior.id).unwrap().unwrap().model,
+        store.record(&beta.id).unwrap().unwrap().model
+    );
+    assert_ne!(
+        store.samples(&posterior.id).unwrap(),
+        store.samples(&beta.id).unwrap()
+    );
 }

@@ -1,0 +1,223 @@
+//! Trained models in the store, shared by the runs that sample them:
+//!
+//! ```text
+//! <root>/models/<model id>/config.toml          the model part of the config (sampling at defaults)
+//! <root>/models/<model id>/model.json           status, final loss, timings, versions, artifact hashes
+//! <root>/models/<model id>/loss.csv             epoch,loss
+//! <root>/models/<model id>/weights.safetensors  the trained network, f32
+//! <root>/models/<model id>.lock                 held (flock) while a process trains it
+//! ```
+//!
+//! A model is named by [`RunId::of_model`]: runs whose configs differ only in `sampling`
+//! share it, so a sweep over samplers trains each model once. Written like runs are: into
+//! a temporary directory, synced, renamed into place, under the model's lock.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use ddpm::{RunConfig, RunStatus, TrainedModel};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::identity::RunId;
+use crate::store::{
+    decode_weights, encode_weights, hold_writes, loss_csv, parse_csv, parse_f64, sync_dir,
+    write_synced, Host, RunLock, RunStore, Status,
+};
+use crate::{Error, Result};
+
+/// `model.json`: everything known about a trained model but its bulky artifacts.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ModelRecord {
+    /// The model's id (the name of its directory).
+    pub id: RunId,
+    /// [`ddpm::SEMANTICS_VERSION`] when it was trained.
+    pub semantics_version: u32,
+    /// `completed` (trained) or `diverged`.
+    pub status: Status,
+    /// The first epoch with a non-finite loss, for a diverged model.
+    pub diverged_epoch: Option<usize>,
+    /// The loss of the last epoch (`"NaN"` and `"inf"` as strings).
+    #[serde(with = "crate::store::lenient_float")]
+    pub final_loss: Option<f64>,
+    /// Wall seconds spent training.
+    pub train_seconds: f64,
+    /// The instruction-set path that trained it.
+    pub kernel_isa: String,
+    /// The commit, compiler, CPU and system that trained it.
+    pub provenance: crate::Provenance,
+    /// When training started.
+    pub started_at: DateTime<Utc>,
+    /// When training ended.
+    pub finished_at: DateTime<Utc>,
+    /// The version of diffsweep that trained it.
+    pub diffsweep_version: String,
+    /// The machine that trained it.
+    pub host: Host,
+    /// The sha256 (hex) of `loss.csv` and `weights.safetensors`.
+    pub artifacts: BTreeMap<String, String>,
+}
+
+impl RunStore {
+    /// The directory of a model (which may not exist).
+    pub fn model_dir(&self, id: &RunId) -> PathBuf {
+        self.models_dir().join(id.as_str())
+    }
+
+    /// Every stored model, in id order.
+    pub fn model_ids(&self) -> Result<Vec<RunId>> {
+        let dir = self.models_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(Error::io("cannot list", dir, err)),
+        };
+        let mut ids: Vec<RunId> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_dir())
+            .filter_map(|e| RunId::parse(&e.file_name().to_string_lossy()))
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// The record of a model, or `None` if it is not stored.
+    pub fn model_record(&self, id: &RunId) -> Result<Option<ModelRecord>> {
+        let path = self.model_dir(id).join("model.json");
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(Error::io("cannot read", path, err)),
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|err| Error::corrupt(path, err))
+    }
+
+    /// Takes the lock of model `id`, waiting while another process holds it (it is
+    /// training the model, which this process then loads instead of training again).
+    pub fn lock_model(&self, id: &RunId) -> Result<RunLock> {
+        Ok(self
+            .acquire_in(&self.models_dir(), id, true)?
+            .expect("a blocking lock either succeeds or fails"))
+    }
+
+    /// Reads a stored model back, bit for bit as it was trained.
+    pub fn load_model(&self, record: &ModelRecord) -> Result<TrainedModel> {
+        let dir = self.model_dir(&record.id);
+        let read = |file: &str| {
+            let path = dir.join(file);
+            fs::read(&path)
+                .map(|bytes| (path.clone(), bytes))
+                .map_err(|err| Error::io("cannot read", path, err))
+        };
+        let (path, bytes) = read("weights.safetensors")?;
+        let weights = decode_weights(&bytes).map_err(|m| Error::corrupt(&path, m))?;
+        let (path, bytes) = read("loss.csv")?;
+        let text = String::from_utf8(bytes).map_err(|err| Error::corrupt(&path, err))?;
+        let loss_curve = parse_csv(&path, &text, "epoch,loss", |fields| {
+            let epoch = fields[0].parse::<usize>().map_err(|err| err.to_string())?;
+            Ok((epoch, parse_f64(fields[1])?))
+        })?;
+        let status = match (record.status, record.diverged_epoch) {
+            (Status::Diverged, Some(epoch)) => RunStatus::Diverged { epoch },
+            (Status::Completed, _) => RunStatus::Completed,
+            _ => {
+                return Err(Error::corrupt(
+                    dir.join("model.json"),
+                    "a model is completed or diverged at an epoch",
+                ))
+            }
+        };
+        let final_loss = record.final_loss.unwrap_or(f64::NAN);
+        let kernel_isa = ddpm::fused::Isa::detect();
+        Ok(TrainedModel {
+            status,
+            final_loss,
+            loss_curve,
+            weights,
+            kernel_isa,
+            train_seconds: record.train_seconds,
+        })
+    }
+
+    /// Stores a trained model under its lock: temporary directory, then rename.
+    pub fn write_model(
+        &self,
+        lock: &RunLock,
+        config: &RunConfig,
+        model: &TrainedModel,
+        started_at: DateTime<Utc>,
+        finished_at: DateTime<Utc>,
+    ) -> Result<ModelRecord> {
+        let _writing = hold_writes();
+        let id = lock.id();
+        let models = self.models_dir();
+        let tmp = models.join(format!(".tmp-{id}-{}", std::process::id()));
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp).map_err(|err| Error::io("cannot remove", &tmp, err))?;
+        }
+        let write_all = || -> Result<ModelRecord> {
+            fs::create_dir_all(&tmp).map_err(|err| Error::io("cannot create", &tmp, err))?;
+            let mut artifacts = BTreeMap::new();
+            let mut put = |name: &str, bytes: &[u8], listed: bool| -> Result<()> {
+                write_synced(&tmp.join(name), bytes)?;
+                if listed {
+                    artifacts.insert(name.to_string(), hex::encode(Sha256::digest(bytes)));
+                }
+                Ok(())
+            };
+            let part = toml::to_string(&config.model_part()).expect("a RunConfig serializes");
+            put(
+                "config.toml",
+                format!(
+                    "# model {id}, training semantics v{} (sampling at its defaults: runs that differ only in sampling share this model)\n{part}",
+                    ddpm::SEMANTICS_VERSION
+                )
+                .as_bytes(),
+                false,
+            )?;
+            put("loss.csv", loss_csv(&model.loss_curve).as_bytes(), true)?;
+            put("weights.safetensors", &encode_weights(&model.weights), true)?;
+            let (status, diverged_epoch) = match model.status {
+                RunStatus::Completed => (Status::Completed, None),
+                RunStatus::Diverged { epoch } => (Status::Diverged, Some(epoch)),
+            };
+            let record = ModelRecord {
+                id: id.clone(),
+                semantics_version: ddpm::SEMANTICS_VERSION,
+                status,
+                diverged_epoch,
+                final_loss: Some(model.final_loss),
+                train_seconds: model.train_seconds,
+                kernel_isa: model.kernel_isa.name().to_string(),
+                provenance: crate::Provenance::current().clone(),
+                started_at,
+                finished_at,
+                diffsweep_version: env!("CARGO_PKG_VERSION").to_string(),
+                host: Host::current(),
+                artifacts,
+            };
+            let json = serde_json::to_string_pretty(&record).expect("a record is plain data");
+            write_synced(&tmp.join("model.json"), json.as_bytes())?;
+            sync_dir(&tmp)?;
+            Ok(record)
+        };
+        let record = match write_all() {
+            Ok(record) => record,
+            Err(err) => {
+                let _ = fs::remove_dir_all(&tmp);
+                return Err(err);
+            }
+        };
+        let target = self.model_dir(id);
+        if target.exists() {
+            fs::remove_dir_all(&target).map_err(|err| Error::io("cannot remove", &target, err))?;
+        }
+        fs::rename(&tmp, &target).map_err(|err| Error::io("cannot rename into", &target, err))?;
+        sync_dir(&models)?;
+        Ok(record)
+    }
+}
