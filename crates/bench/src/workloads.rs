@@ -89,13 +89,14 @@ impl TrainLoop {
     }
 }
 
-/// Draws `n` samples with the run's sampler (`T` reverse steps), as `ddpm::run` does.
+/// Draws `n` samples with the run's sampler (`sampling.steps` reverse steps, `T` by
+/// default), as `ddpm::run` does.
 pub fn draw_samples(train: &TrainLoop, n: usize) -> Vec<Point> {
     let mut stream = rng::stream(0, Stream::Sampling);
     sample::sample(
         train.network(),
         train.schedule(),
-        train.config().sampling.variance,
+        &train.config().sampling,
         n,
         &mut stream,
     )

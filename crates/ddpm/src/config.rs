@@ -268,14 +268,31 @@ impl Default for TrainingConfig {
     }
 }
 
-/// The ancestral sampler.
+/// The reverse process: which sampler, over which of the `T` steps, with what noise.
+///
+/// Every key added after the first studies ran (`method`, `steps`, `spacing`, `eta`) is
+/// left out of the serialized config while it has its default value, so the configs (and
+/// run ids) of runs made before these keys existed are unchanged.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct SamplingConfig {
-    /// The variance of each reverse step.
+    /// The variance of each ancestral reverse step (ignored by `method = "ddim"`).
     pub variance: SamplerVariance,
     /// Number of samples to draw; 0 means as many as the training set.
     pub n_samples: usize,
+    /// The sampler.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub method: SamplerMethod,
+    /// The number `K` of reverse steps, `0..=T`; 0 means `T` (every step).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub steps: usize,
+    /// Which `K` of the `T` steps are visited when `K < T`.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub spacing: Spacing,
+    /// DDIM's `eta` in `[0, 1]`: 0 is deterministic given `x_T`, 1 has the ancestral
+    /// sampler's posterior variance (ignored by `method = "ancestral"`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub eta: f64,
 }
 
 impl Default for SamplingConfig {
@@ -283,8 +300,29 @@ impl Default for SamplingConfig {
         Self {
             variance: SamplerVariance::Posterior,
             n_samples: 0,
+            method: SamplerMethod::Ancestral,
+            steps: 0,
+            spacing: Spacing::Linspace,
+            eta: 0.0,
         }
     }
+}
+
+impl SamplingConfig {
+    /// The number `K` of reverse steps over a chain of `t_max = T` steps: `steps`, or `T`
+    /// when `steps` is 0.
+    pub fn effective_steps(&self, t_max: usize) -> usize {
+        if self.steps == 0 {
+            t_max
+        } else {
+            self.steps
+        }
+    }
+}
+
+/// Whether a value is its type's default, for keys that are left out when at their default.
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// The variance `sigma_t^2` of the reverse step `p(x_{t-1} | x_t)` (Ho et al. 2020, sec. 3.2).
@@ -295,6 +333,44 @@ pub enum SamplerVariance {
     Posterior,
     /// `beta_t`.
     Beta,
+}
+
+/// How `x_{t-1}` is drawn from `x_t` and the predicted noise.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum SamplerMethod {
+    /// Ancestral sampling (Ho et al. 2020, algorithm 2); over `K < T` steps, the respaced
+    /// chain of Nichol and Dhariwal 2021, sec. 4.
+    #[default]
+    Ancestral,
+    /// DDIM (Song, Meng and Ermon 2021, eq. 12), with noise scaled by `eta`.
+    Ddim,
+}
+
+impl SamplerMethod {
+    /// Every method, in the order used by docs and error messages.
+    pub const ALL: [SamplerMethod; 2] = [SamplerMethod::Ancestral, SamplerMethod::Ddim];
+}
+
+/// Which `K` of the `T` steps the reverse process visits, as the `timestep_spacing` of
+/// Hugging Face diffusers' schedulers (with `steps_offset = 0`), shifted to our 1-based
+/// steps; Lin et al. 2024, table 2, compares them.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Spacing {
+    /// `round(linspace(0, T - 1, K)) + 1`, rounding half to even as numpy does.
+    #[default]
+    Linspace,
+    /// `arange(0, K) * (T div K) + 1`: starts at `t = 1`, and ends below `T` when `K` does
+    /// not divide `T`.
+    Leading,
+    /// `round(arange(T, 0, -T / K))`: starts at `t = T`.
+    Trailing,
+}
+
+impl Spacing {
+    /// Every spacing, in the order used by docs and error messages.
+    pub const ALL: [Spacing; 3] = [Spacing::Linspace, Spacing::Leading, Spacing::Trailing];
 }
 
 impl RunConfig {
@@ -401,16 +477,45 @@ impl RunConfig {
                 "0 (as many as the data) or an integer from 2 to 1000000",
             );
         }
+        let sampling = &self.sampling;
+        if sampling.steps > self.steps {
+            return bad(
+                "sampling.steps",
+                sampling.steps,
+                &format!("0 (every step) or an integer from 1 to T = {}", self.steps),
+            );
+        }
+        if !(sampling.eta.is_finite() && (0.0..=1.0).contains(&sampling.eta)) {
+            return bad("sampling.eta", sampling.eta, "a number in [0, 1]");
+        }
         Ok(())
     }
 
-    /// The same run with every parameter the chosen schedule ignores reset to its default,
-    /// so that two configs that train identically compare (and hash) equal.
+    /// The number `K` of reverse steps the sampler takes (`sampling.steps`, 0 meaning `T`).
+    pub fn sampling_steps(&self) -> usize {
+        self.sampling.effective_steps(self.steps)
+    }
+
+    /// The same run with every parameter the chosen schedule or sampler ignores reset to
+    /// its default, so that two configs that train and sample identically compare (and
+    /// hash) equal.
     pub fn canonical(&self) -> RunConfig {
         let mut c = self.clone();
         // Asking for as many samples as data points is the default, written out.
         if c.sampling.n_samples == c.dataset.n {
             c.sampling.n_samples = 0;
+        }
+        // What the chosen sampler ignores, and the spacing when every step is visited.
+        let sampling = SamplingConfig::default();
+        match c.sampling.method {
+            SamplerMethod::Ancestral => c.sampling.eta = sampling.eta,
+            SamplerMethod::Ddim => c.sampling.variance = sampling.variance,
+        }
+        if c.sampling.steps == c.steps {
+            c.sampling.steps = 0;
+        }
+        if c.sampling.steps == 0 {
+            c.sampling.spacing = sampling.spacing;
         }
         let d = ScheduleConfig::default();
         let s = &mut c.schedule;
@@ -482,6 +587,13 @@ mod tests {
             ("training.epochs", Box::new(|c| c.training.epochs = 0)),
             ("training.lr", Box::new(|c| c.training.lr = 0.0)),
             ("sampling.n_samples", Box::new(|c| c.sampling.n_samples = 1)),
+            (
+                "sampling.steps",
+                Box::new(|c| c.sampling.steps = c.steps + 1),
+            ),
+            ("sampling.eta", Box::new(|c| c.sampling.eta = -0.1)),
+            ("sampling.eta", Box::new(|c| c.sampling.eta = 1.5)),
+            ("sampling.eta", Box::new(|c| c.sampling.eta = f64::NAN)),
         ];
         for (key, mutate) in cases {
             let mut c = RunConfig::default();
@@ -507,6 +619,52 @@ mod tests {
         let mut d = RunConfig::default();
         d.sampling.n_samples = d.dataset.n;
         assert_eq!(d.canonical(), RunConfig::default().canonical());
+    }
+
+    #[test]
+    fn canonical_form_resets_what_the_sampler_ignores() {
+        let base = RunConfig::default();
+        // Ancestral sampling has no eta; DDIM no ancestral variance.
+        let mut a = base.clone();
+        a.sampling.eta = 0.5;
+        assert_eq!(a.canonical(), base.canonical());
+        let mut ddim = base.clone();
+        ddim.sampling.method = SamplerMethod::Ddim;
+        let mut b = ddim.clone();
+        b.sampling.variance = SamplerVariance::Beta;
+        assert_eq!(b.canonical(), ddim.canonical());
+        let mut c = ddim.clone();
+        c.sampling.eta = 0.5;
+        assert_ne!(c.canonical(), ddim.canonical());
+        // K = T is every step, written out, whatever the spacing.
+        let mut d = base.clone();
+        d.sampling.steps = d.steps;
+        d.sampling.spacing = Spacing::Trailing;
+        assert_eq!(d.canonical(), base.canonical());
+        assert_eq!(d.sampling_steps(), 10);
+        // With fewer steps the spacing matters.
+        let mut e = base.clone();
+        e.sampling.steps = 3;
+        let mut f = e.clone();
+        f.sampling.spacing = Spacing::Leading;
+        assert_ne!(e.canonical(), f.canonical());
+        assert_eq!(e.sampling_steps(), 3);
+    }
+
+    #[test]
+    fn sampler_keys_are_left_out_at_their_defaults() {
+        // The TOML of the default config, as it was before the sampler keys existed.
+        let before = toml::to_string(&RunConfig::default()).unwrap();
+        assert!(before.contains("[sampling]\nvariance = \"posterior\"\nn_samples = 0\n"));
+        assert!(!before.contains("\nmethod =") && !before.contains("\neta ="));
+        let mut c = RunConfig::default();
+        c.sampling.method = SamplerMethod::Ddim;
+        c.sampling.steps = 4;
+        c.sampling.spacing = Spacing::Trailing;
+        c.sampling.eta = 0.5;
+        let text = toml::to_string(&c).unwrap();
+        assert!(text.contains("method = \"ddim\"\nsteps = 4\nspacing = \"trailing\"\neta = 0.5\n"));
+        assert_eq!(toml::from_str::<RunConfig>(&text).unwrap(), c);
     }
 
     #[test]

@@ -4,9 +4,10 @@
 //! A run flows through the modules in order: [`data`] draws the training set, [`scaling`]
 //! fits a reversible map for it, [`schedule`] turns a beta schedule into the f64
 //! quantities of the forward and reverse processes ([`process`]), [`model`] is the noise
-//! predictor on dfdx, [`train`] fits it with full-batch AdamW, [`sample`] runs the
-//! ancestral sampler, and [`metrics`] compares samples with data in data space, next to
-//! the noise floor of a perfect model. [`run`] ties them together for one [`RunConfig`].
+//! predictor on dfdx, [`train`] fits it with full-batch AdamW, [`sample`] runs the reverse
+//! process (ancestral or DDIM, over every step or a respaced subset), and [`metrics`]
+//! compares samples with data in data space, next to the noise floor of a perfect model.
+//! [`run`] ties them together for one [`RunConfig`].
 //!
 //! Every random draw comes from one seed split into independent streams ([`rng`]), so a
 //! config and seed give bit-identical results whatever the thread count. The crate does
@@ -27,8 +28,9 @@ pub mod schedule;
 pub mod train;
 
 pub use config::{
-    DatasetConfig, DatasetKind, ModelConfig, RunConfig, SamplerVariance, SamplingConfig, Scaling,
-    ScheduleConfig, ScheduleKind, TimeEncoding, TrainingConfig, MAX_EPOCHS, MAX_POINTS, MAX_STEPS,
+    DatasetConfig, DatasetKind, ModelConfig, RunConfig, SamplerMethod, SamplerVariance,
+    SamplingConfig, Scaling, ScheduleConfig, ScheduleKind, Spacing, TimeEncoding, TrainingConfig,
+    MAX_EPOCHS, MAX_POINTS, MAX_STEPS,
 };
 pub use metrics::Metrics;
 pub use model::NamedTensor;

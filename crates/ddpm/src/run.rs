@@ -171,7 +171,7 @@ pub fn evaluate(config: &RunConfig, model: &TrainedModel) -> Result<Evaluation> 
     let scaled_samples = sample::sample(
         &trained.model,
         &trained.schedule,
-        config.sampling.variance,
+        &config.sampling,
         config.sample_count(),
         &mut rng,
     );
@@ -261,20 +261,27 @@ impl Trained {
     }
 
     /// Draws `n` samples with a sampling stream of `seed` and returns the whole reverse
-    /// trajectory in data space: entry `k` holds `x_{T-k}`, so entry 0 is the initial noise
-    /// `x_T` and the last entry the samples `x_0`.
+    /// trajectory in data space: entry `k` holds the state after `k` reverse steps, so
+    /// entry 0 is the initial noise `x_T` and the last entry the samples `x_0`; with every
+    /// step visited, entry `k` is `x_{T-k}` ([`Trained::timesteps`] gives the steps).
     pub fn trajectory(&self, n: usize, seed: u64) -> Vec<Vec<Point>> {
         let mut rng = rng::stream(seed, Stream::Sampling);
         sample::trajectory(
             &self.model,
             &self.schedule,
-            self.config.sampling.variance,
+            &self.config.sampling,
             n,
             &mut rng,
         )
         .into_iter()
         .map(|xs| self.scaler.inverse_all(&xs))
         .collect()
+    }
+
+    /// The steps `t` the run's sampler visits, in order: the step that entry `k + 1` of
+    /// [`Trained::trajectory`] was computed at is entry `k` here.
+    pub fn timesteps(&self) -> Vec<usize> {
+        sample::ReverseProcess::new(&self.schedule, &self.config.sampling).timesteps()
     }
 
     /// The direction the sampler pushes each of `points` (data space) at step `t`: the

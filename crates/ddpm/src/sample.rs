@@ -1,9 +1,16 @@
-//! Ancestral sampling from the trained noise predictor (Ho et al. 2020, algorithm 2).
+//! The reverse process from the trained noise predictor: ancestral sampling (Ho et al.
+//! 2020, algorithm 2), respaced over `K <= T` steps (Nichol and Dhariwal 2021, sec. 4),
+//! and DDIM (Song, Meng and Ermon 2021, eq. 12).
+//!
+//! One loop ([`ReverseProcess`]) runs every sampler: it asks a [`NoiseModel`] for
+//! `eps_theta(x_t, t)` at each visited step and applies that step's precomputed update, so
+//! the trained network and the analytic predictors of the tests go through the same
+//! arithmetic.
 
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::{
-    config::SamplerVariance,
+    config::{SamplerMethod, SamplerVariance, SamplingConfig, Spacing},
     fused::{Activations, FusedNet, Steps},
     rng::StreamRng,
     schedule::Schedule,
@@ -36,91 +43,318 @@ pub fn predict_noise(net: &FusedNet, x: &[Point], t: usize) -> Vec<Point> {
         .collect()
 }
 
-/// The standard deviation of the reverse step at `t`.
-fn sigma(schedule: &Schedule, variance: SamplerVariance, t: usize) -> f64 {
-    match variance {
-        SamplerVariance::Posterior => schedule.posterior_variance[t].sqrt(),
-        SamplerVariance::Beta => schedule.betas[t].sqrt(),
+/// A noise predictor the reverse process can query.
+pub trait NoiseModel {
+    /// Writes `eps_theta(x, t)` for every point of `x` (model space) at step `t` in `1..=T`
+    /// into `eps`, replacing what it held.
+    fn predict(&mut self, x: &[Point], t: usize, eps: &mut Vec<Point>);
+}
+
+/// Any `FnMut(x, t, eps)` closure is a noise model (the tests' analytic predictors).
+impl<F: FnMut(&[Point], usize, &mut Vec<Point>)> NoiseModel for F {
+    fn predict(&mut self, x: &[Point], t: usize, eps: &mut Vec<Point>) {
+        self(x, t, eps)
     }
 }
 
-/// One reverse step for every point: `x_{t-1} = (x_t - beta_t / sqrt(1 - alpha_bar_t)
-/// eps_theta) / sqrt(alpha_t) + sigma_t z`, `z ~ N(0, I)`, with no noise at `t = 1`.
-pub fn reverse_step(
-    net: &FusedNet,
-    schedule: &Schedule,
-    variance: SamplerVariance,
-    x: &mut [Point],
-    t: usize,
-    rng: &mut StreamRng,
-    scratch: &mut Scratch,
-) {
-    let eps = predict_into(net, scratch, x, t);
-    let (inv_sqrt_alpha, eps_coef) = schedule.mean_coefficients(t);
-    let sigma = if t > 1 {
-        sigma(schedule, variance, t)
-    } else {
-        0.0
-    };
-    for (p, e) in x.iter_mut().zip(eps.chunks_exact(2)) {
-        for axis in 0..2 {
-            let mean = (p[axis] - eps_coef * f64::from(e[axis])) * inv_sqrt_alpha;
-            let z: f64 = if t > 1 {
-                StandardNormal.sample(rng)
-            } else {
-                0.0
-            };
-            p[axis] = mean + sigma * z;
+/// The trained network as a [`NoiseModel`], with its forward-pass buffers.
+pub struct Network<'a> {
+    net: &'a FusedNet,
+    scratch: Scratch,
+}
+
+impl<'a> Network<'a> {
+    /// Wraps `net` with fresh buffers.
+    pub fn new(net: &'a FusedNet) -> Network<'a> {
+        Network {
+            net,
+            scratch: Scratch::default(),
         }
     }
 }
 
+impl NoiseModel for Network<'_> {
+    fn predict(&mut self, x: &[Point], t: usize, eps: &mut Vec<Point>) {
+        // f32 to f64 is exact, so the update sees the network's values unchanged.
+        let out = predict_into(self.net, &mut self.scratch, x, t);
+        eps.clear();
+        eps.extend(
+            out.chunks_exact(2)
+                .map(|e| [f64::from(e[0]), f64::from(e[1])]),
+        );
+    }
+}
+
+/// The 1-based steps `t` that a reverse process of `k` steps over `t_max = T` visits, in
+/// the order it visits them (descending). These are diffusers' `timestep_spacing` tables
+/// (`steps_offset = 0`) plus one, since diffusers counts steps from 0:
+///
+/// - `linspace`: `round(linspace(0, T - 1, K))`, numpy's rounding (half to even);
+/// - `leading`: `arange(0, K) * (T div K)`;
+/// - `trailing`: `round(arange(T, 0, -T / K)) - 1`, the first `K` values.
+///
+/// Each is strictly monotone for `1 <= k <= T` (consecutive values are at least one
+/// apart before rounding), so no step repeats; `k = T` gives `T, T - 1, ..., 1` for
+/// every spacing. Panics unless `1 <= k <= t_max`, which [`crate::RunConfig::validate`]
+/// guarantees.
+pub fn timesteps(t_max: usize, k: usize, spacing: Spacing) -> Vec<usize> {
+    assert!(
+        (1..=t_max).contains(&k),
+        "a reverse process of {k} steps over T = {t_max} steps"
+    );
+    let zero_based: Vec<usize> = match spacing {
+        Spacing::Linspace => {
+            // numpy's linspace: i * step, with the last point exactly the end point, and a
+            // single point at the start.
+            let end = (t_max - 1) as f64;
+            if k == 1 {
+                vec![0]
+            } else {
+                let step = end / (k - 1) as f64;
+                (0..k)
+                    .map(|i| {
+                        let value = if i == k - 1 { end } else { i as f64 * step };
+                        value.round_ties_even() as usize
+                    })
+                    .collect()
+            }
+        }
+        Spacing::Leading => {
+            let ratio = t_max / k;
+            (0..k).map(|i| i * ratio).collect()
+        }
+        Spacing::Trailing => {
+            // numpy's arange: the first two values, then start + i * (second - first).
+            let start = t_max as f64;
+            let delta = (start - start / k as f64) - start;
+            (0..k)
+                .map(|i| (start + i as f64 * delta).round_ties_even() as usize - 1)
+                .collect()
+        }
+    };
+    let mut steps: Vec<usize> = zero_based.into_iter().map(|t| t + 1).collect();
+    steps.sort_unstable_by(|a, b| b.cmp(a));
+    steps
+}
+
+/// One reverse step for one coordinate, with everything that depends only on the step
+/// precomputed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Update {
+    /// `x_prev = (x - eps_coef eps) inv_sqrt_alpha + sigma z` (Ho et al. 2020, eq. 11,
+    /// with the respaced betas).
+    Ancestral {
+        inv_sqrt_alpha: f64,
+        eps_coef: f64,
+        sigma: f64,
+    },
+    /// `x0 = (x - noise_scale eps) / signal_scale`, then
+    /// `x_prev = prev_signal_scale x0 + prev_eps_coef eps + sigma z` (Song et al. 2021,
+    /// eq. 12).
+    Ddim {
+        signal_scale: f64,
+        noise_scale: f64,
+        prev_signal_scale: f64,
+        prev_eps_coef: f64,
+        sigma: f64,
+    },
+}
+
+impl Update {
+    /// `x_prev` for one coordinate `x` with predicted noise `eps` and standard normal `z`.
+    fn apply(&self, x: f64, eps: f64, z: f64) -> f64 {
+        match *self {
+            Update::Ancestral {
+                inv_sqrt_alpha,
+                eps_coef,
+                sigma,
+            } => (x - eps_coef * eps) * inv_sqrt_alpha + sigma * z,
+            Update::Ddim {
+                signal_scale,
+                noise_scale,
+                prev_signal_scale,
+                prev_eps_coef,
+                sigma,
+            } => {
+                let x0 = (x - noise_scale * eps) / signal_scale;
+                prev_signal_scale * x0 + prev_eps_coef * eps + sigma * z
+            }
+        }
+    }
+}
+
+/// One visited step: where the network is evaluated, the update, and whether it draws
+/// noise.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Step {
+    /// The step `t = tau_i` in `1..=T` the network sees.
+    t: usize,
+    update: Update,
+    /// Whether `z` is drawn; when not, `z = 0`.
+    draws: bool,
+}
+
+/// The reverse process of one [`SamplingConfig`] over one [`Schedule`]: the visited steps
+/// and their updates, computed once.
+///
+/// For the visited steps `tau_1 < ... < tau_K` the chain runs on the respaced schedule
+/// ([`Schedule::respaced`]): step `i` (from `K` down to 1) evaluates the network at
+/// `t = tau_i` and uses `alpha_bar'_i = alpha_bar_{tau_i}`, `alpha_bar'_0 = 1`.
+///
+/// - Ancestral: `x_{i-1} = (x_i - beta'_i / sqrt(1 - alpha_bar'_i) eps) / sqrt(1 - beta'_i)
+///   + sigma_i z` with `sigma_i^2` the posterior variance
+///   `beta'_i (1 - alpha_bar'_{i-1}) / (1 - alpha_bar'_i)` or `beta'_i`, and no noise at
+///   `i = 1`. With every step visited this is Ho et al.'s algorithm 2, bit for bit.
+/// - DDIM: `x0 = (x_i - sqrt(1 - alpha_bar'_i) eps) / sqrt(alpha_bar'_i)`,
+///   `sigma_i = eta sqrt((1 - alpha_bar'_{i-1}) / (1 - alpha_bar'_i)) sqrt(1 - alpha_bar'_i
+///   / alpha_bar'_{i-1})` (that is, `eta` times the posterior standard deviation),
+///   `x_{i-1} = sqrt(alpha_bar'_{i-1}) x0 + sqrt(1 - alpha_bar'_{i-1} - sigma_i^2) eps
+///   + sigma_i z`; the last step returns `x0`. Noise is drawn only where `sigma_i > 0`.
+///
+/// `z` is drawn point by point, axis 0 then axis 1.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReverseProcess {
+    steps: Vec<Step>,
+}
+
+impl ReverseProcess {
+    /// The reverse process that `config` describes over `schedule`.
+    pub fn new(schedule: &Schedule, config: &SamplingConfig) -> ReverseProcess {
+        let t_max = schedule.steps();
+        let descending = timesteps(t_max, config.effective_steps(t_max), config.spacing);
+        let ascending: Vec<usize> = descending.iter().rev().copied().collect();
+        let chain = schedule.respaced(&ascending);
+        let steps = ascending
+            .iter()
+            .enumerate()
+            .map(|(index, &t)| {
+                let i = index + 1;
+                match config.method {
+                    SamplerMethod::Ancestral => {
+                        let (inv_sqrt_alpha, eps_coef) = chain.mean_coefficients(i);
+                        let sigma = match (i > 1, config.variance) {
+                            (false, _) => 0.0,
+                            (true, SamplerVariance::Posterior) => {
+                                chain.posterior_variance[i].sqrt()
+                            }
+                            (true, SamplerVariance::Beta) => chain.betas[i].sqrt(),
+                        };
+                        Step {
+                            t,
+                            update: Update::Ancestral {
+                                inv_sqrt_alpha,
+                                eps_coef,
+                                sigma,
+                            },
+                            draws: i > 1,
+                        }
+                    }
+                    SamplerMethod::Ddim => {
+                        // sigma^2 = eta^2 (1 - abar'_{i-1}) / (1 - abar'_i) (1 - abar'_i /
+                        // abar'_{i-1}) is eta^2 times the posterior variance; zero at i = 1.
+                        let variance = config.eta * config.eta * chain.posterior_variance[i];
+                        let sigma = variance.sqrt();
+                        Step {
+                            t,
+                            update: Update::Ddim {
+                                signal_scale: chain.signal_scale(i),
+                                noise_scale: chain.noise_scale(i),
+                                prev_signal_scale: chain.signal_scale(i - 1),
+                                prev_eps_coef: (chain.one_minus_alpha_bar[i - 1] - variance)
+                                    .max(0.0)
+                                    .sqrt(),
+                                sigma,
+                            },
+                            draws: sigma > 0.0,
+                        }
+                    }
+                }
+            })
+            .rev()
+            .collect();
+        ReverseProcess { steps }
+    }
+
+    /// The steps `t` the network is evaluated at, in the order they are visited.
+    pub fn timesteps(&self) -> Vec<usize> {
+        self.steps.iter().map(|s| s.t).collect()
+    }
+
+    /// Runs the chain from `x` (the state at the first visited step, model space) to the
+    /// samples, calling `visit` with the state after every step.
+    pub fn run(
+        &self,
+        model: &mut impl NoiseModel,
+        mut x: Vec<Point>,
+        rng: &mut StreamRng,
+        mut visit: impl FnMut(&[Point]),
+    ) -> Vec<Point> {
+        let mut eps = Vec::with_capacity(x.len());
+        for step in &self.steps {
+            model.predict(&x, step.t, &mut eps);
+            apply_step(step, &mut x, &eps, rng);
+            visit(&x);
+        }
+        x
+    }
+}
+
+/// Applies one step to every point, drawing `z` point by point, axis 0 then 1.
+fn apply_step(step: &Step, x: &mut [Point], eps: &[Point], rng: &mut StreamRng) {
+    for (p, e) in x.iter_mut().zip(eps) {
+        for axis in 0..2 {
+            let z: f64 = if step.draws {
+                StandardNormal.sample(rng)
+            } else {
+                0.0
+            };
+            p[axis] = step.update.apply(p[axis], e[axis], z);
+        }
+    }
+}
+
+/// `n` points of `N(0, I)`, drawn point by point, axis 0 then 1.
 fn initial_noise(n: usize, rng: &mut StreamRng) -> Vec<Point> {
     (0..n)
         .map(|_| [StandardNormal.sample(rng), StandardNormal.sample(rng)])
         .collect()
 }
 
-/// Draws `n` samples (model space): `x_T ~ N(0, I)`, then `t = T..1` reverse steps.
+/// Draws `n` samples (model space) with the sampler of `config`: `x_T ~ N(0, I)`, then
+/// the `K` reverse steps of [`ReverseProcess`].
 pub fn sample(
     net: &FusedNet,
     schedule: &Schedule,
-    variance: SamplerVariance,
+    config: &SamplingConfig,
     n: usize,
     rng: &mut StreamRng,
 ) -> Vec<Point> {
-    let mut x = initial_noise(n, rng);
-    let mut scratch = Scratch::default();
-    for t in (1..=schedule.steps()).rev() {
-        reverse_step(net, schedule, variance, &mut x, t, rng, &mut scratch);
-    }
-    x
+    let x = initial_noise(n, rng);
+    ReverseProcess::new(schedule, config).run(&mut Network::new(net), x, rng, |_| {})
 }
 
-/// Like [`sample`], keeping every state: entry `k` is `x_{T-k}` (model space), so the first
-/// entry is the initial noise and the last the samples. Draws the same numbers as
-/// [`sample`], so its last entry equals `sample`'s output for the same stream.
+/// Like [`sample`], keeping every state: entry `k` is the state after `k` of the `K`
+/// reverse steps (model space), so the first entry is the initial noise `x_T` and the
+/// last the samples; with every step visited, entry `k` is `x_{T-k}`. Draws the same
+/// numbers as [`sample`], so its last entry equals `sample`'s output for the same stream.
 pub fn trajectory(
     net: &FusedNet,
     schedule: &Schedule,
-    variance: SamplerVariance,
+    config: &SamplingConfig,
     n: usize,
     rng: &mut StreamRng,
 ) -> Vec<Vec<Point>> {
-    let mut x = initial_noise(n, rng);
+    let x = initial_noise(n, rng);
     let mut states = vec![x.clone()];
-    let mut scratch = Scratch::default();
-    for t in (1..=schedule.steps()).rev() {
-        reverse_step(net, schedule, variance, &mut x, t, rng, &mut scratch);
-        states.push(x.clone());
-    }
+    ReverseProcess::new(schedule, config)
+        .run(&mut Network::new(net), x, rng, |x| states.push(x.to_vec()));
     states
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{model::NoisePredictor, rng, ModelConfig, ScheduleConfig};
+    use crate::{model::NoisePredictor, rng, ModelConfig, ScheduleConfig, ScheduleKind};
 
     fn network(steps: usize) -> FusedNet {
         let config = ModelConfig::default();
@@ -128,19 +362,471 @@ mod tests {
         FusedNet::from_named(&config, steps, &init).unwrap()
     }
 
+    fn schedule(kind: ScheduleKind, steps: usize) -> Schedule {
+        let config = ScheduleConfig {
+            kind,
+            ..ScheduleConfig::default()
+        };
+        Schedule::new(&config, steps).unwrap()
+    }
+
+    fn sampling(method: SamplerMethod, steps: usize, spacing: Spacing, eta: f64) -> SamplingConfig {
+        SamplingConfig {
+            method,
+            steps,
+            spacing,
+            eta,
+            ..SamplingConfig::default()
+        }
+    }
+
+    /// The sampler as it was before respacing and DDIM, kept verbatim as the reference
+    /// that the ancestral sampler over every step must reproduce bit for bit.
+    mod reference {
+        use super::super::*;
+
+        fn sigma(schedule: &Schedule, variance: SamplerVariance, t: usize) -> f64 {
+            match variance {
+                SamplerVariance::Posterior => schedule.posterior_variance[t].sqrt(),
+                SamplerVariance::Beta => schedule.betas[t].sqrt(),
+            }
+        }
+
+        fn reverse_step(
+            net: &FusedNet,
+            schedule: &Schedule,
+            variance: SamplerVariance,
+            x: &mut [Point],
+            t: usize,
+            rng: &mut StreamRng,
+            scratch: &mut Scratch,
+        ) {
+            let eps = predict_into(net, scratch, x, t);
+            let (inv_sqrt_alpha, eps_coef) = schedule.mean_coefficients(t);
+            let sigma = if t > 1 {
+                sigma(schedule, variance, t)
+            } else {
+                0.0
+            };
+            for (p, e) in x.iter_mut().zip(eps.chunks_exact(2)) {
+                for axis in 0..2 {
+                    let mean = (p[axis] - eps_coef * f64::from(e[axis])) * inv_sqrt_alpha;
+                    let z: f64 = if t > 1 {
+                        StandardNormal.sample(rng)
+                    } else {
+                        0.0
+                    };
+                    p[axis] = mean + sigma * z;
+                }
+            }
+        }
+
+        pub fn trajectory(
+            net: &FusedNet,
+            schedule: &Schedule,
+            variance: SamplerVariance,
+            n: usize,
+            rng: &mut StreamRng,
+        ) -> Vec<Vec<Point>> {
+            let mut x = initial_noise(n, rng);
+            let mut states = vec![x.clone()];
+            let mut scratch = Scratch::default();
+            for t in (1..=schedule.steps()).rev() {
+                reverse_step(net, schedule, variance, &mut x, t, rng, &mut scratch);
+                states.push(x.clone());
+            }
+            states
+        }
+    }
+
+    #[test]
+    fn ancestral_over_every_step_is_bit_identical_to_the_original_sampler() {
+        for (kind, steps) in [
+            (ScheduleKind::Polynomial, 10),
+            (ScheduleKind::Polynomial, 1),
+            (ScheduleKind::Linear, 7),
+            (ScheduleKind::Cosine, 40),
+            (ScheduleKind::Ddpm, 25),
+        ] {
+            let schedule = schedule(kind, steps);
+            let model = network(steps);
+            for variance in [SamplerVariance::Posterior, SamplerVariance::Beta] {
+                // steps = 0 and steps = T with any spacing all mean every step.
+                for (k, spacing) in [(0, Spacing::Linspace), (steps, Spacing::Trailing)] {
+                    let config = SamplingConfig {
+                        variance,
+                        steps: k,
+                        spacing,
+                        ..SamplingConfig::default()
+                    };
+                    let mut r1 = rng::stream(3, rng::Stream::Sampling);
+                    let mut r2 = rng::stream(3, rng::Stream::Sampling);
+                    let want = reference::trajectory(&model, &schedule, variance, 64, &mut r1);
+                    let got = trajectory(&model, &schedule, &config, 64, &mut r2);
+                    let label = format!("{kind:?} T={steps} {variance:?} K={k}");
+                    let bits = |states: &[Vec<Point>]| -> Vec<u64> {
+                        states
+                            .iter()
+                            .flatten()
+                            .flat_map(|p| [p[0].to_bits(), p[1].to_bits()])
+                            .collect()
+                    };
+                    assert_eq!(bits(&got), bits(&want), "{label}");
+                    // Both consumed the same numbers from the stream.
+                    assert_eq!(r1.get_word_pos(), r2.get_word_pos(), "{label}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn trajectory_ends_where_sample_ends() {
         let schedule = Schedule::new(&ScheduleConfig::default(), 10).unwrap();
         let model = network(10);
-        let mut r1 = rng::stream(5, rng::Stream::Sampling);
-        let mut r2 = rng::stream(5, rng::Stream::Sampling);
-        let s = sample(&model, &schedule, SamplerVariance::Posterior, 50, &mut r1);
-        let tr = trajectory(&model, &schedule, SamplerVariance::Posterior, 50, &mut r2);
-        assert_eq!(tr.len(), 11);
-        assert_eq!(tr.last().unwrap(), &s);
+        for config in [
+            SamplingConfig::default(),
+            sampling(SamplerMethod::Ancestral, 4, Spacing::Leading, 0.0),
+            sampling(SamplerMethod::Ddim, 3, Spacing::Trailing, 0.5),
+        ] {
+            let mut r1 = rng::stream(5, rng::Stream::Sampling);
+            let mut r2 = rng::stream(5, rng::Stream::Sampling);
+            let s = sample(&model, &schedule, &config, 50, &mut r1);
+            let tr = trajectory(&model, &schedule, &config, 50, &mut r2);
+            assert_eq!(tr.len(), config.effective_steps(10) + 1);
+            assert_eq!(tr.last().unwrap(), &s);
+        }
     }
 
-    /// One reverse step at `t` from `start`, with the sampling stream of `seed`.
+    #[test]
+    fn spacing_tables_match_diffusers() {
+        use Spacing::{Leading, Linspace, Trailing};
+        // By hand from diffusers' definitions (0-based there), plus one.
+        let cases: [(usize, usize, Spacing, Vec<usize>); 15] = [
+            // linspace(0, 999, 10) = 0, 111, ..., 999.
+            (
+                1000,
+                10,
+                Linspace,
+                (0..10).map(|i| 999 - 111 * i + 1).collect(),
+            ),
+            // arange(0, 10) * 100.
+            (
+                1000,
+                10,
+                Leading,
+                (0..10).map(|i| 900 - 100 * i + 1).collect(),
+            ),
+            // arange(1000, 0, -100) - 1 = 999, 899, ..., 99.
+            (
+                1000,
+                10,
+                Trailing,
+                (0..10).map(|i| 1000 - 100 * i).collect(),
+            ),
+            // linspace(0, 9, 3) = 0, 4.5, 9; numpy rounds 4.5 to 4.
+            (10, 3, Linspace, vec![10, 5, 1]),
+            // arange(0, 3) * (10 div 3) = 0, 3, 6: never reaches T.
+            (10, 3, Leading, vec![7, 4, 1]),
+            // arange(10, 0, -10/3) = 10, 6.67, 3.33, rounded 10, 7, 3, minus 1.
+            (10, 3, Trailing, vec![10, 7, 3]),
+            // arange(10, 0, -2.5) = 10, 7.5, 5, 2.5, rounded half to even 10, 8, 5, 2.
+            (10, 4, Trailing, vec![10, 8, 5, 2]),
+            (10, 4, Linspace, vec![10, 7, 4, 1]),
+            (10, 4, Leading, vec![7, 5, 3, 1]),
+            // linspace(0, 5, 3) = 0, 2.5, 5: 2.5 rounds to 2 (round half away would give 3).
+            (6, 3, Linspace, vec![6, 3, 1]),
+            // linspace(0, 49, 4) = 0, 16.33, 32.67, 49.
+            (50, 4, Linspace, vec![50, 34, 17, 1]),
+            // One step: linspace and leading give 0, trailing T - 1.
+            (10, 1, Linspace, vec![1]),
+            (10, 1, Leading, vec![1]),
+            (10, 1, Trailing, vec![10]),
+            (1, 1, Trailing, vec![1]),
+        ];
+        for (t_max, k, spacing, want) in cases {
+            assert_eq!(
+                timesteps(t_max, k, spacing),
+                want,
+                "T={t_max} K={k} {spacing:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_spacing_gives_k_distinct_descending_steps() {
+        for t_max in (1..=150).chain([999, 1000, 1001, 4096, 10_000]) {
+            let ks: Vec<usize> = if t_max <= 150 {
+                (1..=t_max).collect()
+            } else {
+                (1..=t_max).step_by(7).chain([t_max - 1, t_max]).collect()
+            };
+            for k in ks {
+                for spacing in Spacing::ALL {
+                    let steps = timesteps(t_max, k, spacing);
+                    let label = format!("T={t_max} K={k} {spacing:?}");
+                    assert_eq!(steps.len(), k, "{label}");
+                    assert!(steps.windows(2).all(|w| w[0] > w[1]), "{label}");
+                    assert!(steps[k - 1] >= 1 && steps[0] <= t_max, "{label}");
+                    if k == t_max {
+                        assert_eq!(steps, (1..=t_max).rev().collect::<Vec<_>>(), "{label}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn respaced_chain_reaches_alpha_bar_of_its_last_visited_step() {
+        let schedule = schedule(ScheduleKind::Ddpm, 1000);
+        for spacing in Spacing::ALL {
+            for k in [1, 10, 37, 999] {
+                let mut ascending = timesteps(1000, k, spacing);
+                ascending.reverse();
+                let chain = schedule.respaced(&ascending);
+                let want = schedule.alpha_bar[ascending[k - 1]];
+                let product: f64 = chain.alphas[1..].iter().product();
+                assert!(
+                    (product / want - 1.0).abs() < 1e-12,
+                    "{spacing:?} K={k}: {product} vs {want}"
+                );
+                // 1 - beta'_i itself: a beta' near 1 carries its absolute rounding error
+                // (1e-16) into 1 - beta', so the tolerance grows as 1 - beta' shrinks.
+                let product: f64 = chain.betas[1..].iter().map(|b| 1.0 - b).product();
+                let smallest = chain.alphas[1..].iter().copied().fold(1.0, f64::min);
+                assert!(
+                    (product / want - 1.0).abs() < 1e-14 * k as f64 / smallest,
+                    "{spacing:?} K={k}: {product} vs {want}"
+                );
+            }
+        }
+    }
+
+    /// An update as `x_prev = a x + b eps + c z`, read off at unit inputs.
+    fn linear_form(update: &Update) -> [f64; 3] {
+        [
+            update.apply(1.0, 0.0, 0.0),
+            update.apply(0.0, 1.0, 0.0),
+            update.apply(0.0, 0.0, 1.0),
+        ]
+    }
+
+    #[test]
+    fn ddim_with_eta_one_is_ancestral_sampling_with_the_posterior_variance() {
+        for (kind, steps) in [
+            (ScheduleKind::Polynomial, 10),
+            (ScheduleKind::Ddpm, 1000),
+            (ScheduleKind::Cosine, 50),
+        ] {
+            let schedule = schedule(kind, steps);
+            let ancestral = ReverseProcess::new(&schedule, &SamplingConfig::default());
+            let ddim = ReverseProcess::new(
+                &schedule,
+                &sampling(SamplerMethod::Ddim, 0, Spacing::Linspace, 1.0),
+            );
+            assert_eq!(ancestral.steps.len(), ddim.steps.len());
+            for (a, d) in ancestral.steps.iter().zip(&ddim.steps) {
+                assert_eq!((a.t, a.draws), (d.t, d.draws));
+                for (x, y) in linear_form(&a.update).iter().zip(linear_form(&d.update)) {
+                    assert!(
+                        (x - y).abs() <= 1e-12 * x.abs().max(1.0),
+                        "{kind:?} T={steps} t={}: {:?} vs {:?}",
+                        a.t,
+                        a.update,
+                        d.update
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ddim_steps_follow_the_closed_form() {
+        // T = 4 of the post's linear schedule, K = 2 trailing steps: tau = (2, 4).
+        let schedule = schedule(ScheduleKind::Linear, 4);
+        let eta = 0.5;
+        let process = ReverseProcess::new(
+            &schedule,
+            &sampling(SamplerMethod::Ddim, 2, Spacing::Trailing, eta),
+        );
+        assert_eq!(process.timesteps(), vec![4, 2]);
+        // By hand: betas 0.2475, 0.495, 0.7425, 0.99.
+        let ab2: f64 = (1.0 - 0.2475) * (1.0 - 0.495);
+        let ab4: f64 = ab2 * (1.0 - 0.7425) * (1.0 - 0.99);
+        let sigma = eta * ((1.0 - ab2) / (1.0 - ab4)).sqrt() * (1.0 - ab4 / ab2).sqrt();
+        let first = [
+            ab2.sqrt() / ab4.sqrt(),
+            -ab2.sqrt() * (1.0 - ab4).sqrt() / ab4.sqrt() + (1.0 - ab2 - sigma * sigma).sqrt(),
+            sigma,
+        ];
+        // The last step returns x0: x / sqrt(ab2) - sqrt(1 - ab2) / sqrt(ab2) eps.
+        let last = [1.0 / ab2.sqrt(), -(1.0 - ab2).sqrt() / ab2.sqrt(), 0.0];
+        for (step, want) in process.steps.iter().zip([first, last]) {
+            for (got, want) in linear_form(&step.update).iter().zip(want) {
+                assert!(
+                    (got - want).abs() < 1e-12 * want.abs().max(1.0),
+                    "{got} vs {want}"
+                );
+            }
+        }
+        assert!(process.steps[0].draws && !process.steps[1].draws);
+    }
+
+    #[test]
+    fn ddim_with_eta_zero_is_deterministic_given_x_t() {
+        let schedule = Schedule::new(&ScheduleConfig::default(), 10).unwrap();
+        let model = network(10);
+        let start = initial_noise(100, &mut rng::stream(1, rng::Stream::Sampling));
+        for (k, spacing) in [
+            (0, Spacing::Linspace),
+            (4, Spacing::Leading),
+            (3, Spacing::Trailing),
+        ] {
+            let process =
+                ReverseProcess::new(&schedule, &sampling(SamplerMethod::Ddim, k, spacing, 0.0));
+            let mut r1 = rng::stream(2, rng::Stream::Sampling);
+            let mut r2 = rng::stream(3, rng::Stream::Training);
+            let a = process.run(&mut Network::new(&model), start.clone(), &mut r1, |_| {});
+            let b = process.run(&mut Network::new(&model), start.clone(), &mut r2, |_| {});
+            assert_eq!(a, b);
+            // Nothing was drawn.
+            assert_eq!(r1.get_word_pos(), 0);
+        }
+    }
+
+    /// The exact noise predictor of a point mass at `c`:
+    /// `eps(x_t, t) = (x_t - sqrt(alpha_bar_t) c) / sqrt(1 - alpha_bar_t)`.
+    fn point_mass(
+        schedule: &Schedule,
+        c: Point,
+    ) -> impl FnMut(&[Point], usize, &mut Vec<Point>) + '_ {
+        move |x: &[Point], t: usize, eps: &mut Vec<Point>| {
+            eps.clear();
+            eps.extend(x.iter().map(|p| {
+                [0, 1].map(|axis| {
+                    (p[axis] - schedule.signal_scale(t) * c[axis]) / schedule.noise_scale(t)
+                })
+            }));
+        }
+    }
+
+    const C: Point = [0.3, -0.7];
+
+    #[test]
+    fn every_sampler_returns_a_point_mass_from_its_exact_noise() {
+        // DDIM with eta = 0 predicts x0 = c at every step and returns it; the ancestral
+        // sampler's last step is the posterior mean given x0 = c, which is c.
+        for (kind, steps) in [
+            (ScheduleKind::Polynomial, 10),
+            (ScheduleKind::Ddpm, 1000),
+            (ScheduleKind::Cosine, 100),
+        ] {
+            let schedule = schedule(kind, steps);
+            for spacing in Spacing::ALL {
+                for k in [1, 2, 3, 7, steps] {
+                    for (method, eta) in [
+                        (SamplerMethod::Ddim, 0.0),
+                        (SamplerMethod::Ddim, 1.0),
+                        (SamplerMethod::Ancestral, 0.0),
+                    ] {
+                        let config = sampling(method, k, spacing, eta);
+                        let mut rng = rng::stream(4, rng::Stream::Sampling);
+                        let start = initial_noise(20, &mut rng);
+                        let process = ReverseProcess::new(&schedule, &config);
+                        let x = process.run(&mut point_mass(&schedule, C), start, &mut rng, |_| {});
+                        for p in x {
+                            assert!(
+                                (p[0] - C[0]).abs() < 1e-9 && (p[1] - C[1]).abs() < 1e-9,
+                                "{kind:?} T={steps} {config:?}: {p:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_sampler_keeps_the_marginals_of_a_point_mass() {
+        // Started from the true marginal q(x_tau_K) = N(sqrt(abar) c, (1 - abar) I), the
+        // respaced ancestral chain with the posterior variance and DDIM with any eta both
+        // have q(x_tau_i) = N(sqrt(abar_tau_i) c, (1 - abar_tau_i) I) at every visited step;
+        // with the beta variance only the mean follows. Checked to five standard errors.
+        let schedule = schedule(ScheduleKind::Ddpm, 200);
+        let n = 20_000;
+        for (config, check_variance) in [
+            (
+                sampling(SamplerMethod::Ancestral, 5, Spacing::Trailing, 0.0),
+                true,
+            ),
+            (
+                sampling(SamplerMethod::Ancestral, 0, Spacing::Linspace, 0.0),
+                true,
+            ),
+            (
+                SamplingConfig {
+                    variance: SamplerVariance::Beta,
+                    ..sampling(SamplerMethod::Ancestral, 7, Spacing::Leading, 0.0)
+                },
+                false,
+            ),
+            (
+                sampling(SamplerMethod::Ddim, 6, Spacing::Linspace, 0.0),
+                true,
+            ),
+            (
+                sampling(SamplerMethod::Ddim, 6, Spacing::Trailing, 0.5),
+                true,
+            ),
+            (
+                sampling(SamplerMethod::Ddim, 9, Spacing::Leading, 1.0),
+                true,
+            ),
+        ] {
+            let process = ReverseProcess::new(&schedule, &config);
+            let visited = process.timesteps();
+            let first = visited[0];
+            let mut rng = rng::stream(6, rng::Stream::Sampling);
+            let start: Vec<Point> = initial_noise(n, &mut rng)
+                .into_iter()
+                .map(|z| {
+                    [0, 1].map(|axis| {
+                        schedule.signal_scale(first) * C[axis]
+                            + schedule.noise_scale(first) * z[axis]
+                    })
+                })
+                .collect();
+            // After the step at visited[j] the chain is at visited[j + 1], or at t = 0.
+            let mut landing = visited[1..].to_vec();
+            landing.push(0);
+            let mut states = Vec::new();
+            process.run(&mut point_mass(&schedule, C), start, &mut rng, |x| {
+                states.push(x.to_vec())
+            });
+            for (x, t) in states.iter().zip(landing) {
+                for axis in 0..2 {
+                    let mean = x.iter().map(|p| p[axis]).sum::<f64>() / n as f64;
+                    let var = x.iter().map(|p| (p[axis] - mean).powi(2)).sum::<f64>() / n as f64;
+                    let want_mean = schedule.signal_scale(t) * C[axis];
+                    let want_var = schedule.one_minus_alpha_bar[t];
+                    let label = format!("{config:?} t={t} axis {axis}");
+                    assert!(
+                        (mean - want_mean).abs() <= 5.0 * (var / n as f64).sqrt() + 1e-9,
+                        "{label}: mean {mean} vs {want_mean}"
+                    );
+                    if check_variance {
+                        assert!(
+                            (var - want_var).abs()
+                                <= 5.0 * want_var * (2.0 / n as f64).sqrt() + 1e-9,
+                            "{label}: variance {var} vs {want_var}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// One ancestral step at `t` of the full chain from `start`, with the sampling stream of
+    /// `seed`.
     fn one_step(
         model: &FusedNet,
         schedule: &Schedule,
@@ -149,16 +835,19 @@ mod tests {
         t: usize,
         seed: u64,
     ) -> Vec<Point> {
-        let mut x = start.to_vec();
-        let mut rng = rng::stream(seed, rng::Stream::Sampling);
-        reverse_step(
-            model,
-            schedule,
+        let config = SamplingConfig {
             variance,
+            ..SamplingConfig::default()
+        };
+        let process = ReverseProcess::new(schedule, &config);
+        let step = process.steps.iter().find(|s| s.t == t).unwrap();
+        let mut x = start.to_vec();
+        let eps = predict_noise(model, &x, t);
+        apply_step(
+            step,
             &mut x,
-            t,
-            &mut rng,
-            &mut Scratch::default(),
+            &eps,
+            &mut rng::stream(seed, rng::Stream::Sampling),
         );
         x
     }

@@ -58,10 +58,7 @@ impl Schedule {
         }
         let alpha_bar: Vec<f64> = log_alpha_bar.iter().map(|l| l.exp()).collect();
         let one_minus_alpha_bar: Vec<f64> = log_alpha_bar.iter().map(|l| -l.exp_m1()).collect();
-        let mut posterior_variance = vec![0.0; steps + 1];
-        for t in 2..=steps {
-            posterior_variance[t] = betas[t] * one_minus_alpha_bar[t - 1] / one_minus_alpha_bar[t];
-        }
+        let posterior_variance = posterior_variance(&betas, &one_minus_alpha_bar);
         Schedule {
             betas,
             alphas,
@@ -86,6 +83,50 @@ impl Schedule {
         self.one_minus_alpha_bar[t].sqrt()
     }
 
+    /// The schedule of the chain that visits only `steps` (`tau_1 < ... < tau_K`, each in
+    /// `1..=T`), indexed by `i` in `0..=K` (Nichol and Dhariwal 2021, sec. 4):
+    /// `alpha_bar'_i = alpha_bar_{tau_i}` with `alpha_bar'_0 = 1`, so
+    /// `alpha'_i = alpha_bar_{tau_i} / alpha_bar_{tau_{i-1}}`, `beta'_i = 1 - alpha'_i`, and
+    /// the posterior variance is `beta'_i (1 - alpha_bar'_{i-1}) / (1 - alpha_bar'_i)`.
+    ///
+    /// `alpha_bar'` and `1 - alpha_bar'` are copied, and the ratio is formed as
+    /// `exp(sum ln(1 - beta_s))` over the steps it spans (`-expm1` of the sum for `beta'`),
+    /// so tiny betas keep their precision and an underflowed `alpha_bar` gives no 0/0. A
+    /// step that skips nothing keeps its `alpha` and `beta`, so visiting every step gives
+    /// back this very schedule, bit for bit.
+    pub fn respaced(&self, steps: &[usize]) -> Schedule {
+        let mut betas = vec![0.0];
+        let mut alphas = vec![1.0];
+        let mut alpha_bar = vec![1.0];
+        let mut one_minus_alpha_bar = vec![0.0];
+        let mut previous = 0;
+        for &tau in steps {
+            debug_assert!(
+                tau > previous && tau <= self.steps(),
+                "steps must ascend in 1..=T"
+            );
+            if tau == previous + 1 {
+                betas.push(self.betas[tau]);
+                alphas.push(self.alphas[tau]);
+            } else {
+                let log_ratio: f64 = (previous + 1..=tau).map(|s| (-self.betas[s]).ln_1p()).sum();
+                betas.push(-log_ratio.exp_m1());
+                alphas.push(log_ratio.exp());
+            }
+            alpha_bar.push(self.alpha_bar[tau]);
+            one_minus_alpha_bar.push(self.one_minus_alpha_bar[tau]);
+            previous = tau;
+        }
+        let posterior_variance = posterior_variance(&betas, &one_minus_alpha_bar);
+        Schedule {
+            betas,
+            alphas,
+            alpha_bar,
+            one_minus_alpha_bar,
+            posterior_variance,
+        }
+    }
+
     /// The sampler's mean coefficients at step `t >= 1`:
     /// `mu = (x_t - eps_coef * eps) * inv_sqrt_alpha` with `inv_sqrt_alpha = 1/sqrt(alpha_t)`
     /// and `eps_coef = beta_t / sqrt(1 - alpha_bar_t)` (Ho et al. 2020, eq. 11).
@@ -94,6 +135,15 @@ impl Schedule {
         let eps_coef = self.betas[t] / self.one_minus_alpha_bar[t].sqrt();
         (inv_sqrt_alpha, eps_coef)
     }
+}
+
+/// `beta_t (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t)` for `t >= 2`, zero at `t = 0, 1`.
+fn posterior_variance(betas: &[f64], one_minus_alpha_bar: &[f64]) -> Vec<f64> {
+    let mut variance = vec![0.0; betas.len()];
+    for t in 2..betas.len() {
+        variance[t] = betas[t] * one_minus_alpha_bar[t - 1] / one_minus_alpha_bar[t];
+    }
+    variance
 }
 
 /// The betas of `config` before any rescaling, index 0 the placeholder.
@@ -294,6 +344,57 @@ mod tests {
         let (inv_sqrt_alpha, eps_coef) = s.mean_coefficients(2);
         assert!(close(inv_sqrt_alpha, 1.0 / (1.0f64 - 0.495).sqrt(), 1e-14));
         assert!(close(eps_coef, 0.495 / (1.0 - ab2).sqrt(), 1e-14));
+    }
+
+    #[test]
+    fn respacing_every_step_is_the_identity() {
+        for kind in ScheduleKind::ALL {
+            let s = Schedule::new(&config(kind), 50).unwrap();
+            let all: Vec<usize> = (1..=50).collect();
+            assert_eq!(s.respaced(&all), s, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn respaced_alpha_bar_is_alpha_bar_at_the_visited_steps() {
+        // The product of alpha'_i = 1 - beta'_i up to i is alpha_bar at tau_i.
+        let s = Schedule::new(&config(ScheduleKind::Ddpm), 1000).unwrap();
+        let steps = [1usize, 100, 101, 400, 999];
+        let r = s.respaced(&steps);
+        assert_eq!(r.steps(), steps.len());
+        let mut product = 1.0;
+        for (i, &tau) in steps.iter().enumerate() {
+            product *= r.alphas[i + 1];
+            assert!(close(product, s.alpha_bar[tau], 1e-12), "tau = {tau}");
+            assert!(close(r.alphas[i + 1], 1.0 - r.betas[i + 1], 1e-12));
+            assert_eq!(r.alpha_bar[i + 1], s.alpha_bar[tau]);
+            assert_eq!(r.one_minus_alpha_bar[i + 1], s.one_minus_alpha_bar[tau]);
+        }
+        // By hand: the first step skips nothing before it, beta'_1 = beta_1, and the jump
+        // from 101 to 400 has beta' = 1 - alpha_bar_400 / alpha_bar_101.
+        assert_eq!(r.betas[1], s.betas[1]);
+        assert_eq!(r.betas[3], s.betas[101]);
+        assert!(close(
+            r.betas[4],
+            1.0 - s.alpha_bar[400] / s.alpha_bar[101],
+            1e-12
+        ));
+        // Posterior variance of the respaced chain: beta'_i (1 - abar'_{i-1}) / (1 - abar'_i).
+        let want = r.betas[4] * (1.0 - s.alpha_bar[101]) / (1.0 - s.alpha_bar[400]);
+        assert!(close(r.posterior_variance[4], want, 1e-12));
+        assert_eq!(r.posterior_variance[1], 0.0);
+        // A chain that starts late takes the whole way from t = 0 in its first step.
+        let late = s.respaced(&[10, 20]);
+        assert!(close(late.betas[1], 1.0 - s.alpha_bar[10], 1e-12));
+        assert_eq!(late.posterior_variance[1], 0.0);
+        // The post's linear schedule underflows alpha_bar to 0 at T = 1000; a jump between
+        // two such steps is still a finite beta' (1), not 0/0.
+        let linear = Schedule::new(&config(ScheduleKind::Linear), 1000).unwrap();
+        let zero = (1..=1000).find(|&t| linear.alpha_bar[t] == 0.0).unwrap();
+        assert!(zero < 1000);
+        let r = linear.respaced(&[1, zero, 1000]);
+        assert!(r.betas.iter().all(|b| b.is_finite()));
+        assert!(r.posterior_variance.iter().all(|v| v.is_finite()));
     }
 
     #[test]

@@ -2,9 +2,49 @@
 //! value is set at one.
 //!
 //! A path is whatever key the serialized [`RunConfig`] has, so the set of valid paths
-//! follows the core's config types without a list to keep in sync.
+//! follows the core's config types without a list to keep in sync. The one exception is
+//! [`OMITTED_AT_DEFAULT`]: keys added after the first studies, which the core leaves out
+//! of a serialized config while they hold their default (so older run ids stay); every
+//! function here treats them as present, with the value the config has.
+
+use std::sync::OnceLock;
 
 use ddpm::RunConfig;
+
+/// The paths a serialized config leaves out while they hold their default value.
+pub const OMITTED_AT_DEFAULT: [&str; 4] = [
+    "sampling.method",
+    "sampling.steps",
+    "sampling.spacing",
+    "sampling.eta",
+];
+
+/// The value `config` has at each of [`OMITTED_AT_DEFAULT`], in that order.
+fn omitted_values(config: &RunConfig) -> [serde_json::Value; 4] {
+    fn json(value: impl serde::Serialize) -> serde_json::Value {
+        serde_json::to_value(value).expect("config values are plain data")
+    }
+    let s = &config.sampling;
+    [json(s.method), json(s.steps), json(s.spacing), json(s.eta)]
+}
+
+/// `config` as JSON with every key written out, [`OMITTED_AT_DEFAULT`] included.
+pub fn to_json(config: &RunConfig) -> serde_json::Value {
+    let mut json = serde_json::to_value(config).expect("a RunConfig is plain data");
+    for (path, value) in OMITTED_AT_DEFAULT.into_iter().zip(omitted_values(config)) {
+        let (parent, key) = path.split_once('.').expect("omitted keys are in a table");
+        if let Some(table) = json.get_mut(parent).and_then(|t| t.as_object_mut()) {
+            table.entry(key).or_insert(value);
+        }
+    }
+    json
+}
+
+/// The default config with every key written out.
+fn defaults() -> &'static serde_json::Value {
+    static DEFAULTS: OnceLock<serde_json::Value> = OnceLock::new();
+    DEFAULTS.get_or_init(|| to_json(&RunConfig::default()))
+}
 
 /// Every leaf path of a config, in the order the config serializes.
 pub fn leaf_paths() -> Vec<String> {
@@ -22,9 +62,11 @@ pub fn leaf_paths() -> Vec<String> {
     out
 }
 
-/// A config as a TOML table, the form paths are set in.
+/// A config as a TOML table, the form paths are set in, with every key written out
+/// ([`OMITTED_AT_DEFAULT`] included).
 pub fn to_table(config: &RunConfig) -> toml::Table {
-    toml::Table::try_from(config).expect("a RunConfig is plain data and always serializes to TOML")
+    toml::Table::try_from(to_json(config))
+        .expect("a RunConfig is plain data and always serializes to TOML")
 }
 
 /// Sets `path` in `table` (a serialized config) to `value`. The error explains what the
@@ -76,10 +118,20 @@ pub fn check(path: &str) -> Result<(), String> {
     )
 }
 
-/// Reads `path` from a config serialized as JSON.
+/// Reads `path` from a config serialized as JSON. A key of [`OMITTED_AT_DEFAULT`] that
+/// the JSON leaves out holds its default, and reads as that.
 pub fn get<'a>(json: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
-    path.split('.')
-        .try_fold(json, |value, segment| value.get(segment))
+    let lookup = |json: &'a serde_json::Value| {
+        path.split('.')
+            .try_fold(json, |value, segment| value.get(segment))
+    };
+    lookup(json).or_else(|| {
+        if OMITTED_AT_DEFAULT.contains(&path) {
+            lookup(defaults())
+        } else {
+            None
+        }
+    })
 }
 
 /// The message for a path no config has, with the closest valid path as a hint and the
@@ -135,13 +187,17 @@ pub fn choices(path: &str) -> Option<Vec<String>> {
             .filter_map(|v| serde_json::to_value(v).ok()?.as_str().map(str::to_string))
             .collect()
     }
-    use ddpm::{DatasetKind, SamplerVariance, Scaling, ScheduleKind, TimeEncoding};
+    use ddpm::{
+        DatasetKind, SamplerMethod, SamplerVariance, Scaling, ScheduleKind, Spacing, TimeEncoding,
+    };
     Some(match path {
         "dataset.kind" => names(&DatasetKind::ALL),
         "schedule.kind" => names(&ScheduleKind::ALL),
         "scaling" => names(&[Scaling::MinMax, Scaling::Standardize, Scaling::None]),
         "model.time_encoding" => names(&[TimeEncoding::OneHot, TimeEncoding::Sinusoidal]),
         "sampling.variance" => names(&[SamplerVariance::Posterior, SamplerVariance::Beta]),
+        "sampling.method" => names(&SamplerMethod::ALL),
+        "sampling.spacing" => names(&Spacing::ALL),
         _ => return None,
     })
 }
@@ -188,6 +244,44 @@ mod tests {
         assert!(paths.contains(&"schedule.kind".to_string()));
         assert!(paths.contains(&"training.epochs".to_string()));
         assert!(!paths.contains(&"schedule".to_string()));
+    }
+
+    #[test]
+    fn keys_left_out_at_their_default_are_still_paths() {
+        use ddpm::{SamplerMethod, Spacing};
+        let paths = leaf_paths();
+        for path in OMITTED_AT_DEFAULT {
+            assert!(paths.contains(&path.to_string()), "{path}");
+            check(path).unwrap();
+        }
+        // The serialized default leaves them out; `get` reads them as their defaults.
+        let json = serde_json::to_value(RunConfig::default()).unwrap();
+        assert_eq!(json["sampling"].get("method"), None);
+        assert_eq!(get(&json, "sampling.method"), Some(&"ancestral".into()));
+        assert_eq!(get(&json, "sampling.steps"), Some(&0.into()));
+        assert_eq!(get(&json, "sampling.spacing"), Some(&"linspace".into()));
+        assert_eq!(get(&json, "sampling.eta"), Some(&0.0.into()));
+        assert_eq!(get(&json, "sampling.nope"), None);
+        // Set through a table and read back.
+        let mut table = to_table(&RunConfig::default());
+        set(&mut table, "sampling.method", "ddim".into()).unwrap();
+        set(&mut table, "sampling.spacing", "trailing".into()).unwrap();
+        set(&mut table, "sampling.steps", toml::Value::Integer(4)).unwrap();
+        set(&mut table, "sampling.eta", toml::Value::Float(0.5)).unwrap();
+        let config: RunConfig = table.try_into().unwrap();
+        assert_eq!(config.sampling.method, SamplerMethod::Ddim);
+        assert_eq!(config.sampling.spacing, Spacing::Trailing);
+        assert_eq!((config.sampling.steps, config.sampling.eta), (4, 0.5));
+        let json = serde_json::to_value(&config).unwrap();
+        assert_eq!(get(&json, "sampling.method"), Some(&"ddim".into()));
+        assert_eq!(
+            choices("sampling.method").unwrap(),
+            vec!["ancestral", "ddim"]
+        );
+        assert_eq!(
+            choices("sampling.spacing").unwrap(),
+            vec!["linspace", "leading", "trailing"]
+        );
     }
 
     #[test]

@@ -164,6 +164,47 @@ mod tests {
         assert!(text.starts_with("{\"T\":10,\"dataset\":{\"kind\":\"moons\",\"n\":1000"));
     }
 
+    /// The canonical JSON and id of the default config before the sampler keys
+    /// (`sampling.method`, `steps`, `spacing`, `eta`) existed.
+    const DEFAULT_JSON_BEFORE_SAMPLERS: &str = r#"{"T":10,"dataset":{"kind":"moons","n":1000,"noise":0.05},"model":{"leaky_slope":0.01,"time_encoding":"one_hot"},"sampling":{"n_samples":0,"variance":"posterior"},"scaling":"minmax","schedule":{"beta_end":0.02,"beta_start":0.0001,"cosine_s":0.008,"kind":"polynomial","max_beta":0.99,"power":4,"rescale_to_t":false,"sigmoid_end":3,"sigmoid_start":-3,"sigmoid_tau":1,"zero_terminal_snr":false},"seed":0,"training":{"beta1":0.9,"beta2":0.999,"epochs":5000,"eps":1e-8,"loss_every":10,"lr":0.01,"weight_decay":0.0001}}"#;
+    const DEFAULT_ID_BEFORE_SAMPLERS: &str =
+        "00806c4a538b342167846699588ec16a9e9edf37392bfb6ded5b2848d8a99c54";
+
+    #[test]
+    fn sampler_keys_at_their_defaults_keep_every_id() {
+        use ddpm::{SamplerMethod, SamplerVariance, Spacing};
+        let default = RunConfig::default();
+        assert_eq!(canonical_json(&default), DEFAULT_JSON_BEFORE_SAMPLERS);
+        assert_eq!(RunId::of(&default).as_str(), DEFAULT_ID_BEFORE_SAMPLERS);
+        // Written out, or chosen so that the sampler ignores them, they change nothing.
+        let mut same = Vec::new();
+        let mut c = default.clone();
+        c.sampling.method = SamplerMethod::Ancestral;
+        c.sampling.steps = 0;
+        c.sampling.spacing = Spacing::Linspace;
+        c.sampling.eta = 0.0;
+        same.push(c.clone());
+        c.sampling.eta = 0.7; // ancestral sampling has no eta
+        same.push(c.clone());
+        c.sampling.steps = c.steps; // K = T is every step, whatever the spacing
+        c.sampling.spacing = Spacing::Trailing;
+        same.push(c.clone());
+        for config in same {
+            assert_eq!(
+                canonical_json(&config),
+                DEFAULT_JSON_BEFORE_SAMPLERS,
+                "{config:?}"
+            );
+        }
+        // DDIM ignores the ancestral variance.
+        let mut a = default.clone();
+        a.sampling.method = SamplerMethod::Ddim;
+        let mut b = a.clone();
+        b.sampling.variance = SamplerVariance::Beta;
+        assert_eq!(RunId::of(&a), RunId::of(&b));
+        assert_ne!(RunId::of(&a), RunId::of(&default));
+    }
+
     #[test]
     fn ids_parse_and_display() {
         let id = RunId::of(&RunConfig::default());

@@ -18,6 +18,8 @@ pub struct ReverseProcess {
     pub data: Vec<ddpm::Point>,
     /// Entry `k` holds `x_{T-k}` in data space.
     pub trajectory: Vec<Vec<ddpm::Point>>,
+    /// The steps the sampler visits, descending (all of T..1 unless it is respaced).
+    pub timesteps: Vec<usize>,
     /// The shared axes.
     pub bounds: Bounds,
 }
@@ -90,12 +92,9 @@ impl ReverseProcess {
             run: run.to_string(),
             data,
             trajectory,
+            timesteps: trained.timesteps(),
             bounds,
         }
-    }
-
-    fn steps(&self) -> usize {
-        self.trajectory.len().saturating_sub(1)
     }
 
     fn draw_frame<DB: DrawingBackend>(
@@ -103,7 +102,8 @@ impl ReverseProcess {
         area: &DrawingArea<DB, Shift>,
         k: usize,
     ) -> Result<()> {
-        let caption = format!("t = {}", self.steps() - k);
+        // Entry k is x at the k-th visited step (descending), the last entry x_0.
+        let caption = format!("t = {}", self.timesteps.get(k).copied().unwrap_or(0));
         scatter_panel(
             area,
             &self.bounds,

@@ -75,14 +75,50 @@ fn the_id_hashes_the_semantics_version_and_the_canonical_config() {
     insta::assert_snapshot!("canonical_default_config", canonical_json(&config));
 }
 
-/// A different value for a config path, and the schedule it is relevant under.
-fn altered(path: &str, value: &toml::Value) -> (toml::Value, Option<&'static str>) {
-    let kind = match path {
-        "schedule.power" | "schedule.max_beta" => Some("polynomial"),
-        "schedule.beta_start" | "schedule.beta_end" | "schedule.rescale_to_t" => Some("ddpm"),
-        "schedule.cosine_s" => Some("cosine"),
-        p if p.starts_with("schedule.sigmoid_") => Some("sigmoid"),
-        _ => None,
+/// The ids of RunConfig::default() and of every run of the committed studies, as they
+/// were before the sampler keys (`sampling.method`, `steps`, `spacing`, `eta`) existed.
+#[test]
+fn the_committed_studies_keep_their_ids() {
+    assert_eq!(
+        RunId::of(&RunConfig::default()).as_str(),
+        "00806c4a538b342167846699588ec16a9e9edf37392bfb6ded5b2848d8a99c54"
+    );
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for study in ["schedules", "schedules-small"] {
+        let experiment =
+            runner::Experiment::load(&root.join(format!("experiments/{study}.toml"))).unwrap();
+        let ids: std::collections::BTreeSet<String> = experiment
+            .cells()
+            .into_iter()
+            .map(|c| c.id.to_string())
+            .collect();
+        let csv = std::fs::read_to_string(root.join(format!("reports/{study}/runs.csv"))).unwrap();
+        let stored: Vec<&str> = csv
+            .lines()
+            .skip(1)
+            .map(|line| line.split(',').next().unwrap())
+            .collect();
+        assert!(!stored.is_empty());
+        for id in stored {
+            assert!(ids.contains(id), "{study}: run {id} lost its id");
+        }
+    }
+}
+
+/// A different value for a config path, and the settings under which it is used.
+fn altered(path: &str, value: &toml::Value) -> (toml::Value, Vec<(&'static str, toml::Value)>) {
+    let string = |s: &str| toml::Value::String(s.to_string());
+    let context = match path {
+        "schedule.power" | "schedule.max_beta" => vec![("schedule.kind", string("polynomial"))],
+        "schedule.beta_start" | "schedule.beta_end" | "schedule.rescale_to_t" => {
+            vec![("schedule.kind", string("ddpm"))]
+        }
+        "schedule.cosine_s" => vec![("schedule.kind", string("cosine"))],
+        p if p.starts_with("schedule.sigmoid_") => vec![("schedule.kind", string("sigmoid"))],
+        "sampling.eta" => vec![("sampling.method", string("ddim"))],
+        // The spacing only matters when some steps are skipped.
+        "sampling.spacing" => vec![("sampling.steps", toml::Value::Integer(3))],
+        _ => vec![],
     };
     let new = match value {
         toml::Value::Boolean(b) => toml::Value::Boolean(!b),
@@ -95,13 +131,15 @@ fn altered(path: &str, value: &toml::Value) -> (toml::Value, Option<&'static str
                 "polynomial" => "cosine",
                 "one_hot" => "sinusoidal",
                 "posterior" => "beta",
+                "ancestral" => "ddim",
+                "linspace" => "leading",
                 other => panic!("no alternative known for the value `{other}` of `{path}`"),
             };
             toml::Value::String(other.to_string())
         }
         other => panic!("unexpected value {other} at `{path}`"),
     };
-    (new, kind)
+    (new, context)
 }
 
 #[test]
@@ -109,6 +147,9 @@ fn every_value_that_affects_results_changes_the_id() {
     let defaults = runner::config_path::to_table(&RunConfig::default());
     let paths = runner::config_path::leaf_paths();
     assert!(paths.len() >= 20, "{paths:?}");
+    for key in runner::config_path::OMITTED_AT_DEFAULT {
+        assert!(paths.iter().any(|p| p == key), "{key} is not a path");
+    }
     for path in paths {
         let mut table = defaults.clone();
         let root = toml::Value::Table(defaults.clone());
@@ -116,14 +157,9 @@ fn every_value_that_affects_results_changes_the_id() {
             .split('.')
             .fold(&root, |value, key| &value[key])
             .clone();
-        let (new, kind) = altered(&path, &current);
-        if let Some(kind) = kind {
-            runner::config_path::set(
-                &mut table,
-                "schedule.kind",
-                toml::Value::String(kind.into()),
-            )
-            .unwrap();
+        let (new, context) = altered(&path, &current);
+        for (at, value) in context {
+            runner::config_path::set(&mut table, at, value).unwrap();
         }
         let before: RunConfig = toml::Value::Table(table.clone()).try_into().unwrap();
         runner::config_path::set(&mut table, &path, new).unwrap();
