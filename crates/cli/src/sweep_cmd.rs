@@ -235,6 +235,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     ]);
     let mut rows = Vec::new();
     let (mut pending, mut stored, mut failed, mut seconds) = (0, 0, 0, 0.0);
+    let mut models_counted = std::collections::HashSet::new();
     for (i, cell) in experiment.cells().iter().enumerate() {
         let state = CellState::of(&store, cell).map_err(classify)?;
         let (label, estimate) = match &state {
@@ -248,7 +249,17 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
             }
             CellState::Pending => {
                 pending += 1;
-                let estimate = cost.estimate(&cell.config);
+                // A model is trained once for all the cells that share it, and not at all
+                // when it is stored.
+                let model = runner::RunId::of_model(&cell.config);
+                let train = if models_counted.insert(model.clone())
+                    && store.model_record(&model).ok().flatten().is_none()
+                {
+                    cost.training(&cell.config)
+                } else {
+                    0.0
+                };
+                let estimate = train + cost.sampling(&cell.config);
                 seconds += estimate;
                 ("pending".to_string(), format_seconds(estimate))
             }

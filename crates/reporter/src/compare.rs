@@ -1,8 +1,10 @@
 //! The questions an experiment file asks (`[[compare]]`): is cell `a` better than cell
 //! `b` on a metric, by more than a margin, given the spread over seeds?
 //!
-//! The verdict reads Welch's 95% interval for `d = mean_a - mean_b` against the margin
-//! `m >= 0` (in metric units). For a metric where lower is better:
+//! The verdict reads the 95% interval for `d = mean_a - mean_b` against the margin
+//! `m >= 0` (in metric units): the paired t interval of the per-seed differences when
+//! both cells have the same seeds, all completed (cells of one sweep share each seed's
+//! data draw, initial weights and sampling noise), Welch's interval otherwise. For a metric where lower is better:
 //! - **better**: the whole interval lies below `-m` (`upper < -m`): `a` is lower by more
 //!   than the margin;
 //! - **worse**: the whole interval lies above `+m` (`lower > m`);
@@ -179,6 +181,7 @@ fn answer_one(sweep: &Sweep, aggregate: &Aggregate, question: &Question) -> Resu
                 nothing,
                 0,
                 f64::NAN,
+                None,
             ));
         }
         let key = sweep
@@ -193,11 +196,21 @@ fn answer_one(sweep: &Sweep, aggregate: &Aggregate, question: &Question) -> Resu
             metric.estimate,
             cell.failures,
             metric.floor_mean,
+            Some(key),
         ))
     };
-    let (cell_a, estimate_a, failures_a, floor_a) = side(&question.a, "a")?;
-    let (cell_b, estimate_b, failures_b, floor_b) = side(&question.b, "b")?;
-    let difference = Difference::welch(&estimate_a, &estimate_b);
+    let (cell_a, estimate_a, failures_a, floor_a, key_a) = side(&question.a, "a")?;
+    let (cell_b, estimate_b, failures_b, floor_b, key_b) = side(&question.b, "b")?;
+    // Cells with the same seeds share each seed's data draw, initial weights and sampling
+    // noise: their per-seed differences give the (tighter) paired interval.
+    let paired = match (&key_a, &key_b) {
+        (Some(a), Some(b)) => same_seed_pairs(sweep, a, b, &question.metric),
+        _ => None,
+    };
+    let difference = match paired {
+        Some(pairs) => Difference::paired(&pairs),
+        None => Difference::welch(&estimate_a, &estimate_b),
+    };
     let verdict = match &difference {
         Some(d) => Verdict::judge(d, question.margin, question.lower_is_better),
         None => Verdict::InsufficientSeeds,
@@ -222,6 +235,35 @@ fn answer_one(sweep: &Sweep, aggregate: &Aggregate, question: &Question) -> Resu
 
 /// A number with four significant digits, in plain or scientific notation by size, so
 /// tables stay narrow and stable.
+/// `(a_s, b_s)` for every seed `s`, when both cells have the same seeds, each with a
+/// finite value of `metric` (so a failed run on either side means no pairing).
+fn same_seed_pairs(
+    sweep: &Sweep,
+    a: &[crate::sweep::AxisValue],
+    b: &[crate::sweep::AxisValue],
+    metric: &str,
+) -> Option<Vec<(f64, f64)>> {
+    let values = |key: &[crate::sweep::AxisValue]| -> Option<std::collections::BTreeMap<u64, f64>> {
+        sweep
+            .runs_of(key)
+            .into_iter()
+            .map(|run| {
+                let value = run
+                    .metrics
+                    .as_ref()
+                    .and_then(|m| crate::sweep::metric_value(m, metric))
+                    .filter(|v| v.is_finite())?;
+                Some((run.seed, value))
+            })
+            .collect()
+    };
+    let (a, b) = (values(a)?, values(b)?);
+    if a.len() < 2 || !a.keys().eq(b.keys()) {
+        return None;
+    }
+    Some(a.iter().map(|(seed, va)| (*va, b[seed])).collect())
+}
+
 pub fn fmt_num(value: f64) -> String {
     if !value.is_finite() {
         return if value.is_nan() {
@@ -252,6 +294,7 @@ mod tests {
             lower,
             upper,
             df: 8.0,
+            method: crate::stats::Interval::Welch,
         }
     }
 

@@ -153,8 +153,11 @@ impl Document<'_> {
         let _ = writeln!(
             out,
             "Each comparison asks whether cell a beats cell b on a metric by more than a \
-             margin (in the metric's units). The difference of means a − b gets Welch's 95% \
-             interval, which does not assume equal variances. For a metric where lower is \
+             margin (in the metric's units). The difference of means a − b gets a 95% interval: \
+             when both cells have the same seeds, all completed, the paired t interval of \
+             the per-seed differences (a seed fixes the data draw, the initial weights and \
+             the sampling noise, so pairing removes what the seeds share); otherwise Welch's \
+             interval, which does not assume equal variances. Each comparison says which. For a metric where lower is \
              better, a is **better** when the whole interval lies below −margin, **worse** \
              when it lies above +margin, **equivalent** when it lies within ±margin (any \
              difference is smaller than the margin), **better (worse), size uncertain** when \
@@ -200,10 +203,14 @@ impl Document<'_> {
                     };
                     let _ = writeln!(
                         out,
-                        "- a − b = {}, 95% CI [{}, {}] (Welch, df = {df}); noise floor {}",
+                        "- a − b = {}, 95% CI [{}, {}] ({}, df = {df}); noise floor {}",
                         fmt_num(d.diff),
                         fmt_num(d.lower),
                         fmt_num(d.upper),
+                        match d.method {
+                            crate::stats::Interval::Paired => "paired over the same seeds",
+                            crate::stats::Interval::Welch => "Welch",
+                        },
                         fmt_num(c.floor)
                     );
                 }

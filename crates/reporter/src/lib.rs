@@ -201,6 +201,22 @@ pub fn render(
             ),
         }
     }
+    for metric in sweep::metric_names() {
+        if let Some(figure) =
+            plot::metric::MetricFigure::against_sampling_steps(sweep, &aggregate, metric)
+        {
+            keep(
+                &format!("{metric} against the sampling steps K"),
+                format!(
+                    "Mean `{metric}` over completed seeds with its 95% interval as a band, \
+                     against the number of reverse steps K the sampler takes (`sampling.steps`), \
+                     one panel per schedule, one line per training T, sampler and other axes; \
+                     the dashed line is the noise floor."
+                ),
+                plot::save(&figure, &figures_dir, &format!("{metric}_vs_K")),
+            );
+        }
+    }
     let seed = featured.map_or(0, |r| r.seed);
     keep(
         "Samples",

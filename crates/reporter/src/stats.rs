@@ -1,4 +1,5 @@
-//! Confidence intervals over seeds: Student t for one cell, Welch t for a difference.
+//! Confidence intervals over seeds: Student t for one cell; for a difference, the paired
+//! t interval when both sides have the same seeds, Welch's t interval otherwise.
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
@@ -85,8 +86,31 @@ pub struct Difference {
     pub lower: f64,
     /// Upper end of the 95% interval.
     pub upper: f64,
-    /// Welch-Satterthwaite degrees of freedom; infinite when both samples are constant.
+    /// Degrees of freedom: Welch-Satterthwaite's, or `n - 1` for a paired interval;
+    /// infinite when the difference is known exactly.
     pub df: f64,
+    /// Which interval it is.
+    pub method: Interval,
+}
+
+/// How the interval of a difference was computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interval {
+    /// Welch's t interval of two independent samples.
+    Welch,
+    /// The t interval of the per-seed differences `a_s - b_s` (both sides have the same
+    /// seeds, which share the data draw, initial weights and sampling noise).
+    Paired,
+}
+
+impl Interval {
+    /// The name in tables: `welch` or `paired`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Interval::Welch => "welch",
+            Interval::Paired => "paired",
+        }
+    }
 }
 
 impl Difference {
@@ -106,6 +130,7 @@ impl Difference {
                 lower: diff,
                 upper: diff,
                 df: f64::INFINITY,
+                method: Interval::Welch,
             });
         }
         let df =
@@ -116,6 +141,39 @@ impl Difference {
             lower: diff - t * se,
             upper: diff + t * se,
             df,
+            method: Interval::Welch,
+        })
+    }
+
+    /// The paired interval of `a - b` from `(a_s, b_s)` pairs of the same seeds: the
+    /// Student t interval of the differences `d_s = a_s - b_s`,
+    /// `mean(d) ± t_{0.975, n-1} s_d / sqrt(n)`; `None` with fewer than two pairs or a
+    /// non-finite value.
+    pub fn paired(pairs: &[(f64, f64)]) -> Option<Difference> {
+        let d: Vec<f64> = pairs.iter().map(|(a, b)| a - b).collect();
+        let estimate = Estimate::of(&d);
+        if estimate.n < 2 || estimate.n != pairs.len() {
+            return None;
+        }
+        let exact = estimate.std == 0.0;
+        Some(Difference {
+            diff: estimate.mean,
+            lower: if exact {
+                estimate.mean
+            } else {
+                estimate.lower()
+            },
+            upper: if exact {
+                estimate.mean
+            } else {
+                estimate.upper()
+            },
+            df: if exact {
+                f64::INFINITY
+            } else {
+                (estimate.n - 1) as f64
+            },
+            method: Interval::Paired,
         })
     }
 }
@@ -186,5 +244,30 @@ mod tests {
     fn constant_samples_give_an_exact_difference() {
         let d = Difference::welch(&Estimate::of(&[1.0, 1.0]), &Estimate::of(&[0.5, 0.5])).unwrap();
         assert_eq!((d.lower, d.diff, d.upper), (0.5, 0.5, 0.5));
+    }
+
+    #[test]
+    fn paired_interval_matches_a_hand_computation() {
+        // d = (0.1, 0.3, 0.2, 0.4): mean 0.25, s = sqrt(0.05/3) = 0.129099,
+        // t_{0.975, 3} = 3.182446, half width = 3.182446 * 0.129099 / 2 = 0.205426.
+        let pairs = [(1.1, 1.0), (2.3, 2.0), (0.7, 0.5), (1.4, 1.0)];
+        let d = Difference::paired(&pairs).unwrap();
+        assert_eq!(d.method, Interval::Paired);
+        assert!(close(d.diff, 0.25, 1e-12));
+        assert!(close(d.df, 3.0, 0.0));
+        assert!(close(d.upper - d.diff, 0.205_426, 1e-6), "{d:?}");
+        assert!(close(d.diff - d.lower, 0.205_426, 1e-6));
+        // The same values unpaired: Welch is far wider, the seeds' shared part dominates.
+        let welch = Difference::welch(
+            &Estimate::of(&[1.1, 2.3, 0.7, 1.4]),
+            &Estimate::of(&[1.0, 2.0, 0.5, 1.0]),
+        )
+        .unwrap();
+        assert!(welch.upper - welch.lower > 5.0 * (d.upper - d.lower));
+        // A constant difference is known exactly; one pair gives no interval.
+        let exact = Difference::paired(&[(1.0, 0.5), (2.0, 1.5)]).unwrap();
+        assert_eq!((exact.lower, exact.upper), (0.5, 0.5));
+        assert!(Difference::paired(&[(1.0, 0.5)]).is_none());
+        assert!(Difference::paired(&[(1.0, 0.5), (f64::NAN, 1.0)]).is_none());
     }
 }

@@ -75,7 +75,7 @@ fn fmt_ratio(ratio: f64) -> String {
 }
 
 /// One row per comparison: the question, both sides with n and interval, the difference
-/// with Welch's interval, the margin and the verdict.
+/// with its interval (paired or Welch), the margin and the verdict.
 pub fn comparison_table(comparisons: &[Comparison]) -> Result<DataFrame> {
     let text =
         |f: &dyn Fn(&Comparison) -> String| -> Vec<String> { comparisons.iter().map(f).collect() };
@@ -91,10 +91,11 @@ pub fn comparison_table(comparisons: &[Comparison]) -> Result<DataFrame> {
             "a − b [95% CI]".into(),
             text(&|c| match &c.difference {
                 Some(d) => format!(
-                    "{} [{}, {}]",
+                    "{} [{}, {}] {}",
                     fmt_num(d.diff),
                     fmt_num(d.lower),
-                    fmt_num(d.upper)
+                    fmt_num(d.upper),
+                    d.method.as_str()
                 ),
                 None => fmt_num(c.a.mean - c.b.mean),
             }),
@@ -107,7 +108,8 @@ pub fn comparison_table(comparisons: &[Comparison]) -> Result<DataFrame> {
 }
 
 /// One row per comparison with full-precision numbers, for CSV: both sides' n, mean and
-/// interval, the difference with Welch's interval and degrees of freedom, the margin, the
+/// interval, the difference with its interval (paired or Welch), degrees of freedom and
+/// kind, the margin, the
 /// floor and the verdict.
 pub fn comparison_frame(comparisons: &[Comparison]) -> Result<DataFrame> {
     let text =
@@ -142,7 +144,15 @@ pub fn comparison_frame(comparisons: &[Comparison]) -> Result<DataFrame> {
         Column::new("diff".into(), number(&|c| c.a.mean - c.b.mean)),
         Column::new("diff_ci_low".into(), number(&difference(|d| d.lower))),
         Column::new("diff_ci_high".into(), number(&difference(|d| d.upper))),
-        Column::new("welch_df".into(), number(&difference(|d| d.df))),
+        Column::new("df".into(), number(&difference(|d| d.df))),
+        Column::new(
+            "interval".into(),
+            text(&|c| {
+                c.difference
+                    .map_or("none", |d| d.method.as_str())
+                    .to_string()
+            }),
+        ),
         Column::new("margin".into(), number(&|c| c.question.margin)),
         Column::new(
             "lower_is_better".into(),

@@ -60,11 +60,20 @@ impl CostModel {
 
     /// The estimated seconds of one run on one core.
     pub fn estimate(&self, config: &RunConfig) -> f64 {
-        let train =
-            config.training.epochs as f64 * config.dataset.n as f64 * self.train_per_point_epoch;
-        let sample =
-            config.steps as f64 * config.sample_count() as f64 * self.sample_per_point_step;
-        train + sample
+        self.training(config) + self.sampling(config)
+    }
+
+    /// Seconds to train the model of `config` (shared by the runs that differ only in
+    /// how they sample).
+    pub fn training(&self, config: &RunConfig) -> f64 {
+        config.training.epochs as f64 * config.dataset.n as f64 * self.train_per_point_epoch
+    }
+
+    /// Seconds to sample `config`'s model as it asks (K reverse steps).
+    pub fn sampling(&self, config: &RunConfig) -> f64 {
+        config.sampling_steps() as f64
+            * config.sample_count() as f64
+            * self.sample_per_point_step
     }
 }
 

@@ -224,6 +224,8 @@ fn gc_lists_what_an_edited_grid_left_behind_and_removes_it_on_yes() {
     assert!(stdout.contains("removed run"), "{stdout}");
     assert!(stdout.contains("removed model"), "{stdout}");
     assert_eq!(count(), 1);
-    let models = std::fs::read_dir(results.join("models")).expect("models").count();
+    let models = std::fs::read_dir(results.join("models"))
+        .expect("models")
+        .count();
     assert_eq!(models, 1, "the kept run's model stays");
 }

@@ -8,10 +8,13 @@ pub const STEPS_AXIS: &str = "T";
 /// The axis that splits panels when present.
 pub const PANEL_AXIS: &str = "scaling";
 
+/// The axis of the sampler's step count, drawn along x in a figure of its own.
+pub const SAMPLING_STEPS_AXIS: &str = "sampling.steps";
+
 /// The roles of a sweep's axes in a figure.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Facets {
-    /// Index of the `T` axis in the sweep's axes.
+    /// Index of the axis along x (`T` by default) in the sweep's axes.
     pub steps: Option<usize>,
     /// Index of the panel axis.
     pub panel: Option<usize>,
@@ -20,11 +23,17 @@ pub struct Facets {
 }
 
 impl Facets {
-    /// The default layout for `sweep`.
+    /// The default layout for `sweep`: `T` along x, one panel per scaling.
     pub fn of(sweep: &Sweep) -> Facets {
+        Facets::with(sweep, STEPS_AXIS, PANEL_AXIS)
+    }
+
+    /// `x` along x, one panel per value of `panel`, every other axis as series (either
+    /// may be missing from the sweep).
+    pub fn with(sweep: &Sweep, x: &str, panel: &str) -> Facets {
         let find = |name: &str| sweep.axes.iter().position(|a| a == name);
-        let steps = find(STEPS_AXIS);
-        let panel = find(PANEL_AXIS);
+        let steps = find(x);
+        let panel = find(panel);
         let series = (0..sweep.axes.len())
             .filter(|i| Some(*i) != steps && Some(*i) != panel)
             .collect();
@@ -35,7 +44,12 @@ impl Facets {
         }
     }
 
-    /// The value of `T` in a cell, when `T` is an axis.
+    /// The name of the panel axis, if any.
+    pub fn panel_name<'s>(&self, sweep: &'s Sweep) -> Option<&'s str> {
+        self.panel.map(|i| sweep.axes[i].as_str())
+    }
+
+    /// The value of the x axis in a cell, when it is an axis.
     pub fn steps_of(&self, key: &[AxisValue]) -> Option<f64> {
         self.steps.and_then(|i| key[i].as_f64())
     }

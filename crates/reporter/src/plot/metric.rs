@@ -43,6 +43,10 @@ pub struct Panel {
 pub struct MetricFigure {
     /// The metric's name.
     pub metric: String,
+    /// What x is, for the title (`T`, `K`).
+    pub x_name: String,
+    /// The x axis's description.
+    pub x_label: String,
     /// The panels, left to right.
     pub panels: Vec<Panel>,
 }
@@ -50,8 +54,47 @@ pub struct MetricFigure {
 impl MetricFigure {
     /// Builds the figure of `metric`; `None` when `T` is not an axis of the sweep.
     pub fn new(sweep: &Sweep, aggregate: &Aggregate, metric: &str) -> Option<MetricFigure> {
-        let facets = Facets::of(sweep);
+        MetricFigure::along(
+            sweep,
+            aggregate,
+            metric,
+            Facets::of(sweep),
+            ("T", "T (diffusion steps, log)"),
+        )
+    }
+
+    /// `metric` against the sampler's number of steps K (`sampling.steps`), one panel per
+    /// schedule (or scaling), one line per training T, sampler and other axes; `None`
+    /// unless `sampling.steps` is an axis.
+    pub fn against_sampling_steps(
+        sweep: &Sweep,
+        aggregate: &Aggregate,
+        metric: &str,
+    ) -> Option<MetricFigure> {
+        let panel = if sweep.axes.iter().any(|a| a == "schedule.kind") {
+            "schedule.kind"
+        } else {
+            super::facets::PANEL_AXIS
+        };
+        let facets = Facets::with(sweep, super::facets::SAMPLING_STEPS_AXIS, panel);
+        MetricFigure::along(
+            sweep,
+            aggregate,
+            metric,
+            facets,
+            ("K", "K (sampling steps, log)"),
+        )
+    }
+
+    fn along(
+        sweep: &Sweep,
+        aggregate: &Aggregate,
+        metric: &str,
+        facets: Facets,
+        (x_name, x_label): (&str, &str),
+    ) -> Option<MetricFigure> {
         facets.steps?;
+        let panel_name = facets.panel_name(sweep).unwrap_or_default().to_string();
         let keys: Vec<_> = aggregate.cells.iter().map(|c| c.key.clone()).collect();
         let series_labels = distinct(keys.iter().map(|k| facets.series_of(sweep, k)));
         let panel_labels = distinct(keys.iter().map(|k| facets.panel_of(sweep, k)));
@@ -99,7 +142,7 @@ impl MetricFigure {
                     title: if panel.is_empty() {
                         String::new()
                     } else {
-                        format!("scaling = {panel}")
+                        format!("{panel_name} = {panel}")
                     },
                     lines,
                     floor: floors.iter().sum::<f64>() / floors.len().max(1) as f64,
@@ -108,6 +151,8 @@ impl MetricFigure {
             .collect();
         Some(MetricFigure {
             metric: metric.to_string(),
+            x_name: x_name.to_string(),
+            x_label: x_label.to_string(),
             panels,
         })
     }
@@ -159,8 +204,8 @@ impl Figure for MetricFigure {
         let area = title(
             root,
             &format!(
-                "{} against T (mean over seeds, 95% CI band; dashed: noise floor)",
-                self.metric
+                "{} against {} (mean over seeds, 95% CI band; dashed: noise floor)",
+                self.metric, self.x_name
             ),
         )?;
         let steps: Vec<f64> = self
@@ -190,10 +235,26 @@ impl Figure for MetricFigure {
                 let y = (y_lo..y_hi)
                     .log_scale()
                     .with_key_points(log_ticks(y_lo, y_hi));
-                draw_panel(area, panel, &self.metric, x, y, i == 0, true)?;
+                draw_panel(
+                    area,
+                    panel,
+                    (&self.metric, &self.x_label),
+                    x,
+                    y,
+                    i == 0,
+                    true,
+                )?;
             } else {
                 let y: RangedCoordf64 = (lo..hi).into();
-                draw_panel(area, panel, &self.metric, x, y, i == 0, false)?;
+                draw_panel(
+                    area,
+                    panel,
+                    (&self.metric, &self.x_label),
+                    x,
+                    y,
+                    i == 0,
+                    false,
+                )?;
             }
         }
         Ok(())
@@ -203,7 +264,7 @@ impl Figure for MetricFigure {
 fn draw_panel<DB, X, Y>(
     area: &DrawingArea<DB, Shift>,
     panel: &Panel,
-    metric: &str,
+    (metric, x_label): (&str, &str),
     x: X,
     y: Y,
     legend: bool,
@@ -234,7 +295,7 @@ where
     } else {
         metric.to_string()
     };
-    draw_mesh(&mut chart, "T (diffusion steps, log)", &y_desc)?;
+    draw_mesh(&mut chart, x_label, &y_desc)?;
     for line in &panel.lines {
         let colour = color(line.colour);
         let band: Vec<(f64, f64)> = line

@@ -107,3 +107,26 @@ fn selectors_must_pick_exactly_one_cell() {
         .to_string();
     assert!(error.contains("unknown metric `fid`"), "{error}");
 }
+
+/// Cells with the same seeds get the paired interval of the per-seed differences, tighter
+/// than Welch's when the seeds share most of the spread; a side with a failed seed gets
+/// Welch's.
+#[test]
+fn same_seeds_are_paired_and_a_missing_seed_falls_back_to_welch() {
+    let sweep = sweep();
+    let aggregate = aggregate(&sweep).unwrap();
+    let answers = answer(
+        &sweep,
+        &aggregate,
+        &[question("a", "b", 0.05), question("a", "d", 0.05)],
+    )
+    .unwrap();
+    let paired = answers[0].difference.unwrap();
+    assert_eq!(paired.method, reporter::stats::Interval::Paired);
+    // b - a is exactly 0.2 on every seed: the paired interval is the point -0.2.
+    assert!((paired.lower + 0.2).abs() < 1e-12 && (paired.upper + 0.2).abs() < 1e-12);
+    let welch = reporter::stats::Difference::welch(&answers[0].a, &answers[0].b).unwrap();
+    assert!(welch.upper - welch.lower > 0.01, "{welch:?}");
+    // d has one completed seed of two: no pairing, and Welch needs two a side.
+    assert!(answers[1].difference.is_none());
+}
