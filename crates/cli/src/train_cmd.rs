@@ -51,6 +51,18 @@ pub struct TrainArgs {
     /// Reverse-step variance: posterior, beta.
     #[arg(long)]
     variance: Option<String>,
+    /// Sampler: ancestral (default), ddim.
+    #[arg(long)]
+    sampler: Option<String>,
+    /// Reverse steps K of the sampler, 1 to T [default: T].
+    #[arg(long, value_name = "K", allow_negative_numbers = true)]
+    sampling_steps: Option<usize>,
+    /// Which K of the T steps: linspace (default), leading, trailing.
+    #[arg(long)]
+    spacing: Option<String>,
+    /// DDIM's eta, 0 (deterministic, default) to 1.
+    #[arg(long, allow_negative_numbers = true)]
+    eta: Option<f64>,
     /// Number of samples (2 to 1000000; default: as many as the data).
     #[arg(long, allow_negative_numbers = true)]
     samples: Option<usize>,
@@ -110,6 +122,8 @@ fn flag_of(key: &str) -> String {
         "schedule.power" => "`--power`".into(),
         "training.epochs" => "`--epochs`".into(),
         "sampling.n_samples" => "`--samples`".into(),
+        "sampling.steps" => "`--sampling-steps`".into(),
+        "sampling.eta" => "`--eta`".into(),
         "schedule.zero_terminal_snr" => "`--zero-terminal-snr`".into(),
         other => format!("`{other}` (from --config)"),
     }
@@ -156,6 +170,18 @@ fn resolve(args: &TrainArgs) -> anyhow::Result<RunConfig> {
             v,
             &[SamplerVariance::Posterior, SamplerVariance::Beta],
         )?;
+    }
+    if let Some(v) = &args.sampler {
+        config.sampling.method = parse_choice("sampler", v, &ddpm::config::SamplerMethod::ALL)?;
+    }
+    if let Some(v) = &args.spacing {
+        config.sampling.spacing = parse_choice("spacing", v, &ddpm::config::Spacing::ALL)?;
+    }
+    if let Some(v) = args.sampling_steps {
+        config.sampling.steps = v;
+    }
+    if let Some(v) = args.eta {
+        config.sampling.eta = v;
     }
     if let Some(v) = args.n {
         config.dataset.n = v;

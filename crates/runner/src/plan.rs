@@ -71,9 +71,7 @@ impl CostModel {
 
     /// Seconds to sample `config`'s model as it asks (K reverse steps).
     pub fn sampling(&self, config: &RunConfig) -> f64 {
-        config.sampling_steps() as f64
-            * config.sample_count() as f64
-            * self.sample_per_point_step
+        config.sampling_steps() as f64 * config.sample_count() as f64 * self.sample_per_point_step
     }
 }
 

@@ -34,8 +34,19 @@ impl Facets {
         let find = |name: &str| sweep.axes.iter().position(|a| a == name);
         let steps = find(x);
         let panel = find(panel);
+        let cells = sweep.cells();
+        // An axis whose value the panel already fixes (a scaling zipped with the schedule
+        // drawn as panels) would only split one line into per-panel names.
+        let fixed_by_panel = |i: usize| {
+            panel.is_some_and(|p| {
+                cells
+                    .iter()
+                    .all(|a| cells.iter().filter(|b| b[p] == a[p]).all(|b| b[i] == a[i]))
+            })
+        };
         let series = (0..sweep.axes.len())
             .filter(|i| Some(*i) != steps && Some(*i) != panel)
+            .filter(|&i| x == STEPS_AXIS || !fixed_by_panel(i))
             .collect();
         Facets {
             steps,

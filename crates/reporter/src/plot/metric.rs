@@ -228,7 +228,23 @@ impl Figure for MetricFigure {
         let (lo, hi, log_y) = self.y_range();
 
         let panels = area.split_evenly((1, self.panels.len().max(1)));
+        // The legend (in the first panel) names every line of every panel.
+        let mut others: Vec<&Line> = Vec::new();
+        for line in self.panels.iter().skip(1).flat_map(|p| &p.lines) {
+            let shown = self
+                .panels
+                .first()
+                .is_some_and(|first| first.lines.iter().any(|l| l.label == line.label));
+            if !shown && !others.iter().any(|l| l.label == line.label) {
+                others.push(line);
+            }
+        }
         for (i, (panel, area)) in self.panels.iter().zip(&panels).enumerate() {
+            let legend = if i == 0 {
+                Some(others.as_slice())
+            } else {
+                None
+            };
             let x = x_range.clone().log_scale().with_key_points(x_ticks.clone());
             if log_y {
                 let (y_lo, y_hi) = (lo / 1.5, hi * 1.5);
@@ -241,7 +257,7 @@ impl Figure for MetricFigure {
                     (&self.metric, &self.x_label),
                     x,
                     y,
-                    i == 0,
+                    legend,
                     true,
                 )?;
             } else {
@@ -252,7 +268,7 @@ impl Figure for MetricFigure {
                     (&self.metric, &self.x_label),
                     x,
                     y,
-                    i == 0,
+                    legend,
                     false,
                 )?;
             }
@@ -267,7 +283,7 @@ fn draw_panel<DB, X, Y>(
     (metric, x_label): (&str, &str),
     x: X,
     y: Y,
-    legend: bool,
+    legend: Option<&[&Line]>,
     log_y: bool,
 ) -> Result<()>
 where
@@ -365,7 +381,17 @@ where
                 DashedPathElement::new(vec![(x, y), (x + 22, y)], 6, 4, BLACK.stroke_width(2))
             });
     }
-    if legend {
+    if let Some(others) = legend {
+        for line in others {
+            let colour = color(line.colour);
+            chart
+                .draw_series(LineSeries::new(std::iter::empty(), colour.stroke_width(2)))
+                .map_err(plot_err)?
+                .label(line.label.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 22, y)], colour.stroke_width(3))
+                });
+        }
         let (x_lo, x_hi) = (chart.x_range().start, chart.x_range().end);
         let mut points: Vec<(f64, f64)> = Vec::new();
         for line in &panel.lines {
@@ -381,6 +407,7 @@ where
             points.extend((0..=20).map(|i| (i as f64 / 20.0, y)));
         }
         let mut labels: Vec<String> = panel.lines.iter().map(|l| l.label.clone()).collect();
+        labels.extend(others.iter().map(|l| l.label.clone()));
         labels.push("noise floor".into());
         let (w, h) = legend_share(&labels, chart.plotting_area().dim_in_pixel());
         draw_legend(&mut chart, emptiest_corner(&points, w, h), 14)?;
