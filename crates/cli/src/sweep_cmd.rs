@@ -168,7 +168,7 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let completed = report.with_status(Status::Completed);
     let failures = report.failures();
     println!(
-        "sweep {}: {} cells, {} trained, {} already stored, in {} (store: {})",
+        "sweep {}: {} cells, {} run, {} already stored, in {} (store: {})",
         experiment.name,
         report.cells.len(),
         report.trained(),
@@ -177,7 +177,7 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         store.root().display()
     );
     println!(
-        "  {} models trained, {} loaded from the store; {} evaluations (sampled and scored)",
+        "  {} models trained and {} loaded from the store for {} evaluations (each cell sampled and scored)",
         report.models_trained,
         report.models_loaded,
         report.trained()

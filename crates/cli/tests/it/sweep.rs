@@ -92,7 +92,8 @@ fn set_adds_a_seed_and_trains_only_its_cells() {
     let results = results.to_str().expect("utf-8 path");
     let (code, stdout, stderr) = diffsweep(&["sweep", &file, "--results", results, "--quiet"]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("4 trained"), "{stdout}");
+    assert!(stdout.contains("4 run"), "{stdout}");
+    assert!(stdout.contains("4 models trained and 0 loaded"), "{stdout}");
     let (code, stdout, stderr) = diffsweep(&[
         "sweep",
         &file,
@@ -104,7 +105,7 @@ fn set_adds_a_seed_and_trains_only_its_cells() {
     ]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stdout.contains("6 cells, 2 trained, 4 already stored"),
+        stdout.contains("6 cells, 2 run, 4 already stored"),
         "{stdout}"
     );
     assert!(stdout.contains("tiny.set-"), "a name of its own: {stdout}");
