@@ -139,6 +139,10 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let jobs = jobs_or_cores(args.jobs)?;
     if args.on == Target::Local {
         args.slurm.check_local()?;
+    } else if args.jobs.is_some() {
+        return Err(anyhow::Error::new(BadInput(
+            "--jobs is for local sweeps: with --on slurm every cell is an array task of its own (limit how many run at once with --throttle)".to_string(),
+        )));
     }
     crate::paths::writable_dir(&args.results, "--results")?;
     let store = open_store(&args.results)?;

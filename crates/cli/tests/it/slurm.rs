@@ -486,6 +486,16 @@ fn bad_slurm_options_exit_2_before_anything_is_submitted() {
                 file.clone(),
                 "--on".into(),
                 "slurm".into(),
+                "--jobs".into(),
+                "2".into(),
+            ],
+            "--jobs is for local sweeps",
+        ),
+        (
+            vec![
+                file.clone(),
+                "--on".into(),
+                "slurm".into(),
                 "--cpus-per-task".into(),
                 "0".into(),
             ],
@@ -565,4 +575,73 @@ fn bad_slurm_options_exit_2_before_anything_is_submitted() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("`sbatch` was not found"), "{stderr}");
     assert!(!results.join("slurm").exists());
+}
+
+#[test]
+fn a_second_submission_skips_queued_cells_and_ctrl_c_leaves_the_jobs_running() {
+    let _cluster = CLUSTER.lock().unwrap_or_else(|p| p.into_inner());
+    if !cluster() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let results = dir.path().join("results");
+    let results_arg = results.to_str().unwrap();
+    let file = write_experiment(dir.path(), "follow", 8000, 2);
+
+    let follower = Command::new(env!("CARGO_BIN_EXE_diffsweep"))
+        .args([
+            "sweep",
+            &file,
+            "--results",
+            results_arg,
+            "--on",
+            "slurm",
+            "--wait",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the follower starts");
+    wait_for("the submission", Duration::from_secs(60), || {
+        results.join("slurm").is_dir()
+            && submissions(&results).first().is_some_and(|s| {
+                manifest(s)["arrays"]
+                    .as_array()
+                    .is_some_and(|a| !a.is_empty())
+            })
+    });
+    let job = manifest(&submissions(&results)[0])["arrays"][0]["job_id"]
+        .as_u64()
+        .unwrap();
+
+    // Submitted again while both cells are queued or running: nothing new goes out.
+    let (code, stdout, stderr) =
+        diffsweep(&["sweep", &file, "--results", results_arg, "--on", "slurm"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("nothing to submit: 0 stored, 2 queued or running"),
+        "{stdout}"
+    );
+    assert_eq!(submissions(&results).len(), 1);
+
+    // Ctrl-C stops following, not the jobs, and says how to cancel them.
+    std::thread::sleep(Duration::from_millis(500));
+    run("kill", &["-INT", &follower.id().to_string()]);
+    let out = follower.wait_with_output().expect("the follower ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("stopped following; the jobs keep running"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("scancel {job}")), "{stderr}");
+    assert!(
+        queue_state(&format!("{job}_0")).is_some()
+            || queue_state(&format!("{job}_1")).is_some()
+            || essence(&results).len() == 2,
+        "the jobs were cancelled"
+    );
+    wait_for("both cells to be stored", Duration::from_secs(120), || {
+        results.join("runs").is_dir() && essence(&results).len() == 2
+    });
 }
