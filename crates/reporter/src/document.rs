@@ -113,11 +113,17 @@ impl Document<'_> {
         let sum = |f: fn(&crate::sweep::Timings) -> f64| -> f64 {
             sweep.rows.iter().map(|r| f(&r.timings)).sum()
         };
+        let models = sweep.model_count();
         let _ = writeln!(
             out,
-            "- compute time summed over runs: {} (training {}, sampling {}, metrics {})",
+            "- compute time summed over runs: {} (training {}{}, sampling {}, metrics {})",
             minutes(sweep.total_seconds()),
-            minutes(sum(|t| t.train_seconds)),
+            minutes(sweep.training_seconds()),
+            if models < sweep.rows.len() {
+                format!(" for {models} models, each counted once")
+            } else {
+                String::new()
+            },
             minutes(sum(|t| t.sample_seconds)),
             minutes(sum(|t| t.metric_seconds))
         );

@@ -120,6 +120,7 @@ pub(crate) fn row_of(
         },
         final_loss: record.final_loss,
         diverged_epoch: record.diverged_epoch,
+        model: record.model.as_ref().map(|m| m.to_string()),
         error: if record.status == Status::Completed && !metrics_finite {
             Some("the sampler produced non-finite points (metrics are not finite)".into())
         } else {

@@ -189,6 +189,9 @@ pub struct RunRow {
     pub error: Option<String>,
     /// The code version that produced the run.
     pub version: Option<String>,
+    /// The stored model the run sampled, when it shares one (its training time is then
+    /// the model's, counted once per model in totals).
+    pub model: Option<String>,
 }
 
 impl RunRow {
@@ -364,7 +367,32 @@ impl Sweep {
 
     /// Total compute time of every run, in seconds.
     pub fn total_seconds(&self) -> f64 {
-        self.rows.iter().map(|r| r.timings.total()).sum()
+        self.training_seconds()
+            + self
+                .rows
+                .iter()
+                .map(|r| r.timings.sample_seconds + r.timings.metric_seconds)
+                .sum::<f64>()
+    }
+
+    /// Seconds spent training, each shared model counted once: runs that differ only in
+    /// how they sample record the training time of the one model they share.
+    pub fn training_seconds(&self) -> f64 {
+        let mut seen = std::collections::HashSet::new();
+        self.rows
+            .iter()
+            .filter(|r| r.model.as_ref().is_none_or(|m| seen.insert(m.clone())))
+            .map(|r| r.timings.train_seconds)
+            .sum()
+    }
+
+    /// Distinct models behind the runs (a run without a shared model is its own).
+    pub fn model_count(&self) -> usize {
+        let mut seen = std::collections::HashSet::new();
+        self.rows
+            .iter()
+            .filter(|r| r.model.as_ref().is_none_or(|m| seen.insert(m.clone())))
+            .count()
     }
 }
 

@@ -139,3 +139,27 @@ fn summary_markdown_table_snapshot() {
     let table = reporter::table::summary_table(&sweep, &aggregate).unwrap();
     insta::assert_snapshot!(MarkdownExporter.render(&table));
 }
+
+/// Runs that share a stored model record its training time each; totals count it once.
+#[test]
+fn a_shared_model_is_counted_once_in_training_time() {
+    let axes = [("T", reporter::AxisValue::Int(10))];
+    let mut rows = Vec::new();
+    for (id, model) in [
+        ("a", Some("m1")),
+        ("b", Some("m1")),
+        ("c", Some("m2")),
+        ("d", None),
+    ] {
+        let mut row = crate::fixture::row(id, &axes, 0, [0.1, 0.2, 0.3]);
+        row.model = model.map(str::to_string);
+        row.timings.train_seconds = 10.0;
+        row.timings.sample_seconds = 1.0;
+        row.timings.metric_seconds = 0.5;
+        rows.push(row);
+    }
+    let sweep = reporter::Sweep::new("m", "", &["T".to_string()], rows);
+    assert_eq!(sweep.model_count(), 3);
+    assert_eq!(sweep.training_seconds(), 30.0);
+    assert_eq!(sweep.total_seconds(), 30.0 + 4.0 * 1.5);
+}

@@ -38,6 +38,7 @@ pub fn row(id: &str, axes: &[(&str, AxisValue)], seed: u64, metrics: [f64; 3]) -
         diverged_epoch: None,
         error: None,
         version: Some("diffsweep 0.0.0 (semantics 1)".into()),
+        model: None,
     }
 }
 
