@@ -184,17 +184,11 @@ pub fn submit_sweep(
             Ok(submission) => print_submitted(experiment, store, &submission, stored, active),
             Err(partial) => {
                 print_submitted(experiment, store, &partial.submission, stored, active);
+                let manifest = &partial.submission.manifest;
                 anyhow::bail!(
-                    "sbatch refused an array, so {} of {} cells were not submitted: {}",
-                    partial.submission.manifest.tasks.len()
-                        - partial
-                            .submission
-                            .manifest
-                            .arrays
-                            .iter()
-                            .map(|a| a.len)
-                            .sum::<usize>(),
-                    partial.submission.manifest.tasks.len(),
+                    "sbatch refused an array, so {} of {} tasks were not submitted: {}",
+                    manifest.tasks.len() - manifest.arrays.iter().map(|a| a.len).sum::<usize>(),
+                    manifest.tasks.len(),
                     partial.error
                 );
             }
@@ -220,8 +214,14 @@ fn print_submitted(
         .iter()
         .map(|a| format!("{} ({} tasks)", a.job_id, a.len))
         .collect();
+    let submitted: usize = manifest
+        .arrays
+        .iter()
+        .flat_map(|a| &manifest.tasks[a.first..a.first + a.len])
+        .map(|t| t.cells.len())
+        .sum();
     println!(
-        "sweep {}: submitted {} cells as {} Slurm job array(s): {}; {stored} already stored, {active} already queued or running",
+        "sweep {}: submitted {submitted} cells as {} tasks (one per model) in {} Slurm job array(s): {}; {stored} already stored, {active} already queued or running",
         experiment.name,
         manifest.arrays.iter().map(|a| a.len).sum::<usize>(),
         manifest.arrays.len(),
@@ -478,7 +478,7 @@ impl Observer for LogLines {
             RunEvent::Waiting { cell, .. } => {
                 println!("waiting: another process trains {}", cell.id.short())
             }
-            RunEvent::Started { cell, .. } => println!("training {}", cell.label),
+            RunEvent::Started { cell, .. } => println!("running {}", cell.label),
             RunEvent::Epoch { epoch, epochs, .. } => {
                 let tenths = epoch.saturating_mul(10) / epochs.max(1);
                 if tenths > self.tenths.swap(tenths, Ordering::Relaxed) {
@@ -515,7 +515,7 @@ pub fn task(args: TaskArgs) -> anyhow::Result<ExitCode> {
             manifest.tasks.len()
         )))
     })?;
-    let cell = task.cell().map_err(|m| anyhow::anyhow!(m))?;
+    let cells = task.cells().map_err(|m| anyhow::anyhow!(m))?;
     let root = args
         .submission
         .parent()
@@ -525,46 +525,52 @@ pub fn task(args: TaskArgs) -> anyhow::Result<ExitCode> {
     handle_signals(manifest.options.requeue())?;
 
     println!(
-        "diffsweep {} slurm task: job {} (array {} index {index}), task {k} of {}, run {} on {}",
+        "diffsweep {} slurm task: job {} (array {} index {index}), task {k} of {}: model {}, {} cells, on {}",
         env!("CARGO_PKG_VERSION"),
         std::env::var("SLURM_JOB_ID").unwrap_or_else(|_| "-".into()),
         std::env::var("SLURM_ARRAY_JOB_ID").unwrap_or_else(|_| "-".into()),
         manifest.submission,
-        cell.id,
+        cells
+            .first()
+            .map(|c| runner::RunId::of_model(&c.config).short().to_string())
+            .unwrap_or_default(),
+        cells.len(),
         runner::Host::current().hostname
     );
     let mut executor = Executor::new(1).map_err(classify)?;
     executor.retry_failed = manifest.retry_failed;
     executor.force = manifest.force;
     let report = executor
-        .execute(&store, std::slice::from_ref(&cell), &LogLines::default())
+        .execute(&store, &cells, &LogLines::default())
         .context("the store failed")?;
-    let (_, outcome) = &report.cells[0];
-    match outcome.record() {
-        Some(record) => println!(
-            "{}: run {} {}{}",
-            if matches!(outcome, runner::CellOutcome::Cached(_)) {
-                "already stored"
-            } else {
-                "stored"
-            },
-            cell.id.short(),
-            record.status.as_str(),
-            record
-                .error
-                .as_deref()
-                .map(|e| format!(": {e}"))
-                .unwrap_or_default()
-        ),
-        None => println!(
-            "not stored: {}",
-            outcome.error().unwrap_or("the store failed")
-        ),
+    for (cell, outcome) in &report.cells {
+        match outcome.record() {
+            Some(record) => println!(
+                "{}: run {} {}{}",
+                if matches!(outcome, runner::CellOutcome::Cached(_)) {
+                    "already stored"
+                } else {
+                    "stored"
+                },
+                cell.id.short(),
+                record.status.as_str(),
+                record
+                    .error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            ),
+            None => println!(
+                "not stored: run {}: {}",
+                cell.id.short(),
+                outcome.error().unwrap_or("the store failed")
+            ),
+        }
     }
-    Ok(if outcome.is_failure() {
-        ExitCode::FAILURE
-    } else {
+    Ok(if report.failures().is_empty() {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     })
 }
 

@@ -54,7 +54,7 @@ pub struct SweepArgs {
 pub enum Target {
     /// This machine, --jobs runs at once.
     Local,
-    /// A Slurm cluster: one array task per cell, through sbatch.
+    /// A Slurm cluster: one array task per model (its cells evaluated in it), through sbatch.
     Slurm,
 }
 

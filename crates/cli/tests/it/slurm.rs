@@ -645,3 +645,70 @@ fn a_second_submission_skips_queued_cells_and_ctrl_c_leaves_the_jobs_running() {
         results.join("runs").is_dir() && essence(&results).len() == 2
     });
 }
+
+#[test]
+fn cells_that_share_a_model_go_out_as_one_task() {
+    let _cluster = CLUSTER.lock().unwrap_or_else(|p| p.into_inner());
+    if !cluster() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (on_slurm, local) = (dir.path().join("slurm"), dir.path().join("local"));
+    let file = dir.path().join("samplers.toml");
+    std::fs::write(
+        &file,
+        "name = \"share\"\nseeds = 2\n[base]\ndataset = { n = 300 }\ntraining = { epochs = 500 }\n[grid]\nT = [20]\n\"sampling.steps\" = [5, 20]\n\"sampling.method\" = [\"ancestral\", \"ddim\"]\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let (code, stdout, stderr) = diffsweep(&[
+        "sweep",
+        file,
+        "--results",
+        on_slurm.to_str().unwrap(),
+        "--on",
+        "slurm",
+        "--wait",
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("submitted 8 cells as 2 tasks (one per model)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("8 completed, 0 diverged, 0 failed"),
+        "{stdout}"
+    );
+    let submission = &submissions(&on_slurm)[0];
+    let logs: Vec<String> = std::fs::read_dir(submission.join("logs"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert_eq!(logs.len(), 2);
+    for log in &logs {
+        assert!(log.contains("4 cells"), "{log}");
+        assert_eq!(log.matches("stored: run").count(), 4, "{log}");
+        assert_eq!(
+            log.matches("epoch 500/500").count(),
+            1,
+            "trained once: {log}"
+        );
+    }
+    let models = std::fs::read_dir(on_slurm.join("models"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .count();
+    assert_eq!(models, 2);
+
+    let (code, _, stderr) = diffsweep(&[
+        "sweep",
+        file,
+        "--results",
+        local.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(essence(&on_slurm), essence(&local));
+}

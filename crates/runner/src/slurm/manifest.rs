@@ -6,7 +6,8 @@
 //! <root>/slurm/<submission>/logs/<job>_<task>.log
 //! ```
 //!
-//! Task `k` of a submission is index `k - first` of the array that holds it; the script
+//! Each task trains one model and evaluates the cells that share it. Task `k` of a
+//! submission is index `k - first` of the array that holds it; the script
 //! gets `first` as its argument. The manifest is written before the first `sbatch` and
 //! again after each, always atomically, so it never names an array that was not
 //! submitted, and a task always finds its cell in it.
@@ -31,10 +32,10 @@ const TAIL_BYTES: u64 = 4096;
 /// Submissions read from one store; more is a store nobody cleans.
 const MAX_SUBMISSIONS: usize = 100_000;
 
-/// One cell to train: what the task needs without the experiment file, which may have
+/// One cell of a task: what the task needs without the experiment file, which may have
 /// changed since.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Task {
+pub struct TaskCell {
     /// The run's id.
     pub run_id: RunId,
     /// The cell's axis values as words.
@@ -45,35 +46,60 @@ pub struct Task {
     pub config: RunConfig,
 }
 
+/// One array task: the cells of one model (cells that differ only in how they sample), so
+/// the task trains the model once and evaluates each cell, and no task waits idle for
+/// another to train a model they share.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    /// The cells, in grid order.
+    pub cells: Vec<TaskCell>,
+}
+
 impl Task {
-    /// The task of a cell.
-    pub fn of(cell: &Cell) -> Task {
-        Task {
-            run_id: cell.id.clone(),
-            label: cell.label.clone(),
-            axes: cell.axes.clone(),
-            config: cell.config.clone(),
+    /// The tasks of `cells`: one per model, in the order the models first appear.
+    pub fn group(cells: &[&Cell]) -> Vec<Task> {
+        let mut tasks: Vec<Task> = Vec::new();
+        let mut of_model: std::collections::HashMap<RunId, usize> = Default::default();
+        for cell in cells {
+            let k = *of_model
+                .entry(RunId::of_model(&cell.config))
+                .or_insert_with(|| {
+                    tasks.push(Task { cells: Vec::new() });
+                    tasks.len() - 1
+                });
+            tasks[k].cells.push(TaskCell {
+                run_id: cell.id.clone(),
+                label: cell.label.clone(),
+                axes: cell.axes.clone(),
+                config: cell.config.clone(),
+            });
         }
+        tasks
     }
 
-    /// The cell again, checked: the config must still have the id it was submitted
+    /// The cells again, checked: each config must still have the id it was submitted
     /// under (a diffsweep of another semantics version gives it another id).
-    pub fn cell(&self) -> std::result::Result<Cell, String> {
-        let id = RunId::of(&self.config);
-        if id != self.run_id {
-            return Err(format!(
-                "the config of run {} has id {} for this diffsweep (semantics version {}): it was submitted by another version; submit the sweep again",
-                self.run_id.short(),
-                id.short(),
-                ddpm::SEMANTICS_VERSION
-            ));
-        }
-        Ok(Cell {
-            axes: self.axes.clone(),
-            label: self.label.clone(),
-            config: self.config.clone(),
-            id,
-        })
+    pub fn cells(&self) -> std::result::Result<Vec<Cell>, String> {
+        self.cells
+            .iter()
+            .map(|c| {
+                let id = RunId::of(&c.config);
+                if id != c.run_id {
+                    return Err(format!(
+                        "the config of run {} has id {} for this diffsweep (semantics version {}): it was submitted by another version; submit the sweep again",
+                        c.run_id.short(),
+                        id.short(),
+                        ddpm::SEMANTICS_VERSION
+                    ));
+                }
+                Ok(Cell {
+                    axes: c.axes.clone(),
+                    label: c.label.clone(),
+                    config: c.config.clone(),
+                    id,
+                })
+            })
+            .collect()
     }
 }
 
@@ -105,7 +131,7 @@ pub struct Manifest {
     pub force: bool,
     /// The options the arrays were submitted with.
     pub options: SlurmOptions,
-    /// The cells, in submission order.
+    /// The array tasks, one per model, in submission order.
     pub tasks: Vec<Task>,
     /// The arrays submitted so far.
     pub arrays: Vec<ArrayJob>,
@@ -118,6 +144,11 @@ impl Manifest {
             .iter()
             .find(|a| (a.first..a.first + a.len).contains(&k))
             .map(|a| (a.job_id, k - a.first))
+    }
+
+    /// The cells of all its tasks.
+    pub fn cell_count(&self) -> usize {
+        self.tasks.iter().map(|t| t.cells.len()).sum()
     }
 
     /// The job ids of its arrays.
@@ -256,6 +287,34 @@ mod tests {
         assert_eq!(manifest.locate(15), Some((9, 5)));
         assert_eq!(manifest.locate(16), None);
         assert_eq!(manifest.job_ids(), [7, 9]);
+    }
+
+    #[test]
+    fn cells_that_share_a_model_share_a_task() {
+        let experiment = crate::Experiment::parse(
+            "name = \"g\"\nseeds = 2\n[grid]\nT = [10]\n\"sampling.method\" = [\"ancestral\", \"ddim\"]\n",
+            Path::new("g.toml"),
+        )
+        .unwrap();
+        let cells = experiment.cells();
+        let refs: Vec<&Cell> = cells.iter().collect();
+        let tasks = Task::group(&refs);
+        assert_eq!(tasks.len(), 2, "one task per seed's model");
+        for task in &tasks {
+            let cells = task.cells().unwrap();
+            assert_eq!(cells.len(), 2);
+            assert_eq!(
+                RunId::of_model(&cells[0].config),
+                RunId::of_model(&cells[1].config)
+            );
+            assert_ne!(cells[0].id, cells[1].id);
+        }
+        let mut stale = tasks[0].clone();
+        stale.cells[0].config.seed = 99;
+        assert!(stale
+            .cells()
+            .unwrap_err()
+            .contains("submitted by another version"));
     }
 
     #[test]

@@ -89,7 +89,9 @@ impl Tracker {
         for (s, submission) in submissions.iter().enumerate() {
             for (k, task) in submission.manifest.tasks.iter().enumerate() {
                 if submission.manifest.locate(k).is_some() {
-                    tasks.entry(task.run_id.clone()).or_default().push((s, k));
+                    for cell in &task.cells {
+                        tasks.entry(cell.run_id.clone()).or_default().push((s, k));
+                    }
                 }
             }
         }

@@ -66,16 +66,18 @@ pub fn script(submission: &Submission) -> Result<String> {
     let manifest = &submission.manifest;
     Ok(format!(
         "#!/bin/sh\n\
-         # diffsweep {version}: sweep `{sweep}`, submission {name}, {tasks} cells.\n\
+         # diffsweep {version}: sweep `{sweep}`, submission {name}, {cells} cells in {tasks} tasks.\n\
          # Submitted by `diffsweep sweep --on slurm` as arrays of this script, each with\n\
          # the options in manifest.json and, as its argument, the task at its index 0.\n\
-         # Each array task trains the manifest's task ($1 + SLURM_ARRAY_TASK_ID) into the\n\
-         # store, as a local sweep would: lock, temporary directory, rename.\n\
+         # Each array task runs the manifest's task $1 + SLURM_ARRAY_TASK_ID: it trains one\n\
+         # model and evaluates its cells into the store, as a local sweep would (locks,\n\
+         # temporary directories, renames).\n\
          exec {program} slurm-task {dir} \"$1\"\n",
         version = env!("CARGO_PKG_VERSION"),
         sweep = manifest.sweep,
         name = manifest.submission,
         tasks = manifest.tasks.len(),
+        cells = manifest.cell_count(),
         program = shell_quote(&program),
         dir = shell_quote(&dir),
     ))
@@ -107,7 +109,7 @@ pub fn submit(
         retry_failed: request.retry_failed,
         force: request.force,
         options: request.options.clone(),
-        tasks: request.cells.iter().map(|cell| Task::of(cell)).collect(),
+        tasks: Task::group(request.cells),
         arrays: Vec::new(),
     };
     let mut submission = Submission::create(&store, manifest)?;
