@@ -57,13 +57,20 @@ impl LossFigure {
     pub fn new(sweep: &Sweep, artifacts: &dyn RunArtifacts) -> Result<LossFigure> {
         let facets = Facets::of(sweep);
         let cells = sweep.cells();
-        let labels = distinct(cells.iter().map(|k| facets.row_of(sweep, k)));
+        // The loss belongs to the model: cells that differ only in how they sample share
+        // one curve, so `sampling.*` axes do not split lines.
+        let mut model_axes = facets.series.clone();
+        model_axes.extend(facets.panel);
+        model_axes.retain(|&i| !sweep.axes[i].starts_with("sampling."));
+        let row_of =
+            |key: &[crate::sweep::AxisValue]| super::facets::label(sweep, key, &model_axes);
+        let labels = distinct(cells.iter().map(|k| row_of(k)));
         let steps = distinct(cells.iter().map(|k| facets.steps_of(k)));
         let mut panels = Vec::new();
         for t in &steps {
             let mut curves = Vec::new();
             for key in cells.iter().filter(|k| facets.steps_of(k) == *t) {
-                let label = facets.row_of(sweep, key);
+                let label = row_of(key);
                 let runs: Vec<_> = sweep
                     .runs_of(key)
                     .into_iter()
@@ -74,6 +81,16 @@ impl LossFigure {
                     .map(|r| artifacts.loss_curve(&r.run_id))
                     .collect::<Result<Vec<_>>>()?;
                 let points = mean_curve(&loaded);
+                // Another cell of the same model: keep the curve over the most seeds.
+                let same = curves.iter().position(|c: &Curve| {
+                    c.label == label || (label.is_empty() && c.label.starts_with("mean of"))
+                });
+                if let Some(i) = same {
+                    if curves[i].seeds >= runs.len() {
+                        continue;
+                    }
+                    curves.remove(i);
+                }
                 if !points.is_empty() {
                     // A panel's only series still gets a legend entry saying what it is.
                     let label = if label.is_empty() {
@@ -148,6 +165,27 @@ impl Figure for LossFigure {
                     });
             }
             if i == 0 {
+                // The legend names every line of every panel.
+                let mut others: Vec<&Curve> = Vec::new();
+                for curve in self.panels.iter().skip(1).flat_map(|(_, c)| c) {
+                    let named = curves
+                        .iter()
+                        .chain(others.iter().copied())
+                        .any(|c| c.label == curve.label);
+                    if !named {
+                        others.push(curve);
+                    }
+                }
+                for curve in &others {
+                    let colour = color(curve.colour);
+                    chart
+                        .draw_series(LineSeries::new(std::iter::empty(), colour.stroke_width(2)))
+                        .map_err(plot_err)?
+                        .label(curve.label.clone())
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 22, y)], colour.stroke_width(3))
+                        });
+                }
                 let (y_lo, y_hi) = (lo / 1.3, hi * 1.3);
                 let points: Vec<(f64, f64)> = curves
                     .iter()
@@ -160,7 +198,11 @@ impl Figure for LossFigure {
                         densify(&unit_curve)
                     })
                     .collect();
-                let labels: Vec<String> = curves.iter().map(|c| c.label.clone()).collect();
+                let labels: Vec<String> = curves
+                    .iter()
+                    .chain(others.iter().copied())
+                    .map(|c| c.label.clone())
+                    .collect();
                 let (w, h) = legend_share(&labels, chart.plotting_area().dim_in_pixel());
                 draw_legend(&mut chart, emptiest_corner(&points, w, h), 13)?;
             }
