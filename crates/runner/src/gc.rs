@@ -38,10 +38,23 @@ fn size(path: &std::path::Path) -> u64 {
     }
 }
 
+/// The size of the run or model directory `dir`; with `remove`, it is removed, renamed
+/// aside first so that it disappears at once and as a whole. The caller holds its lock.
+fn remove_whole(dir: &std::path::Path, id: &RunId, remove: bool) -> Result<u64> {
+    let bytes = size(dir);
+    if remove {
+        let aside = dir.with_file_name(format!(".gc-{id}-{}", std::process::id()));
+        fs::rename(dir, &aside).map_err(|err| Error::io("cannot move aside", dir, err))?;
+        fs::remove_dir_all(&aside).map_err(|err| Error::io("cannot remove", &aside, err))?;
+    }
+    Ok(bytes)
+}
+
 /// Finds the garbage of `store` given the experiments to keep; removes it when `remove`.
 /// Each run is checked and removed under its own lock.
 pub fn collect(store: &RunStore, keep: &[Experiment], remove: bool) -> Result<Garbage> {
-    let kept: HashSet<RunId> = keep.iter().flat_map(|e| e.cells()).map(|c| c.id).collect();
+    let cells: Vec<_> = keep.iter().flat_map(|e| e.cells()).collect();
+    let kept: HashSet<&RunId> = cells.iter().map(|c| &c.id).collect();
     let mut garbage = Garbage::default();
     for id in store.run_ids()? {
         if kept.contains(&id) {
@@ -51,23 +64,13 @@ pub fn collect(store: &RunStore, keep: &[Experiment], remove: bool) -> Result<Ga
             garbage.held.push(id);
             continue;
         };
-        let dir = store.run_dir(&id);
-        garbage.bytes += size(&dir);
-        if remove {
-            // Renamed first, so the run disappears at once and as a whole.
-            let aside = dir.with_file_name(format!(".gc-{id}-{}", std::process::id()));
-            fs::rename(&dir, &aside).map_err(|err| Error::io("cannot move aside", &dir, err))?;
-            fs::remove_dir_all(&aside).map_err(|err| Error::io("cannot remove", &aside, err))?;
-        }
+        garbage.bytes += remove_whole(&store.run_dir(&id), &id, remove)?;
         drop(lock);
         garbage.runs.push(id);
     }
     // Models: kept while a kept cell, or a run left in place, samples them.
-    let mut kept_models: HashSet<RunId> = keep
-        .iter()
-        .flat_map(|e| e.cells())
-        .map(|c| RunId::of_model(&c.config))
-        .collect();
+    let mut kept_models: HashSet<RunId> =
+        cells.iter().map(|c| RunId::of_model(&c.config)).collect();
     for id in &garbage.held {
         if let Some(model) = store.record(id)?.and_then(|r| r.model) {
             kept_models.insert(model);
@@ -81,13 +84,7 @@ pub fn collect(store: &RunStore, keep: &[Experiment], remove: bool) -> Result<Ga
         let Some(lock) = store.acquire_in(&models_dir, &id, false)? else {
             continue;
         };
-        let dir = store.model_dir(&id);
-        garbage.bytes += size(&dir);
-        if remove {
-            let aside = dir.with_file_name(format!(".gc-{id}-{}", std::process::id()));
-            fs::rename(&dir, &aside).map_err(|err| Error::io("cannot move aside", &dir, err))?;
-            fs::remove_dir_all(&aside).map_err(|err| Error::io("cannot remove", &aside, err))?;
-        }
+        garbage.bytes += remove_whole(&store.model_dir(&id), &id, remove)?;
         drop(lock);
         garbage.models.push(id);
     }
@@ -101,12 +98,12 @@ pub fn collect(store: &RunStore, keep: &[Experiment], remove: bool) -> Result<Ga
 /// directories and lock files whose lock is free.
 fn stale_in(
     store: &RunStore,
-    runs_dir: &std::path::Path,
+    dir: &std::path::Path,
     remove: bool,
     garbage: &mut Garbage,
 ) -> Result<()> {
     {
-        if let Ok(entries) = fs::read_dir(runs_dir) {
+        if let Ok(entries) = fs::read_dir(dir) {
             for entry in entries.filter_map(|e| e.ok()) {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 let owner = name
@@ -119,7 +116,7 @@ fn stale_in(
                 if name.ends_with(".lock") {
                     // A lock file whose lock is free: its process is gone (taking and dropping
                     // the lock removes the file).
-                    if let Some(lock) = store.acquire_in(runs_dir, &id, false)? {
+                    if let Some(lock) = store.acquire_in(dir, &id, false)? {
                         garbage.stale.push(entry.path());
                         if !remove {
                             lock.release_keeping_file();
@@ -127,7 +124,7 @@ fn stale_in(
                     }
                     continue;
                 }
-                if let Some(_lock) = store.acquire_in(runs_dir, &id, false)? {
+                if let Some(_lock) = store.acquire_in(dir, &id, false)? {
                     garbage.bytes += size(&entry.path());
                     garbage.stale.push(entry.path());
                     if remove {

@@ -9,8 +9,8 @@
 //! ```
 //!
 //! A model is named by [`RunId::of_model`]: runs whose configs differ only in `sampling`
-//! share it, so a sweep over samplers trains each model once. Written like runs are: into
-//! a temporary directory, synced, renamed into place, under the model's lock.
+//! share it, so a sweep over samplers trains each model once. Written like runs are
+//! ([`crate::store::write_dir_atomically`]), under the model's lock.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -23,8 +23,8 @@ use sha2::{Digest, Sha256};
 
 use crate::identity::RunId;
 use crate::store::{
-    decode_weights, encode_weights, hold_writes, loss_csv, parse_csv, parse_f64, sync_dir,
-    write_synced, Host, RunLock, RunStore, Status,
+    decode_weights, encode_weights, loss_csv, parse_loss_csv, read_json_if_present,
+    write_dir_atomically, write_synced, Host, RunLock, RunStore, Status,
 };
 use crate::{Error, Result};
 
@@ -85,15 +85,7 @@ impl RunStore {
 
     /// The record of a model, or `None` if it is not stored.
     pub fn model_record(&self, id: &RunId) -> Result<Option<ModelRecord>> {
-        let path = self.model_dir(id).join("model.json");
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(err) => return Err(Error::io("cannot read", path, err)),
-        };
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|err| Error::corrupt(path, err))
+        read_json_if_present(&self.model_dir(id).join("model.json"))
     }
 
     /// Takes the lock of model `id`, waiting while another process holds it (it is
@@ -117,10 +109,7 @@ impl RunStore {
         let weights = decode_weights(&bytes).map_err(|m| Error::corrupt(&path, m))?;
         let (path, bytes) = read("loss.csv")?;
         let text = String::from_utf8(bytes).map_err(|err| Error::corrupt(&path, err))?;
-        let loss_curve = parse_csv(&path, &text, "epoch,loss", |fields| {
-            let epoch = fields[0].parse::<usize>().map_err(|err| err.to_string())?;
-            Ok((epoch, parse_f64(fields[1])?))
-        })?;
+        let loss_curve = parse_loss_csv(&path, &text)?;
         let status = match (record.status, record.diverged_epoch) {
             (Status::Diverged, Some(epoch)) => RunStatus::Diverged { epoch },
             (Status::Completed, _) => RunStatus::Completed,
@@ -152,15 +141,8 @@ impl RunStore {
         started_at: DateTime<Utc>,
         finished_at: DateTime<Utc>,
     ) -> Result<ModelRecord> {
-        let _writing = hold_writes();
         let id = lock.id();
-        let models = self.models_dir();
-        let tmp = models.join(format!(".tmp-{id}-{}", std::process::id()));
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp).map_err(|err| Error::io("cannot remove", &tmp, err))?;
-        }
-        let write_all = || -> Result<ModelRecord> {
-            fs::create_dir_all(&tmp).map_err(|err| Error::io("cannot create", &tmp, err))?;
+        write_dir_atomically(&self.models_dir(), id, |tmp| {
             let mut artifacts = BTreeMap::new();
             let mut put = |name: &str, bytes: &[u8], listed: bool| -> Result<()> {
                 write_synced(&tmp.join(name), bytes)?;
@@ -202,22 +184,7 @@ impl RunStore {
             };
             let json = serde_json::to_string_pretty(&record).expect("a record is plain data");
             write_synced(&tmp.join("model.json"), json.as_bytes())?;
-            sync_dir(&tmp)?;
             Ok(record)
-        };
-        let record = match write_all() {
-            Ok(record) => record,
-            Err(err) => {
-                let _ = fs::remove_dir_all(&tmp);
-                return Err(err);
-            }
-        };
-        let target = self.model_dir(id);
-        if target.exists() {
-            fs::remove_dir_all(&target).map_err(|err| Error::io("cannot remove", &target, err))?;
-        }
-        fs::rename(&tmp, &target).map_err(|err| Error::io("cannot rename into", &target, err))?;
-        sync_dir(&models)?;
-        Ok(record)
+        })
     }
 }

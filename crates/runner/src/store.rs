@@ -263,15 +263,7 @@ impl RunStore {
 
     /// The record of a run, or `None` if the run is not stored.
     pub fn record(&self, id: &RunId) -> Result<Option<Record>> {
-        let path = self.run_dir(id).join("record.json");
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(err) => return Err(Error::io("cannot read", path, err)),
-        };
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|err| Error::corrupt(path, err))
+        read_json_if_present(&self.run_dir(id).join("record.json"))
     }
 
     fn read(&self, id: &RunId, file: &str) -> Result<(PathBuf, Vec<u8>)> {
@@ -314,10 +306,7 @@ impl RunStore {
     /// The loss curve of a stored run as `(epoch, loss)`.
     pub fn loss_curve(&self, id: &RunId) -> Result<Vec<(usize, f64)>> {
         let (path, text) = self.read_text(id, "loss.csv")?;
-        parse_csv(&path, &text, "epoch,loss", |fields| {
-            let epoch = fields[0].parse::<usize>().map_err(|err| err.to_string())?;
-            Ok((epoch, parse_f64(fields[1])?))
-        })
+        parse_loss_csv(&path, &text)
     }
 
     /// The trained weights of a stored run, in the order the core listed them.
@@ -523,17 +512,8 @@ impl RunStore {
         started_at: DateTime<Utc>,
         finished_at: DateTime<Utc>,
     ) -> Result<Record> {
-        let _writing = hold_writes();
         let id = lock.id();
-        let runs = self.runs_dir();
-        let tmp = runs.join(format!(".tmp-{id}-{}", std::process::id()));
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp).map_err(|err| Error::io("cannot remove", &tmp, err))?;
-        }
-        // Everything goes into the temporary directory first; if any write fails (a full
-        // disk), the directory is removed at once, freeing its space, and nothing is left.
-        let write_all = || -> Result<Record> {
-            fs::create_dir_all(&tmp).map_err(|err| Error::io("cannot create", &tmp, err))?;
+        write_dir_atomically(&self.runs_dir(), id, |tmp| {
             let mut artifacts = BTreeMap::new();
             let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
                 write_synced(&tmp.join(name), bytes)?;
@@ -565,32 +545,49 @@ impl RunStore {
             record.model = model.map(|m| m.id.clone());
             let json = serde_json::to_string_pretty(&record).expect("a record is plain data");
             write_synced(&tmp.join("record.json"), json.as_bytes())?;
-            sync_dir(&tmp)?;
             Ok(record)
-        };
-        let record = match write_all() {
-            Ok(record) => record,
-            Err(err) => {
-                let _ = fs::remove_dir_all(&tmp);
-                return Err(err);
-            }
-        };
-
-        let target = self.run_dir(id);
-        if target.exists() {
-            let old = runs.join(format!(".old-{id}-{}", std::process::id()));
-            fs::rename(&target, &old)
-                .map_err(|err| Error::io("cannot move aside", &target, err))?;
-            fs::rename(&tmp, &target)
-                .map_err(|err| Error::io("cannot rename into", &target, err))?;
-            fs::remove_dir_all(&old).map_err(|err| Error::io("cannot remove", &old, err))?;
-        } else {
-            fs::rename(&tmp, &target)
-                .map_err(|err| Error::io("cannot rename into", &target, err))?;
-        }
-        sync_dir(&runs)?;
-        Ok(record)
+        })
     }
+}
+
+/// Writes the directory `<dir>/<id>` as a whole, under the process's write guard:
+/// `fill` writes its files into `<dir>/.tmp-<id>-<pid>/`, which is synced and renamed into
+/// place (an older copy is moved aside to `.old-<id>-<pid>` first and then removed). If
+/// any write fails (a full disk), the temporary directory is removed at once, freeing its
+/// space, and nothing is left; a process that dies part way leaves only temporary or
+/// set-aside directories, which [`RunStore::clean_stale`] tidies.
+pub(crate) fn write_dir_atomically<T>(
+    dir: &Path,
+    id: &RunId,
+    fill: impl FnOnce(&Path) -> Result<T>,
+) -> Result<T> {
+    let _writing = hold_writes();
+    let tmp = dir.join(format!(".tmp-{id}-{}", std::process::id()));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(|err| Error::io("cannot remove", &tmp, err))?;
+    }
+    let written = fs::create_dir_all(&tmp)
+        .map_err(|err| Error::io("cannot create", &tmp, err))
+        .and_then(|()| fill(&tmp))
+        .and_then(|value| sync_dir(&tmp).map(|()| value));
+    let value = match written {
+        Ok(value) => value,
+        Err(err) => {
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(err);
+        }
+    };
+    let target = dir.join(id.as_str());
+    if target.exists() {
+        let old = dir.join(format!(".old-{id}-{}", std::process::id()));
+        fs::rename(&target, &old).map_err(|err| Error::io("cannot move aside", &target, err))?;
+        fs::rename(&tmp, &target).map_err(|err| Error::io("cannot rename into", &target, err))?;
+        fs::remove_dir_all(&old).map_err(|err| Error::io("cannot remove", &old, err))?;
+    } else {
+        fs::rename(&tmp, &target).map_err(|err| Error::io("cannot rename into", &target, err))?;
+    }
+    sync_dir(dir)?;
+    Ok(value)
 }
 
 fn record_of(
@@ -641,6 +638,28 @@ fn record_of(
         Err(message) => record.error = Some(message.clone()),
     }
     record
+}
+
+/// `loss.csv` (`epoch,loss`) read back exactly as written.
+pub(crate) fn parse_loss_csv(path: &Path, text: &str) -> Result<Vec<(usize, f64)>> {
+    parse_csv(path, text, "epoch,loss", |fields| {
+        let epoch = fields[0].parse::<usize>().map_err(|err| err.to_string())?;
+        Ok((epoch, parse_f64(fields[1])?))
+    })
+}
+
+/// The JSON file at `path`, or `None` when there is none (a run or model not stored).
+pub(crate) fn read_json_if_present<T: serde::de::DeserializeOwned>(
+    path: &Path,
+) -> Result<Option<T>> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(Error::io("cannot read", path, err)),
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|err| Error::corrupt(path, err))
 }
 
 /// Writes `bytes` to `path` through a temporary file beside it and a rename, so readers

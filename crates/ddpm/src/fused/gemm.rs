@@ -340,47 +340,26 @@ impl WithSimd for RowBlock<'_, '_> {
             };
             col0 += shape.valid;
             let full = Full(simd);
+            // One monomorphised micro-kernel per block height (rows are const generic).
+            macro_rules! by_height {
+                ($kit:expr, $vectors:literal) => {
+                    match height {
+                        6 => micro::<S, _, 6, $vectors>(simd, $kit, block, panel, out),
+                        5 => micro::<S, _, 5, $vectors>(simd, $kit, block, panel, out),
+                        4 => micro::<S, _, 4, $vectors>(simd, $kit, block, panel, out),
+                        3 => micro::<S, _, 3, $vectors>(simd, $kit, block, panel, out),
+                        2 => micro::<S, _, 2, $vectors>(simd, $kit, block, panel, out),
+                        _ => micro::<S, _, 1, $vectors>(simd, $kit, block, panel, out),
+                    }
+                };
+            }
             match (narrow, shape.kind) {
                 #[cfg(target_arch = "x86_64")]
-                (Some(v3), Kind::X4) => {
-                    let kit = X4(v3);
-                    match height {
-                        6 => micro::<S, _, 6, 1>(simd, kit, block, panel, out),
-                        5 => micro::<S, _, 5, 1>(simd, kit, block, panel, out),
-                        4 => micro::<S, _, 4, 1>(simd, kit, block, panel, out),
-                        3 => micro::<S, _, 3, 1>(simd, kit, block, panel, out),
-                        2 => micro::<S, _, 2, 1>(simd, kit, block, panel, out),
-                        _ => micro::<S, _, 1, 1>(simd, kit, block, panel, out),
-                    }
-                }
+                (Some(v3), Kind::X4) => by_height!(X4(v3), 1),
                 #[cfg(target_arch = "x86_64")]
-                (Some(v3), Kind::X8) => {
-                    let kit = X8(v3);
-                    match height {
-                        6 => micro::<S, _, 6, 1>(simd, kit, block, panel, out),
-                        5 => micro::<S, _, 5, 1>(simd, kit, block, panel, out),
-                        4 => micro::<S, _, 4, 1>(simd, kit, block, panel, out),
-                        3 => micro::<S, _, 3, 1>(simd, kit, block, panel, out),
-                        2 => micro::<S, _, 2, 1>(simd, kit, block, panel, out),
-                        _ => micro::<S, _, 1, 1>(simd, kit, block, panel, out),
-                    }
-                }
-                (_, Kind::Vectors(2)) => match height {
-                    6 => micro::<S, _, 6, 2>(simd, full, block, panel, out),
-                    5 => micro::<S, _, 5, 2>(simd, full, block, panel, out),
-                    4 => micro::<S, _, 4, 2>(simd, full, block, panel, out),
-                    3 => micro::<S, _, 3, 2>(simd, full, block, panel, out),
-                    2 => micro::<S, _, 2, 2>(simd, full, block, panel, out),
-                    _ => micro::<S, _, 1, 2>(simd, full, block, panel, out),
-                },
-                _ => match height {
-                    6 => micro::<S, _, 6, 1>(simd, full, block, panel, out),
-                    5 => micro::<S, _, 5, 1>(simd, full, block, panel, out),
-                    4 => micro::<S, _, 4, 1>(simd, full, block, panel, out),
-                    3 => micro::<S, _, 3, 1>(simd, full, block, panel, out),
-                    2 => micro::<S, _, 2, 1>(simd, full, block, panel, out),
-                    _ => micro::<S, _, 1, 1>(simd, full, block, panel, out),
-                },
+                (Some(v3), Kind::X8) => by_height!(X8(v3), 1),
+                (_, Kind::Vectors(2)) => by_height!(full, 2),
+                _ => by_height!(full, 1),
             }
         }
     }

@@ -37,11 +37,22 @@ impl Facets {
         let cells = sweep.cells();
         // An axis whose value the panel already fixes (a scaling zipped with the schedule
         // drawn as panels) would only split one line into per-panel names.
+        // One pass over the cells per axis, against the panels seen so far (few).
         let fixed_by_panel = |i: usize| {
             panel.is_some_and(|p| {
-                cells
-                    .iter()
-                    .all(|a| cells.iter().filter(|b| b[p] == a[p]).all(|b| b[i] == a[i]))
+                let mut seen: Vec<(&AxisValue, &AxisValue)> = Vec::new();
+                cells.iter().all(|cell| {
+                    match seen
+                        .iter()
+                        .find(|(panel_value, _)| **panel_value == cell[p])
+                    {
+                        Some((_, value)) => **value == cell[i],
+                        None => {
+                            seen.push((&cell[p], &cell[i]));
+                            true
+                        }
+                    }
+                })
             })
         };
         let series = (0..sweep.axes.len())
