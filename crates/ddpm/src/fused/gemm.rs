@@ -344,12 +344,12 @@ impl WithSimd for RowBlock<'_, '_> {
             macro_rules! by_height {
                 ($kit:expr, $vectors:literal) => {
                     match height {
-                        6 => micro::<S, _, 6, $vectors>(simd, $kit, block, panel, out),
-                        5 => micro::<S, _, 5, $vectors>(simd, $kit, block, panel, out),
-                        4 => micro::<S, _, 4, $vectors>(simd, $kit, block, panel, out),
-                        3 => micro::<S, _, 3, $vectors>(simd, $kit, block, panel, out),
-                        2 => micro::<S, _, 2, $vectors>(simd, $kit, block, panel, out),
-                        _ => micro::<S, _, 1, $vectors>(simd, $kit, block, panel, out),
+                        6 => micro::<_, 6, $vectors>($kit, block, panel, out),
+                        5 => micro::<_, 5, $vectors>($kit, block, panel, out),
+                        4 => micro::<_, 4, $vectors>($kit, block, panel, out),
+                        3 => micro::<_, 3, $vectors>($kit, block, panel, out),
+                        2 => micro::<_, 2, $vectors>($kit, block, panel, out),
+                        _ => micro::<_, 1, $vectors>($kit, block, panel, out),
                     }
                 };
             }
@@ -438,6 +438,10 @@ trait Kit: Copy {
     const LANES: usize;
     fn splat(self, value: f32) -> Self::V;
     fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    fn add(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `value` where `sign > 0`, `slope * value` elsewhere (NaN included): LeakyReLU when
+    /// `sign` is `value`, its backward pass when `sign` is the layer's activation.
+    fn leaky(self, sign: Self::V, value: Self::V, slope: Self::V) -> Self::V;
     /// `panel` as vectors (its length is a multiple of the lanes).
     fn vectors(panel: &[f32]) -> &[Self::V];
     /// Loads `src` (at most `LANES` floats), zero-filling the rest.
@@ -462,6 +466,16 @@ impl<S: Simd> Kit for Full<S> {
         self.0.mul_add_f32s(a, b, c)
     }
     #[inline(always)]
+    fn add(self, a: S::f32s, b: S::f32s) -> S::f32s {
+        self.0.add_f32s(a, b)
+    }
+    #[inline(always)]
+    fn leaky(self, sign: S::f32s, value: S::f32s, slope: S::f32s) -> S::f32s {
+        let positive = self.0.greater_than_f32s(sign, self.0.splat_f32s(0.0));
+        self.0
+            .select_f32s(positive, value, self.0.mul_f32s(value, slope))
+    }
+    #[inline(always)]
     fn vectors(panel: &[f32]) -> &[S::f32s] {
         S::as_simd_f32s(panel).0
     }
@@ -484,7 +498,10 @@ impl<S: Simd> Kit for Full<S> {
 /// Implements [`Kit`] for a fixed-width vector of AVX2.
 #[cfg(target_arch = "x86_64")]
 macro_rules! narrow_kit {
-    ($name:ident, $v:ty, $lanes:literal, $splat:ident, $mul_add:ident) => {
+    (
+        $name:ident, $v:ty, $lanes:literal,
+        $splat:ident, $mul_add:ident, $add:ident, $mul:ident, $gt:ident, $select:ident
+    ) => {
         #[derive(Clone, Copy)]
         struct $name(pulp::x86::V3);
 
@@ -500,12 +517,24 @@ macro_rules! narrow_kit {
                 self.0.$mul_add(a, b, c)
             }
             #[inline(always)]
+            fn add(self, a: $v, b: $v) -> $v {
+                self.0.$add(a, b)
+            }
+            #[inline(always)]
+            fn leaky(self, sign: $v, value: $v, slope: $v) -> $v {
+                let positive = self.0.$gt(sign, self.0.$splat(0.0));
+                self.0.$select(positive, value, self.0.$mul(value, slope))
+            }
+            #[inline(always)]
             fn vectors(panel: &[f32]) -> &[$v] {
                 pulp::bytemuck::cast_slice(panel)
             }
             #[inline(always)]
             fn load(self, src: &[f32]) -> $v {
-                pulp::bytemuck::cast(fill::<$lanes>(src))
+                match <[f32; $lanes]>::try_from(src) {
+                    Ok(full) => pulp::bytemuck::cast(full),
+                    Err(_) => pulp::bytemuck::cast(fill::<$lanes>(src)),
+                }
             }
             #[inline(always)]
             fn store(self, dst: &mut [f32], value: $v) {
@@ -526,9 +555,29 @@ fn fill<const W: usize>(src: &[f32]) -> [f32; W] {
 }
 
 #[cfg(target_arch = "x86_64")]
-narrow_kit!(X8, pulp::f32x8, 8, splat_f32x8, mul_add_f32x8);
+narrow_kit!(
+    X8,
+    pulp::f32x8,
+    8,
+    splat_f32x8,
+    mul_add_f32x8,
+    add_f32x8,
+    mul_f32x8,
+    cmp_gt_f32x8,
+    select_f32x8
+);
 #[cfg(target_arch = "x86_64")]
-narrow_kit!(X4, pulp::f32x4, 4, splat_f32x4, mul_add_f32x4);
+narrow_kit!(
+    X4,
+    pulp::f32x4,
+    4,
+    splat_f32x4,
+    mul_add_f32x4,
+    add_f32x4,
+    mul_f32x4,
+    cmp_gt_f32x4,
+    select_f32x4
+);
 
 /// Copies columns `col0..col0 + shape.valid` of `b` into `panel` (`depth` rows of
 /// `shape.width` floats), zero-padding each row.
@@ -629,8 +678,7 @@ struct Block<'a> {
 /// vectors of `kit`, with the `MR x NV` accumulators in registers for the whole sum over
 /// `p`.
 #[inline(always)]
-fn micro<S: Simd, K: Kit, const MR: usize, const NV: usize>(
-    simd: S,
+fn micro<K: Kit, const MR: usize, const NV: usize>(
     kit: K,
     block: Block<'_>,
     panel: &[f32],
@@ -698,115 +746,106 @@ fn micro<S: Simd, K: Kit, const MR: usize, const NV: usize>(
         last,
         epilogue,
     } = out;
-    for (r, acc_row) in acc.iter().enumerate() {
-        let dst = &mut c[(row0 + r) * cols + col0..][..valid];
-        for (v, value) in acc_row.iter().enumerate() {
-            kit.store(
-                &mut dst[(v * lanes).min(valid)..((v + 1) * lanes).min(valid)],
-                *value,
-            );
-        }
-    }
+    // Columns of vector `v` of the panel, relative to `col0`.
+    let span = |v: usize| (v * lanes).min(valid)..((v + 1) * lanes).min(valid);
     if last {
-        let tile = Tile {
+        let place = Place {
             row0,
-            rows: MR,
-            all_rows: out_rows,
             cols,
             col0,
             valid,
-            width,
         };
-        finish(simd, c, tile, epilogue);
+        epilogue_in_registers(kit, &mut acc, epilogue, place);
+        if let Epilogue::LeakyReluBackward {
+            packed: Some(packed),
+            ..
+        } = epilogue
+        {
+            // This panel starts at `col0 * out_rows` in the packed layout; padding lanes
+            // hold zeros (their activation loads as 0 and their sum is 0).
+            let base = col0 * out_rows + row0 * width;
+            for (r, acc_row) in acc.iter().enumerate() {
+                let dst = &mut packed.data[base + r * width..][..NV * lanes];
+                for (d, value) in dst.chunks_exact_mut(lanes).zip(acc_row) {
+                    kit.store(d, *value);
+                }
+            }
+        }
+    }
+    for (r, acc_row) in acc.iter().enumerate() {
+        let dst = &mut c[(row0 + r) * cols + col0..][..valid];
+        for (v, value) in acc_row.iter().enumerate() {
+            kit.store(&mut dst[span(v)], *value);
+        }
     }
 }
 
-/// The block of `C` one micro-kernel call wrote.
+/// Where a tile sits in `C`: rows from `row0`, columns `col0..col0 + valid` of `cols`.
 #[derive(Clone, Copy)]
-struct Tile {
+struct Place {
     row0: usize,
-    rows: usize,
-    /// Rows of the whole `C`.
-    all_rows: usize,
     cols: usize,
     col0: usize,
     valid: usize,
-    /// Floats per row of the packed panel.
-    width: usize,
 }
 
-/// Applies the epilogue to a tile of `C` just written (and still in L1), row by row, so
-/// the bias gradient's column sums add rows in ascending order.
+/// Applies `epilogue` to the accumulators of one tile before they are stored: the bias
+/// and activation of the forward pass, or the backward pass of LeakyReLU with the bias
+/// gradient's column sums, added row by row in ascending order. Each does exactly what a
+/// separate pass over `C` would.
 #[inline(always)]
-fn finish<S: Simd>(simd: S, c: &mut [f32], tile: Tile, epilogue: &mut Epilogue<'_>) {
-    let Tile {
+fn epilogue_in_registers<K: Kit, const MR: usize, const NV: usize>(
+    kit: K,
+    acc: &mut [[K::V; NV]; MR],
+    epilogue: &mut Epilogue<'_>,
+    place: Place,
+) {
+    let Place {
         row0,
-        rows,
-        all_rows,
         cols,
         col0,
         valid,
-        width,
-    } = tile;
-    let lanes = lanes::<S>();
-    let load = |slice: &[f32]| match S::as_simd_f32s(slice) {
-        ([full], _) => *full,
-        _ => simd.partial_load_f32s(slice),
-    };
-    let put = |slice: &mut [f32], value: S::f32s| match S::as_mut_simd_f32s(slice) {
-        ([full], _) => *full = value,
-        (_, tail) => simd.partial_store_f32s(tail, value),
-    };
-    let zero = simd.splat_f32s(0.0);
-    for start in (0..valid).step_by(lanes) {
-        let span = col0 + start..col0 + (start + lanes).min(valid);
-        match epilogue {
-            Epilogue::Store => return,
-            Epilogue::Bias(bias) => {
-                let b = load(&bias[span.clone()]);
-                for r in row0..row0 + rows {
-                    let dst = &mut c[r * cols..][span.clone()];
-                    put(dst, simd.add_f32s(load(dst), b));
+    } = place;
+    let lanes = K::LANES;
+    let span = |v: usize| col0 + (v * lanes).min(valid)..col0 + ((v + 1) * lanes).min(valid);
+    match epilogue {
+        Epilogue::Store => {}
+        Epilogue::Bias(bias) => {
+            let b: [K::V; NV] = core::array::from_fn(|v| kit.load(&bias[span(v)]));
+            for acc_row in acc.iter_mut() {
+                for (a, b) in acc_row.iter_mut().zip(b) {
+                    *a = kit.add(*a, b);
                 }
             }
-            Epilogue::BiasLeakyRelu { bias, slope } => {
-                let b = load(&bias[span.clone()]);
-                let slope = simd.splat_f32s(*slope);
-                for r in row0..row0 + rows {
-                    let dst = &mut c[r * cols..][span.clone()];
-                    let pre = simd.add_f32s(load(dst), b);
-                    let positive = simd.greater_than_f32s(pre, zero);
-                    put(
-                        dst,
-                        simd.select_f32s(positive, pre, simd.mul_f32s(slope, pre)),
-                    );
+        }
+        Epilogue::BiasLeakyRelu { bias, slope } => {
+            let b: [K::V; NV] = core::array::from_fn(|v| kit.load(&bias[span(v)]));
+            let slope = kit.splat(*slope);
+            for acc_row in acc.iter_mut() {
+                for (a, b) in acc_row.iter_mut().zip(b) {
+                    let pre = kit.add(*a, b);
+                    *a = kit.leaky(pre, pre, slope);
                 }
             }
-            Epilogue::LeakyReluBackward {
-                out,
-                slope,
-                bias_grad,
-                packed,
-            } => {
-                let slope = simd.splat_f32s(*slope);
-                let mut sum = load(&bias_grad[span.clone()]);
-                // This tile's panel starts at `col0 * all_rows` in the packed layout.
-                let panel = col0 * all_rows;
-                for r in row0..row0 + rows {
-                    let activation = load(&out[r * cols..][span.clone()]);
-                    let positive = simd.greater_than_f32s(activation, zero);
-                    let dst = &mut c[r * cols..][span.clone()];
-                    let grad = load(dst);
+        }
+        Epilogue::LeakyReluBackward {
+            out,
+            slope,
+            bias_grad,
+            ..
+        } => {
+            let slope = kit.splat(*slope);
+            let mut sum: [K::V; NV] = core::array::from_fn(|v| kit.load(&bias_grad[span(v)]));
+            for (r, acc_row) in acc.iter_mut().enumerate() {
+                let activation = &out[(row0 + r) * cols..];
+                for (v, (a, s)) in acc_row.iter_mut().zip(sum.iter_mut()).enumerate() {
                     // Lanes past the last column are zero: their activation loads as 0.
-                    let grad = simd.select_f32s(positive, grad, simd.mul_f32s(grad, slope));
-                    put(dst, grad);
-                    if let Some(packed) = packed.as_deref_mut() {
-                        let at = panel + r * width + start;
-                        put(&mut packed.data[at..at + (width - start).min(lanes)], grad);
-                    }
-                    sum = simd.add_f32s(sum, grad);
+                    *a = kit.leaky(kit.load(&activation[span(v)]), *a, slope);
+                    *s = kit.add(*s, *a);
                 }
-                put(&mut bias_grad[span.clone()], sum);
+            }
+            for (v, s) in sum.into_iter().enumerate() {
+                kit.store(&mut bias_grad[span(v)], s);
             }
         }
     }
@@ -903,7 +942,13 @@ mod tests {
     /// on every path; the bias gradient is the column sum in row order.
     #[test]
     fn epilogues_equal_the_separate_passes() {
-        let (rows, depth, cols) = (23, 600, 37);
+        // Continued sums (600 > DEPTH_BLOCK), the network's widths and their narrow tails.
+        for (rows, depth, cols) in [(23, 600, 37), (13, 100, 100), (9, 20, 20), (8, 3, 2)] {
+            epilogues_equal_the_separate_passes_on(rows, depth, cols);
+        }
+    }
+
+    fn epilogues_equal_the_separate_passes_on(rows: usize, depth: usize, cols: usize) {
         let dims = Dims { rows, depth, cols };
         let a = random(rows * depth, 1);
         let b = random(depth * cols, 2);
