@@ -89,6 +89,13 @@ pub fn adamw(
             }
         }
     }
+    // 256-bit vectors even on the AVX-512 path: inside a training step (its moments come
+    // from L3) the AVX-512 loop took 21 us per step at 22,723 parameters on a Zen 4 core,
+    // the AVX2 one 11 us. Element-wise, so the bits are the same either way.
+    let isa = match isa {
+        Isa::Avx512 => Isa::Avx2Fma,
+        other => other,
+    };
     isa.run(Op {
         params,
         grads,

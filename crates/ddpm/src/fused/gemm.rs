@@ -811,7 +811,10 @@ fn epilogue_in_registers<K: Kit, const MR: usize, const NV: usize>(
     match epilogue {
         Epilogue::Store => {}
         Epilogue::Bias(bias) => {
-            let b: [K::V; NV] = core::array::from_fn(|v| kit.load(&bias[span(v)]));
+            let mut b = [kit.splat(0.0); NV];
+            for (v, b) in b.iter_mut().enumerate() {
+                *b = kit.load(&bias[span(v)]);
+            }
             for acc_row in acc.iter_mut() {
                 for (a, b) in acc_row.iter_mut().zip(b) {
                     *a = kit.add(*a, b);
@@ -819,7 +822,10 @@ fn epilogue_in_registers<K: Kit, const MR: usize, const NV: usize>(
             }
         }
         Epilogue::BiasLeakyRelu { bias, slope } => {
-            let b: [K::V; NV] = core::array::from_fn(|v| kit.load(&bias[span(v)]));
+            let mut b = [kit.splat(0.0); NV];
+            for (v, b) in b.iter_mut().enumerate() {
+                *b = kit.load(&bias[span(v)]);
+            }
             let slope = kit.splat(*slope);
             for acc_row in acc.iter_mut() {
                 for (a, b) in acc_row.iter_mut().zip(b) {
@@ -835,7 +841,10 @@ fn epilogue_in_registers<K: Kit, const MR: usize, const NV: usize>(
             ..
         } => {
             let slope = kit.splat(*slope);
-            let mut sum: [K::V; NV] = core::array::from_fn(|v| kit.load(&bias_grad[span(v)]));
+            let mut sum = [kit.splat(0.0); NV];
+            for (v, s) in sum.iter_mut().enumerate() {
+                *s = kit.load(&bias_grad[span(v)]);
+            }
             for (r, acc_row) in acc.iter_mut().enumerate() {
                 let activation = &out[(row0 + r) * cols..];
                 for (v, (a, s)) in acc_row.iter_mut().zip(sum.iter_mut()).enumerate() {
