@@ -8,7 +8,8 @@ use pulp::{Simd, WithSimd};
 
 use super::isa::Isa;
 
-/// The sum of the rows of a row-major matrix with `sums.len()` columns, row 0 first.
+/// Adds the rows of a row-major matrix with `sums.len()` columns to `sums`, row 0 first
+/// (so consecutive blocks of rows continue one sum).
 pub fn column_sums(isa: Isa, matrix: &[f32], sums: &mut [f32]) {
     struct Op<'a> {
         matrix: &'a [f32],
@@ -18,7 +19,6 @@ pub fn column_sums(isa: Isa, matrix: &[f32], sums: &mut [f32]) {
         type Output = ();
         #[inline(always)]
         fn with_simd<S: Simd>(self, _simd: S) {
-            self.sums.fill(0.0);
             for row in self.matrix.chunks_exact(self.sums.len()) {
                 for (s, v) in self.sums.iter_mut().zip(row) {
                     *s += v;
@@ -111,10 +111,13 @@ mod tests {
 
     #[test]
     fn column_sums_add_the_rows_in_order() {
-        let mut sums = [9.0; 2];
+        let mut sums = [0.0; 2];
         column_sums(Isa::detect(), &[1.0, 2.0, 1e8, -3.0, -1e8, 0.5], &mut sums);
         // (1 + 1e8) - 1e8 = 0 in f32: the rows are added in order, not pairwise.
         assert_eq!(sums, [0.0, -0.5]);
+        // A second block continues the sums.
+        column_sums(Isa::detect(), &[1.0, 0.25], &mut sums);
+        assert_eq!(sums, [1.0, -0.25]);
     }
 
     #[test]

@@ -87,13 +87,14 @@ pub enum Epilogue<'a> {
     },
     /// The backward pass of LeakyReLU on an input gradient: `c = acc * leaky'`, with
     /// `leaky'` read off the sign of the layer's activation `out` (shaped like `c`), and
-    /// `bias_grad[j] = sum_i c[i, j]`, summed in ascending `i`.
+    /// `bias_grad[j] += sum_i c[i, j]`, added in ascending `i` to what `bias_grad` holds
+    /// (so consecutive blocks of rows continue one sum).
     LeakyReluBackward {
         /// The activation of the layer, row-major like `c`.
         out: &'a [f32],
         /// The negative slope.
         slope: f32,
-        /// Receives the column sums of `c` (overwritten).
+        /// Receives the column sums of `c`, added to its values.
         bias_grad: &'a mut [f32],
         /// Receives `c` again in the panel layout, for a product that reads it as `B`.
         packed: Option<&'a mut Packed>,
@@ -120,6 +121,22 @@ pub fn matmul(isa: Isa, c: &mut [f32], a: Lhs<'_>, b: Rhs<'_>, dims: Dims, pack:
     matmul_then(isa, c, a, b, dims, Epilogue::Store, pack);
 }
 
+/// `c += a b` in the sense of one longer sum: each output's chain of fused multiply-adds
+/// continues from the value `c` holds, so a sum over rows cut into consecutive blocks, each
+/// added with this, gives the bits of the whole sum in one product.
+///
+/// Panics if a slice is shorter than its dimensions need, which is a bug in the caller.
+pub fn matmul_continue(
+    isa: Isa,
+    c: &mut [f32],
+    a: Lhs<'_>,
+    b: Rhs<'_>,
+    dims: Dims,
+    pack: &mut Vec<f32>,
+) {
+    product(isa, c, a, b, dims, Epilogue::Store, true, pack);
+}
+
 /// Like [`matmul`], with `epilogue` applied to each output value.
 ///
 /// Panics if a slice is shorter than its dimensions need, which is a bug in the caller.
@@ -129,7 +146,23 @@ pub fn matmul_then(
     a: Lhs<'_>,
     b: Rhs<'_>,
     dims: Dims,
+    epilogue: Epilogue<'_>,
+    pack: &mut Vec<f32>,
+) {
+    product(isa, c, a, b, dims, epilogue, false, pack);
+}
+
+/// The product behind [`matmul_then`] and [`matmul_continue`]: with `resume`, the sums
+/// start from `c` instead of zero.
+#[allow(clippy::too_many_arguments)]
+fn product(
+    isa: Isa,
+    c: &mut [f32],
+    a: Lhs<'_>,
+    b: Rhs<'_>,
+    dims: Dims,
     mut epilogue: Epilogue<'_>,
+    resume: bool,
     pack: &mut Vec<f32>,
 ) {
     let Dims { rows, depth, cols } = dims;
@@ -167,7 +200,6 @@ pub fn matmul_then(
                 "the activation is smaller than {rows} x {cols}"
             );
             assert!(bias_grad.len() >= cols, "bias_grad is shorter than {cols}");
-            bias_grad[..cols].fill(0.0);
         }
     }
     if rows == 0 || cols == 0 {
@@ -202,6 +234,7 @@ pub fn matmul_then(
                 row0,
                 k0,
                 kc,
+                resume: resume || k0 > 0,
                 lanes,
                 epilogue: &mut epilogue,
             });
@@ -285,6 +318,8 @@ struct RowBlock<'a, 'e> {
     /// The first term of the sum this pass adds, and how many.
     k0: usize,
     kc: usize,
+    /// Whether the sums continue from the values in `C`.
+    resume: bool,
     lanes: usize,
     epilogue: &'a mut Epilogue<'e>,
 }
@@ -302,6 +337,7 @@ impl WithSimd for RowBlock<'_, '_> {
             row0,
             k0,
             kc,
+            resume,
             lanes,
             epilogue,
         } = self;
@@ -319,6 +355,7 @@ impl WithSimd for RowBlock<'_, '_> {
             row0,
             k0,
             kc,
+            resume,
         };
         let narrow = narrow::<S>(simd);
         let mut col0 = 0;
@@ -672,6 +709,8 @@ struct Block<'a> {
     /// The terms `k0..k0 + kc` of the sum.
     k0: usize,
     kc: usize,
+    /// Whether the sums continue from the values in `C`.
+    resume: bool,
 }
 
 /// `C[rows, panel] = A[rows, :] B[:, panel]` for `MR` rows of A and a panel of `NV`
@@ -694,9 +733,10 @@ fn micro<K: Kit, const MR: usize, const NV: usize>(
         row0,
         k0,
         kc,
+        resume,
     } = block;
     let lanes = K::LANES;
-    if k0 > 0 {
+    if resume {
         // Continue the sums where the previous chunk of terms stored them.
         for r in 0..MR {
             let src = &out.c[(row0 + r) * out.cols + out.col0..][..out.valid];
@@ -1005,7 +1045,7 @@ mod tests {
             );
             let got = run(Epilogue::BiasLeakyRelu { bias: &bias, slope });
             assert_eq!(bits(&got), bits(&want_leaky), "{isa:?}");
-            let mut sums = vec![f32::NAN; cols];
+            let mut sums = vec![0.0; cols];
             let mut packed = Packed::default();
             let got = run(Epilogue::LeakyReluBackward {
                 out: &activation,
@@ -1029,6 +1069,79 @@ mod tests {
             };
             let (from_rows, from_packed) = (read(Rhs::Rows(&got)), read(Rhs::Packed(&packed)));
             assert_eq!(bits(&from_rows), bits(&from_packed), "{isa:?}");
+        }
+    }
+
+    /// A weight gradient summed over the rows in consecutive blocks, the first with
+    /// `matmul` and the rest with `matmul_continue`, has the bits of one product over all
+    /// rows on every path (block edges on and off the 512-term chunks); so do the bias
+    /// gradient's column sums added block by block.
+    #[test]
+    fn continued_sums_equal_one_product() {
+        let (rows, depth, cols) = (13, 1100, 37);
+        let x = random(depth * rows, 1);
+        let dz = random(depth * cols, 2);
+        let activation = random(depth * cols, 3);
+        let w = random(cols * cols, 4);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for isa in Isa::available() {
+            let mut whole = vec![0.0; rows * cols];
+            let dims = |depth| Dims { rows, depth, cols };
+            let mut pack = Vec::new();
+            matmul(
+                isa,
+                &mut whole,
+                Lhs::Transposed(&x),
+                Rhs::Rows(&dz),
+                dims(depth),
+                &mut pack,
+            );
+            for cuts in [
+                vec![0, 300, 1100],
+                vec![0, 512, 600, 1100],
+                vec![0, 1, 1099, 1100],
+            ] {
+                let mut blocks = vec![f32::NAN; rows * cols];
+                for (i, pair) in cuts.windows(2).enumerate() {
+                    let (start, end) = (pair[0], pair[1]);
+                    let x_block = &x[start * rows..end * rows];
+                    let dz_block = &dz[start * cols..end * cols];
+                    let (lhs, rhs) = (Lhs::Transposed(x_block), Rhs::Rows(dz_block));
+                    if i == 0 {
+                        matmul(isa, &mut blocks, lhs, rhs, dims(end - start), &mut pack);
+                    } else {
+                        matmul_continue(isa, &mut blocks, lhs, rhs, dims(end - start), &mut pack);
+                    }
+                }
+                assert_eq!(bits(&blocks), bits(&whole), "{isa:?} {cuts:?}");
+            }
+            // The bias gradient of an input gradient over depth rows, in two blocks.
+            let backward = |start: usize, end: usize, sums: &mut [f32]| {
+                let mut c = vec![0.0; (end - start) * cols];
+                matmul_then(
+                    isa,
+                    &mut c,
+                    Lhs::Rows(&dz[start * cols..end * cols]),
+                    Rhs::Rows(&w),
+                    Dims {
+                        rows: end - start,
+                        depth: cols,
+                        cols,
+                    },
+                    Epilogue::LeakyReluBackward {
+                        out: &activation[start * cols..end * cols],
+                        slope: 0.01,
+                        bias_grad: sums,
+                        packed: None,
+                    },
+                    &mut Vec::new(),
+                );
+            };
+            let (mut one, mut two) = (vec![0.0; cols], vec![0.0; cols]);
+            backward(0, depth, &mut one);
+            backward(0, 401, &mut two);
+            backward(401, depth, &mut two);
+            assert_eq!(bits(&two), bits(&one), "{isa:?}");
         }
     }
 

@@ -335,9 +335,11 @@ impl FusedNet {
         }
     }
 
-    /// The gradient of the loss with respect to every parameter, into `grads.params`,
-    /// given `acts` from [`FusedNet::forward`] on the same batch and `grads.output`
-    /// holding the gradient with respect to the prediction.
+    /// Adds the gradient of the loss over one block of rows with respect to every
+    /// parameter to `grads.params`, given `acts` from [`FusedNet::forward`] on the same
+    /// rows and `grads.output` holding the gradient with respect to their prediction.
+    /// Every parameter's gradient is a sum over rows in ascending order that continues
+    /// where the previous block left it, so blocks give the bits of the whole batch at once.
     fn backward(&self, acts: &mut Activations, grads: &mut Gradients, steps: &[usize]) {
         let n = steps.len();
         let isa = self.isa;
@@ -367,9 +369,9 @@ impl FusedNet {
             if l == 4 {
                 elementwise::column_sums(isa, grad_pre, &mut params[layer.bias..][..layer.outputs]);
             }
-            // dW^T = input^T dZ, (inputs x outputs), summed over the rows in order. Below
+            // dW^T += input^T dZ, (inputs x outputs), summed over the rows in order. Below
             // the output layer, dZ was also written packed by the product that made it.
-            gemm::matmul(
+            gemm::matmul_continue(
                 isa,
                 &mut params[layer.weight..][..layer.inputs * layer.outputs],
                 Lhs::Transposed(&input[..n * layer.inputs]),
@@ -422,8 +424,8 @@ impl FusedNet {
         }
     }
 
-    /// The gradient of the one-hot table and its bias (`table_grad`, `T + 1` values) from
-    /// the first layer's pre-activation gradient: only the time column of that layer's
+    /// Adds the gradient of the one-hot table and its bias (`table_grad`, `T + 1` values)
+    /// from the first layer's pre-activation gradient: only the time column of that layer's
     /// input gradient is formed, `d feature_i = sum_j dZ[i, j] W[2, j]`.
     fn time_table_gradient(
         &self,
@@ -448,13 +450,10 @@ impl FusedNet {
             },
             &mut acts.pack,
         );
-        table_grad.fill(0.0);
-        let mut bias_grad = 0.0f32;
         for (&t, &g) in steps.iter().zip(feature.iter()) {
             table_grad[t - 1] += g;
-            bias_grad += g;
+            table_grad[self.steps] += g;
         }
-        table_grad[self.steps] = bias_grad;
     }
 }
 
@@ -511,10 +510,21 @@ struct Gradients {
     packed: Packed,
 }
 
+/// Rows per block of a training step. The forward and backward passes run block by block
+/// and the gradients' sums continue across blocks (same bits as one pass over the batch),
+/// so a block's activations and gradients (about 3 KB per row) stay in the core's caches
+/// whatever the batch size. Measured on a Zen 4 core (1 MB of L2), ms per epoch at
+/// n = 1000 / 10,000 / 100,000: one block 1.52 / 20.6 / 289; blocks of 128 rows
+/// 1.56 / 15.6 / 155; 256 rows 1.58 / 15.1 / 150; 512 rows 1.49 / 14.8 / 148; 1000 rows
+/// 1.50 / 14.8 / 153.
+pub const ROWS_PER_BLOCK: usize = 512;
+
 /// Full-batch AdamW training of a [`FusedNet`] on the simplified DDPM loss, with every
 /// buffer made once.
 pub struct Trainer {
     rows: usize,
+    /// Rows per block of the forward and backward passes.
+    block: usize,
     acts: Activations,
     grads: Gradients,
     moment1: Vec<f32>,
@@ -543,16 +553,23 @@ pub struct AdamConfig {
 impl Trainer {
     /// Buffers for batches of `rows` points of `net`.
     pub fn new(net: &FusedNet, rows: usize, config: AdamConfig) -> Trainer {
+        Trainer::with_blocks_of(net, rows, config, ROWS_PER_BLOCK)
+    }
+
+    /// Like [`Trainer::new`], with blocks of `block` rows (tests compare block sizes).
+    fn with_blocks_of(net: &FusedNet, rows: usize, config: AdamConfig, block: usize) -> Trainer {
+        let block = rows.clamp(1, block.max(1));
         let mut acts = Activations::new();
-        acts.resize(rows, net.layers[0].inputs);
+        acts.resize(block, net.layers[0].inputs);
         let widest = WIDTHS.iter().copied().max().unwrap_or(0);
         Trainer {
             rows,
+            block,
             acts,
             grads: Gradients {
-                output: vec![0.0; rows * 2],
-                hidden: [vec![0.0; rows * widest], vec![0.0; rows * widest]],
-                feature: vec![0.0; rows],
+                output: vec![0.0; block * 2],
+                hidden: [vec![0.0; block * widest], vec![0.0; block * widest]],
+                feature: vec![0.0; block],
                 params: vec![0.0; net.params.len()],
                 packed: Packed::default(),
             },
@@ -572,19 +589,31 @@ impl Trainer {
             self.rows,
             "a trainer is built for one batch size"
         );
-        let prediction = net.forward(&mut self.acts, x_t, Steps::PerRow(steps));
+        // The loss and every gradient are sums over the rows in ascending order, block
+        // after block; nothing is updated before the whole batch's loss is known.
+        let n = steps.len();
+        let scale = (2.0 / (2 * n) as f64) as f32;
         let mut sum = 0.0f64;
-        let scale = (2.0 / prediction.len() as f64) as f32;
-        for ((g, p), e) in self.grads.output.iter_mut().zip(prediction).zip(eps) {
-            let diff = p - e;
-            sum += f64::from(diff) * f64::from(diff);
-            *g = diff * scale;
+        self.grads.params.fill(0.0);
+        for start in (0..n).step_by(self.block) {
+            let end = (start + self.block).min(n);
+            let rows = 2 * start..2 * end;
+            let prediction = net.forward(
+                &mut self.acts,
+                &x_t[rows.clone()],
+                Steps::PerRow(&steps[start..end]),
+            );
+            for ((g, p), e) in self.grads.output.iter_mut().zip(prediction).zip(&eps[rows]) {
+                let diff = p - e;
+                sum += f64::from(diff) * f64::from(diff);
+                *g = diff * scale;
+            }
+            net.backward(&mut self.acts, &mut self.grads, &steps[start..end]);
         }
-        let loss = sum / prediction.len() as f64;
+        let loss = sum / (2 * n) as f64;
         if !loss.is_finite() {
             return loss;
         }
-        net.backward(&mut self.acts, &mut self.grads, steps);
         self.step += 1;
         let c = self.config;
         self.beta_powers.0 *= c.beta1;
@@ -722,6 +751,37 @@ mod tests {
             eps: 1e-8,
             weight_decay: 0.01,
         }
+    }
+
+    /// Training in blocks of rows gives the bits of one pass over the whole batch: losses
+    /// and weights after three steps, for blocks that do and do not divide the batch.
+    #[test]
+    fn blocks_of_rows_train_the_same_bits() {
+        let encoding = TimeEncoding::OneHot;
+        let init = NoisePredictor::new(&config(encoding), 10, 8).named_tensors();
+        let (x, eps, ts) = batch(1300, 10, 9);
+        let bits = |tensors: &[NamedTensor]| -> Vec<u32> {
+            tensors
+                .iter()
+                .flat_map(|t| t.data.iter().map(|v| v.to_bits()))
+                .collect()
+        };
+        let runs: Vec<(Vec<u64>, Vec<u32>)> = [1300, 512, 100, 7]
+            .into_iter()
+            .map(|block| {
+                let mut net = FusedNet::from_named(&config(encoding), 10, &init).unwrap();
+                let mut trainer = Trainer::with_blocks_of(&net, ts.len(), adam(), block);
+                let losses = (0..3)
+                    .map(|_| trainer.step(&mut net, &x, &eps, &ts).to_bits())
+                    .collect();
+                (losses, bits(&net.named_tensors()))
+            })
+            .collect();
+        for run in &runs[1..] {
+            assert_eq!(run.0, runs[0].0);
+            assert!(run.1 == runs[0].1, "weights differ between block sizes");
+        }
+        assert_ne!(runs[0].1, bits(&init), "the steps changed nothing");
     }
 
     /// Ten training steps on every instruction set this CPU has give the same losses and
