@@ -11,7 +11,10 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::{
     config::{SamplerMethod, SamplerVariance, SamplingConfig, Spacing},
-    fused::{network::ROWS_PER_BLOCK, Activations, FusedNet, Steps},
+    fused::{
+        network::{PackedWeights, ROWS_PER_BLOCK},
+        Activations, FusedNet, Steps,
+    },
     rng::StreamRng,
     schedule::Schedule,
     Point,
@@ -24,13 +27,18 @@ pub struct Scratch {
     input: Vec<f32>,
 }
 
-/// `eps_theta(x, t)` for every point of `x` (model space) at one step `t` in `1..=T`,
-/// into `scratch`; returns the predictions, `[e_x, e_y]` per point, as f32 pairs.
-fn predict_into<'a>(net: &FusedNet, scratch: &'a mut Scratch, x: &[Point], t: usize) -> &'a [f32] {
+/// Fills `scratch.input` with `x` (model space) as f32 pairs.
+fn fill_input(scratch: &mut Scratch, x: &[Point]) {
     scratch.input.clear();
     scratch
         .input
         .extend(x.iter().flat_map(|p| [p[0] as f32, p[1] as f32]));
+}
+
+/// `eps_theta(x, t)` for every point of `x` (model space) at one step `t` in `1..=T`,
+/// into `scratch`; returns the predictions, `[e_x, e_y]` per point, as f32 pairs.
+fn predict_into<'a>(net: &FusedNet, scratch: &'a mut Scratch, x: &[Point], t: usize) -> &'a [f32] {
+    fill_input(scratch, x);
     net.forward(&mut scratch.acts, &scratch.input, Steps::Same(t))
 }
 
@@ -57,17 +65,22 @@ impl<F: FnMut(&[Point], usize, &mut Vec<Point>)> NoiseModel for F {
     }
 }
 
-/// The trained network as a [`NoiseModel`], with its forward-pass buffers.
+/// The trained network as a [`NoiseModel`], with its forward-pass buffers and its weights
+/// packed once for every reverse step.
 pub struct Network<'a> {
     net: &'a FusedNet,
+    weights: PackedWeights,
     scratch: Scratch,
 }
 
 impl<'a> Network<'a> {
     /// Wraps `net` with fresh buffers.
     pub fn new(net: &'a FusedNet) -> Network<'a> {
+        let mut weights = PackedWeights::default();
+        net.pack_weights(&mut weights);
         Network {
             net,
+            weights,
             scratch: Scratch::default(),
         }
     }
@@ -80,7 +93,11 @@ impl NoiseModel for Network<'_> {
         // values unchanged.
         eps.clear();
         for block in x.chunks(ROWS_PER_BLOCK) {
-            let out = predict_into(self.net, &mut self.scratch, block, t);
+            fill_input(&mut self.scratch, block);
+            let Scratch { acts, input } = &mut self.scratch;
+            let out = self
+                .net
+                .forward_packed(acts, input, Steps::Same(t), &self.weights);
             eps.extend(
                 out.chunks_exact(2)
                     .map(|e| [f64::from(e[0]), f64::from(e[1])]),

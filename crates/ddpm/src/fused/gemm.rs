@@ -137,6 +137,35 @@ pub fn matmul_continue(
     product(isa, c, a, b, dims, Epilogue::Store, true, pack);
 }
 
+/// Packs `b` (`depth x cols`) into `out` in the panel layout of `isa`, for products that
+/// read it as [`Rhs::Packed`]: a matrix read by several products (a layer's weights, by
+/// each block of rows of a training step or by every step of the reverse process) is
+/// packed once.
+pub fn pack(isa: Isa, b: Rhs<'_>, depth: usize, cols: usize, out: &mut Packed) {
+    match b {
+        Rhs::Packed(_) => panic!("a packed operand is never repacked"),
+        Rhs::Rows(data) | Rhs::Transposed(data) => assert!(
+            data.len() >= depth * cols,
+            "B is smaller than {depth} x {cols}"
+        ),
+    }
+    let mut data = core::mem::take(&mut out.data);
+    let lanes = isa.run(PackB {
+        b,
+        depth,
+        cols,
+        pack: &mut data,
+        epilogue: &mut Epilogue::Store,
+        rows: 0,
+    });
+    *out = Packed {
+        lanes,
+        rows: depth,
+        cols,
+        data,
+    };
+}
+
 /// Like [`matmul`], with `epilogue` applied to each output value.
 ///
 /// Panics if a slice is shorter than its dimensions need, which is a bug in the caller.
@@ -1142,6 +1171,37 @@ mod tests {
             backward(0, 401, &mut two);
             backward(401, depth, &mut two);
             assert_eq!(bits(&two), bits(&one), "{isa:?}");
+        }
+    }
+
+    /// A right operand packed once by `pack` (row-major or transposed) gives the bits of
+    /// the same product packing it itself, on every path and across repeated use.
+    #[test]
+    fn a_matrix_packed_once_gives_the_same_products() {
+        for (rows, depth, cols) in [(13, 100, 100), (7, 20, 2), (9, 3, 37), (600, 100, 20)] {
+            let a = random(rows * depth, 1);
+            let b = random(depth * cols, 2);
+            let dims = Dims { rows, depth, cols };
+            for isa in Isa::available() {
+                for transposed in [false, true] {
+                    let rhs = if transposed {
+                        Rhs::Transposed(&b)
+                    } else {
+                        Rhs::Rows(&b)
+                    };
+                    let mut want = vec![0.0; rows * cols];
+                    matmul(isa, &mut want, Lhs::Rows(&a), rhs, dims, &mut Vec::new());
+                    let mut packed = Packed::default();
+                    pack(isa, rhs, depth, cols, &mut packed);
+                    for _ in 0..2 {
+                        let mut got = vec![f32::NAN; rows * cols];
+                        let b = Rhs::Packed(&packed);
+                        matmul(isa, &mut got, Lhs::Rows(&a), b, dims, &mut Vec::new());
+                        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                        assert_eq!(bits(&got), bits(&want), "{isa:?} {dims:?} {transposed}");
+                    }
+                }
+            }
         }
     }
 

@@ -273,6 +273,54 @@ impl FusedNet {
     /// `eps_theta(x, t)` for the `n` rows of `x` (`n x 2`, row-major) into `acts`, whose
     /// buffers grow to `n` rows on first use; returns the `n x 2` prediction.
     pub fn forward<'a>(&self, acts: &'a mut Activations, x: &[f32], steps: Steps<'_>) -> &'a [f32] {
+        let mut weights = core::mem::take(&mut acts.weights);
+        self.pack_weights_for(&mut weights, false);
+        let out = self.forward_packed(acts, x, steps, &weights);
+        // (The output lives in `acts`; the packed weights go back for the next call.)
+        let n = out.len();
+        acts.weights = weights;
+        &acts.out[..n]
+    }
+
+    /// Packs every layer's weight as the forward pass (`W`) and the input gradients
+    /// (`W^T`) read it, so blocks of rows and reverse steps that use the same weights pack
+    /// them once.
+    pub fn pack_weights(&self, out: &mut PackedWeights) {
+        self.pack_weights_for(out, true);
+    }
+
+    /// [`FusedNet::pack_weights`], the transposes only when `backward`.
+    fn pack_weights_for(&self, out: &mut PackedWeights, backward: bool) {
+        for (l, layer) in self.layers.iter().enumerate() {
+            let weight = &self.params[layer.weight..][..layer.inputs * layer.outputs];
+            gemm::pack(
+                self.isa,
+                Rhs::Rows(weight),
+                layer.inputs,
+                layer.outputs,
+                &mut out.forward[l],
+            );
+            if backward && l > 0 {
+                gemm::pack(
+                    self.isa,
+                    Rhs::Transposed(weight),
+                    layer.outputs,
+                    layer.inputs,
+                    &mut out.backward[l],
+                );
+            }
+        }
+    }
+
+    /// [`FusedNet::forward`] with the weights packed by [`FusedNet::pack_weights`] from
+    /// this network's current parameters.
+    pub(crate) fn forward_packed<'a>(
+        &self,
+        acts: &'a mut Activations,
+        x: &[f32],
+        steps: Steps<'_>,
+        weights: &PackedWeights,
+    ) -> &'a [f32] {
         let n = x.len() / 2;
         acts.resize(n, self.layers[0].inputs);
         self.fill_input(&mut acts.input, x, steps);
@@ -299,7 +347,7 @@ impl FusedNet {
                 self.isa,
                 out,
                 Lhs::Rows(input),
-                Rhs::Rows(&self.params[layer.weight..][..layer.inputs * layer.outputs]),
+                Rhs::Packed(&weights.forward[l]),
                 Dims {
                     rows: n,
                     depth: layer.inputs,
@@ -340,7 +388,13 @@ impl FusedNet {
     /// rows and `grads.output` holding the gradient with respect to their prediction.
     /// Every parameter's gradient is a sum over rows in ascending order that continues
     /// where the previous block left it, so blocks give the bits of the whole batch at once.
-    fn backward(&self, acts: &mut Activations, grads: &mut Gradients, steps: &[usize]) {
+    fn backward(
+        &self,
+        acts: &mut Activations,
+        grads: &mut Gradients,
+        weights: &PackedWeights,
+        steps: &[usize],
+    ) {
         let n = steps.len();
         let isa = self.isa;
         let Gradients {
@@ -407,7 +461,7 @@ impl FusedNet {
                 isa,
                 &mut next[..n * previous.outputs],
                 Lhs::Rows(grad_pre),
-                Rhs::Transposed(&self.params[layer.weight..][..layer.inputs * layer.outputs]),
+                Rhs::Packed(&weights.backward[l]),
                 Dims {
                     rows: n,
                     depth: layer.outputs,
@@ -466,6 +520,16 @@ fn transpose_into(m: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
     }
 }
 
+/// Every layer's weight packed for the products that read it (see
+/// [`FusedNet::pack_weights`]).
+#[derive(Clone, Debug, Default)]
+pub struct PackedWeights {
+    /// `W` of each layer, as the forward pass reads it.
+    forward: [Packed; 5],
+    /// `W^T` of each layer but the first, as the input gradients read it.
+    backward: [Packed; 5],
+}
+
 /// The forward pass's buffers for batches of up to `rows` points.
 #[derive(Clone, Debug, Default)]
 pub struct Activations {
@@ -474,6 +538,8 @@ pub struct Activations {
     hidden: [Vec<f32>; 4],
     out: Vec<f32>,
     pack: Vec<f32>,
+    /// The weights packed by the last [`FusedNet::forward`].
+    weights: PackedWeights,
 }
 
 impl Activations {
@@ -525,6 +591,8 @@ pub struct Trainer {
     rows: usize,
     /// Rows per block of the forward and backward passes.
     block: usize,
+    /// The weights packed once per step, for every block.
+    weights: PackedWeights,
     acts: Activations,
     grads: Gradients,
     moment1: Vec<f32>,
@@ -565,6 +633,7 @@ impl Trainer {
         Trainer {
             rows,
             block,
+            weights: PackedWeights::default(),
             acts,
             grads: Gradients {
                 output: vec![0.0; block * 2],
@@ -595,20 +664,27 @@ impl Trainer {
         let scale = (2.0 / (2 * n) as f64) as f32;
         let mut sum = 0.0f64;
         self.grads.params.fill(0.0);
+        net.pack_weights(&mut self.weights);
         for start in (0..n).step_by(self.block) {
             let end = (start + self.block).min(n);
             let rows = 2 * start..2 * end;
-            let prediction = net.forward(
+            let prediction = net.forward_packed(
                 &mut self.acts,
                 &x_t[rows.clone()],
                 Steps::PerRow(&steps[start..end]),
+                &self.weights,
             );
             for ((g, p), e) in self.grads.output.iter_mut().zip(prediction).zip(&eps[rows]) {
                 let diff = p - e;
                 sum += f64::from(diff) * f64::from(diff);
                 *g = diff * scale;
             }
-            net.backward(&mut self.acts, &mut self.grads, &steps[start..end]);
+            net.backward(
+                &mut self.acts,
+                &mut self.grads,
+                &self.weights,
+                &steps[start..end],
+            );
         }
         let loss = sum / (2 * n) as f64;
         if !loss.is_finite() {
@@ -730,7 +806,9 @@ mod tests {
             for ((g, p), e) in trainer.grads.output.iter_mut().zip(&prediction).zip(&eps) {
                 *g = (p - e) * scale;
             }
-            net.backward(&mut trainer.acts, &mut trainer.grads, &ts);
+            let mut weights = PackedWeights::default();
+            net.pack_weights(&mut weights);
+            net.backward(&mut trainer.acts, &mut trainer.grads, &weights, &ts);
             let params = std::mem::take(&mut net.params);
             net.params = trainer.grads.params.clone();
             let got = net.named_tensors();
