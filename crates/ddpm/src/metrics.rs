@@ -139,19 +139,42 @@ impl NearestTree {
     /// The squared distance from `query` to its nearest point (infinite for no points).
     fn nearest_distance_squared(&self, query: &Point) -> f64 {
         let mut best = f64::INFINITY;
-        Self::search(&self.points, &self.splits, 0, query, &mut best);
+        let mut offsets = [0.0; 2];
+        Self::search(
+            &self.points,
+            &self.splits,
+            0,
+            query,
+            &mut best,
+            &mut offsets,
+        );
         best
     }
 
-    fn search(points: &[Point], splits: &[f64], depth: usize, query: &Point, best: &mut f64) {
+    /// Searches the cell holding `points`: `offsets` holds the query's signed distance to
+    /// the cell along each axis (0 inside its slab), so every point of the cell is at least
+    /// `offsets[0]^2 + offsets[1]^2` away (the cell's box, not just the last split plane:
+    /// a query far from every point, such as an untrained model's samples, still visits
+    /// few cells). That bound is rounded like [`distance_squared`] (the same differences,
+    /// squares and sum, each rounding monotone), so it never exceeds a computed distance
+    /// in the cell and skipping a far side never changes the result.
+    fn search(
+        points: &[Point],
+        splits: &[f64],
+        depth: usize,
+        query: &Point,
+        best: &mut f64,
+        offsets: &mut [f64; 2],
+    ) {
         if points.len() <= Self::LEAF {
             for p in points {
                 *best = best.min(distance_squared(p, query));
             }
             return;
         }
+        let axis = depth % 2;
         let mid = points.len() / 2;
-        let offset = query[depth % 2] - splits[mid];
+        let offset = query[axis] - splits[mid];
         let left = (&points[..mid], &splits[..mid]);
         let right = (&points[mid..], &splits[mid..]);
         let (near, far) = if offset < 0.0 {
@@ -159,11 +182,15 @@ impl NearestTree {
         } else {
             (right, left)
         };
-        Self::search(near.0, near.1, depth + 1, query, best);
-        // Every point on the far side is at least |offset| away along this axis.
-        if offset * offset < *best {
-            Self::search(far.0, far.1, depth + 1, query, best);
+        Self::search(near.0, near.1, depth + 1, query, best, offsets);
+        // Every point on the far side is at least |offset| away along this axis, and as
+        // far as the cell was along the other.
+        let previous = offsets[axis];
+        offsets[axis] = offset;
+        if offsets[0].powi(2) + offsets[1].powi(2) < *best {
+            Self::search(far.0, far.1, depth + 1, query, best, offsets);
         }
+        offsets[axis] = previous;
     }
 }
 
@@ -434,7 +461,14 @@ mod tests {
             vec![[0.25, -0.5]; 300],
             random_points(3, 11),
         ];
-        let queries = random_points(300, 12);
+        // Queries near the sets, and far from all of them (an untrained model's samples).
+        let mut queries = random_points(300, 12);
+        queries.extend(shifted(&random_points(100, 13), [40.0, -25.0]));
+        queries.extend(
+            random_points(100, 14)
+                .iter()
+                .map(|p| [p[0] * 1e6, p[1] * -1e3]),
+        );
         for (s, set) in sets.iter().enumerate() {
             let tree = NearestTree::new(set);
             for q in queries.iter().chain(set) {
