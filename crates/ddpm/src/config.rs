@@ -12,10 +12,11 @@ use crate::{Error, Result};
 pub const MAX_STEPS: usize = 10_000;
 
 /// The most training points (`dataset.n`) and samples (`sampling.n_samples`) of a run. A run
-/// holds about 3 kB per point, so the limit is about 3 GB; the post uses 1000.
+/// holds about 3 kB per point of one block of rows (the fused trainer's blocks of 512) and
+/// a few dozen bytes per point beyond it: about 80 MB at the limit; the post uses 1000.
 pub const MAX_POINTS: usize = 1_000_000;
 
-/// The most training epochs of a run: about half an hour at the post's n = 1000 on one
+/// The most training epochs of a run: about 25 minutes at the post's n = 1000 on one
 /// core, 200 times the post's 5000.
 pub const MAX_EPOCHS: usize = 1_000_000;
 
