@@ -58,6 +58,16 @@ impl Schedule {
         }
         let alpha_bar: Vec<f64> = log_alpha_bar.iter().map(|l| l.exp()).collect();
         let one_minus_alpha_bar: Vec<f64> = log_alpha_bar.iter().map(|l| -l.exp_m1()).collect();
+        Schedule::with_posterior(betas, alphas, alpha_bar, one_minus_alpha_bar)
+    }
+
+    /// The schedule of these per-step quantities, with its posterior variance derived.
+    fn with_posterior(
+        betas: Vec<f64>,
+        alphas: Vec<f64>,
+        alpha_bar: Vec<f64>,
+        one_minus_alpha_bar: Vec<f64>,
+    ) -> Schedule {
         let posterior_variance = posterior_variance(&betas, &one_minus_alpha_bar);
         Schedule {
             betas,
@@ -117,14 +127,7 @@ impl Schedule {
             one_minus_alpha_bar.push(self.one_minus_alpha_bar[tau]);
             previous = tau;
         }
-        let posterior_variance = posterior_variance(&betas, &one_minus_alpha_bar);
-        Schedule {
-            betas,
-            alphas,
-            alpha_bar,
-            one_minus_alpha_bar,
-            posterior_variance,
-        }
+        Schedule::with_posterior(betas, alphas, alpha_bar, one_minus_alpha_bar)
     }
 
     /// The sampler's mean coefficients at step `t >= 1`:

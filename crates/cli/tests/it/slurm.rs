@@ -154,6 +154,14 @@ fn without_times(path: &Path) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// `diffsweep sweep FILE --results RESULTS --on slurm` with `extra` flags.
+fn slurm_sweep(file: &str, results: &Path, extra: &[&str]) -> (i32, String, String) {
+    let results = results.to_str().unwrap();
+    let mut args = vec!["sweep", file, "--results", results, "--on", "slurm"];
+    args.extend_from_slice(extra);
+    diffsweep(&args)
+}
+
 fn write_experiment(dir: &Path, name: &str, epochs: u32, seeds: u32) -> String {
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(
@@ -176,15 +184,7 @@ fn slurm_sweep_of_quick_stores_what_a_local_sweep_stores() {
     let (on_slurm, local) = (dir.path().join("slurm"), dir.path().join("local"));
     let quick = concat!(env!("CARGO_MANIFEST_DIR"), "/../../experiments/quick.toml");
 
-    let (code, stdout, stderr) = diffsweep(&[
-        "sweep",
-        quick,
-        "--results",
-        on_slurm.to_str().unwrap(),
-        "--on",
-        "slurm",
-        "--wait",
-    ]);
+    let (code, stdout, stderr) = slurm_sweep(quick, &on_slurm, &["--wait"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("submitted 16 cells"), "{stdout}");
     assert!(
@@ -262,14 +262,7 @@ fn slurm_sweep_of_quick_stores_what_a_local_sweep_stores() {
     }
 
     // Submitting again trains nothing.
-    let (code, stdout, _) = diffsweep(&[
-        "sweep",
-        quick,
-        "--results",
-        on_slurm.to_str().unwrap(),
-        "--on",
-        "slurm",
-    ]);
+    let (code, stdout, _) = slurm_sweep(quick, &on_slurm, &[]);
     assert_eq!(code, 0);
     assert!(stdout.contains("nothing to submit: 16 stored"), "{stdout}");
     assert_eq!(submissions(&on_slurm).len(), 1);
@@ -286,8 +279,7 @@ fn a_cancelled_task_shows_as_failed_and_retry_failed_trains_it_alone() {
     let results_arg = results.to_str().unwrap();
     let file = write_experiment(dir.path(), "cancel", 6000, 2);
 
-    let (code, stdout, stderr) =
-        diffsweep(&["sweep", &file, "--results", results_arg, "--on", "slurm"]);
+    let (code, stdout, stderr) = slurm_sweep(&file, &results, &[]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let submission = submissions(&results)[0].clone();
     let job = manifest(&submission)["arrays"][0]["job_id"]
@@ -320,16 +312,7 @@ fn a_cancelled_task_shows_as_failed_and_retry_failed_trains_it_alone() {
 
     // A plain resubmission would train it too (it has no record); --retry-failed does,
     // and only it.
-    let (code, stdout, stderr) = diffsweep(&[
-        "sweep",
-        &file,
-        "--results",
-        results_arg,
-        "--on",
-        "slurm",
-        "--retry-failed",
-        "--wait",
-    ]);
+    let (code, stdout, stderr) = slurm_sweep(&file, &results, &["--retry-failed", "--wait"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("submitted 1 cells"), "{stdout}");
     assert!(
@@ -615,8 +598,7 @@ fn a_second_submission_skips_queued_cells_and_ctrl_c_leaves_the_jobs_running() {
         .unwrap();
 
     // Submitted again while both cells are queued or running: nothing new goes out.
-    let (code, stdout, stderr) =
-        diffsweep(&["sweep", &file, "--results", results_arg, "--on", "slurm"]);
+    let (code, stdout, stderr) = slurm_sweep(&file, &results, &[]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stdout.contains("nothing to submit: 0 stored, 2 queued or running"),
@@ -661,15 +643,7 @@ fn cells_that_share_a_model_go_out_as_one_task() {
     )
     .unwrap();
     let file = file.to_str().unwrap();
-    let (code, stdout, stderr) = diffsweep(&[
-        "sweep",
-        file,
-        "--results",
-        on_slurm.to_str().unwrap(),
-        "--on",
-        "slurm",
-        "--wait",
-    ]);
+    let (code, stdout, stderr) = slurm_sweep(file, &on_slurm, &["--wait"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
         stdout.contains("submitted 8 cells as 2 tasks (one per model)"),
