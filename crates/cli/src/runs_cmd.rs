@@ -31,7 +31,9 @@ pub enum StatusArg {
     Completed,
     /// The training loss became non-finite.
     Diverged,
-    /// An error stopped the run, or its samples were not finite.
+    /// Trained, but its samples were not finite.
+    NonFinite,
+    /// An error stopped the run.
     Failed,
 }
 
@@ -90,6 +92,7 @@ pub fn run(args: RunsArgs) -> anyhow::Result<ExitCode> {
         status: args.status.map(|s| match s {
             StatusArg::Completed => RunStatus::Completed,
             StatusArg::Diverged => RunStatus::Diverged,
+            StatusArg::NonFinite => RunStatus::NonFinite,
             StatusArg::Failed => RunStatus::Failed,
         }),
         sweep: args.sweep,

@@ -364,12 +364,13 @@ fn summarize(
             .count()
     };
     println!(
-        "sweep {}: {} cells followed for {}: {} completed, {} diverged, {} failed{}",
+        "sweep {}: {} cells followed for {}: {} completed, {} diverged, {} non-finite, {} failed{}",
         experiment.name,
         cells.len(),
         runner::plan::format_seconds(elapsed.as_secs_f64()),
         with(Status::Completed),
         with(Status::Diverged),
+        with(Status::NonFinite),
         counts.failed,
         if counts.other > 0 {
             format!(", {} not submitted", counts.other)

@@ -169,6 +169,7 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("sweep `{}` stopped", experiment.name))?;
 
     let diverged = report.with_status(Status::Diverged);
+    let non_finite = report.with_status(Status::NonFinite);
     let completed = report.with_status(Status::Completed);
     let failures = report.failures();
     println!(
@@ -187,11 +188,18 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         report.trained()
     );
     println!(
-        "  {} completed, {} diverged, {} failed",
+        "  {} completed, {} diverged, {} non-finite, {} failed",
         completed.len(),
         diverged.len(),
+        non_finite.len(),
         failures.len()
     );
+    if !non_finite.is_empty() {
+        println!("non-finite samples (kept as results; deterministic, so not retried):");
+        for (cell, _) in &non_finite {
+            println!("  {}  (run {})", cell.label, cell.id.short());
+        }
+    }
     if !diverged.is_empty() {
         println!("diverged (kept as results; a diverged run is not retried):");
         for (cell, outcome) in &diverged {

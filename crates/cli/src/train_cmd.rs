@@ -262,6 +262,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     writeln!(stdout).context("cannot write to stdout")?;
     Ok(match outcome.status {
         RunStatus::Completed => ExitCode::SUCCESS,
-        RunStatus::Diverged { .. } => ExitCode::FAILURE,
+        RunStatus::Diverged { .. } | RunStatus::NonFinite => ExitCode::FAILURE,
     })
 }

@@ -184,6 +184,13 @@ pub struct ScheduleConfig {
     /// first step unchanged (Lin et al. 2024). The last beta is capped at 0.999 so the
     /// noise-predicting sampler stays finite. Needs `T >= 2`.
     pub zero_terminal_snr: bool,
+    /// With `zero_terminal_snr`, rescale exactly: the last beta is 1 and `alpha_bar_T = 0`
+    /// (Lin et al. 2024, algorithm 1, without the cap). Only `model.prediction = "v"` or
+    /// `"sample"` can be sampled from there: recovering `x0` from predicted noise divides by
+    /// `sqrt(alpha_bar_T) = 0`, so epsilon prediction is refused. Left out of the
+    /// serialized config while false.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub zero_terminal_snr_exact: bool,
 }
 
 impl Default for ScheduleConfig {
@@ -200,6 +207,7 @@ impl Default for ScheduleConfig {
             sigmoid_end: 3.0,
             sigmoid_tau: 1.0,
             zero_terminal_snr: false,
+            zero_terminal_snr_exact: false,
         }
     }
 }
@@ -212,6 +220,10 @@ pub struct ModelConfig {
     pub time_encoding: TimeEncoding,
     /// Negative slope of the LeakyReLU activations (PyTorch's default is 0.01).
     pub leaky_slope: f64,
+    /// What the network is trained to predict. Left out of the serialized config while it
+    /// is `epsilon`, so runs made before the key existed keep their ids.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub prediction: Prediction,
 }
 
 impl Default for ModelConfig {
@@ -219,8 +231,30 @@ impl Default for ModelConfig {
         Self {
             time_encoding: TimeEncoding::OneHot,
             leaky_slope: 0.01,
+            prediction: Prediction::Epsilon,
         }
     }
+}
+
+/// The network's training target at `x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps`,
+/// as diffusers' `prediction_type` (`scheduling_ddim.py`, `step`); [`crate::prediction`]
+/// converts each into `x0` and `eps`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Prediction {
+    /// The noise `eps` (Ho et al. 2020), the post's and DDPM's choice.
+    #[default]
+    Epsilon,
+    /// The clean data `x0` (diffusers' `"sample"`).
+    Sample,
+    /// The velocity `v = sqrt(alpha_bar) eps - sqrt(1 - alpha_bar) x0` (Salimans and Ho 2022,
+    /// "Progressive distillation", sec. 4; diffusers' `"v_prediction"`).
+    V,
+}
+
+impl Prediction {
+    /// Every target, in the order used by docs and error messages.
+    pub const ALL: [Prediction; 3] = [Prediction::Epsilon, Prediction::Sample, Prediction::V];
 }
 
 /// How the diffusion step is given to the network.
@@ -294,6 +328,23 @@ pub struct SamplingConfig {
     /// sampler's posterior variance (ignored by `method = "ancestral"`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub eta: f64,
+    /// How the predicted `x0` is bounded at every step of every sampler.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub clip: Clip,
+    /// The quantile `p` of `|x0|` that `clip = "dynamic"` bounds by, in `(0, 1]`.
+    #[serde(default = "default_clip_quantile", skip_serializing_if = "is_default_clip_quantile")]
+    pub clip_quantile: f64,
+}
+
+/// Dynamic clipping's default quantile (Saharia et al. 2022 use 0.995).
+pub const DEFAULT_CLIP_QUANTILE: f64 = 0.995;
+
+fn default_clip_quantile() -> f64 {
+    DEFAULT_CLIP_QUANTILE
+}
+
+fn is_default_clip_quantile(value: &f64) -> bool {
+    *value == DEFAULT_CLIP_QUANTILE
 }
 
 impl Default for SamplingConfig {
@@ -305,8 +356,34 @@ impl Default for SamplingConfig {
             steps: 0,
             spacing: Spacing::Linspace,
             eta: 0.0,
+            clip: Clip::None,
+            clip_quantile: DEFAULT_CLIP_QUANTILE,
         }
     }
+}
+
+/// How each sampler bounds the predicted `x0` before it uses it. Our data are 2D points, so
+/// the range is the scaled training set's own: per axis `[lo, hi]`, its smallest and
+/// largest coordinate after scaling (exactly `[-1, 1]` after min-max scaling).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Clip {
+    /// `x0` as predicted.
+    #[default]
+    None,
+    /// Each coordinate clamped to `[lo, hi]` of its axis (diffusers' `clip_sample`, with the
+    /// data's range in place of `[-1, 1]`).
+    Static,
+    /// After Imagen's dynamic thresholding (Saharia et al. 2022, sec. 2.3), per axis: `s` =
+    /// the `clip_quantile` of `|x0|` over the step's points, and each coordinate clamped to
+    /// `+-max(s, max(|lo|, |hi|))`, without dividing by `s` (dividing would rescale the
+    /// distribution of the points).
+    Dynamic,
+}
+
+impl Clip {
+    /// Every mode, in the order used by docs and error messages.
+    pub const ALL: [Clip; 3] = [Clip::None, Clip::Static, Clip::Dynamic];
 }
 
 impl SamplingConfig {
@@ -346,11 +423,21 @@ pub enum SamplerMethod {
     Ancestral,
     /// DDIM (Song, Meng and Ermon 2021, eq. 12), with noise scaled by `eta`.
     Ddim,
+    /// DPM-Solver++(2M) (Lu et al. 2022, "DPM-Solver++", algorithm 2): the multistep
+    /// second-order solver on the predicted `x0`, as diffusers'
+    /// `scheduling_dpmsolver_multistep.py` (`solver_order = 2`, `algorithm_type =
+    /// "dpmsolver++"`, `solver_type = "midpoint"`); deterministic.
+    #[serde(rename = "dpmpp_2m")]
+    DpmSolverPp2m,
 }
 
 impl SamplerMethod {
     /// Every method, in the order used by docs and error messages.
-    pub const ALL: [SamplerMethod; 2] = [SamplerMethod::Ancestral, SamplerMethod::Ddim];
+    pub const ALL: [SamplerMethod; 3] = [
+        SamplerMethod::Ancestral,
+        SamplerMethod::Ddim,
+        SamplerMethod::DpmSolverPp2m,
+    ];
 }
 
 /// Which `K` of the `T` steps the reverse process visits, as the `timestep_spacing` of
@@ -439,6 +526,23 @@ impl RunConfig {
         if s.zero_terminal_snr && self.steps < 2 {
             return bad("schedule.zero_terminal_snr", true, "false when T = 1");
         }
+        if s.zero_terminal_snr_exact && !s.zero_terminal_snr {
+            return bad(
+                "schedule.zero_terminal_snr_exact",
+                true,
+                "false, or true together with schedule.zero_terminal_snr = true",
+            );
+        }
+        if s.zero_terminal_snr_exact && self.model.prediction == Prediction::Epsilon {
+            return bad(
+                "schedule.zero_terminal_snr_exact",
+                true,
+                "false when model.prediction = \"epsilon\" (x0 = (x_T - eps) / \
+                 sqrt(alpha_bar_T) divides by zero at alpha_bar_T = 0): set \
+                 model.prediction = \"v\" or \"sample\", or keep the capped \
+                 schedule.zero_terminal_snr alone",
+            );
+        }
         if !(self.model.leaky_slope.is_finite() && (0.0..1.0).contains(&self.model.leaky_slope)) {
             return bad(
                 "model.leaky_slope",
@@ -489,6 +593,13 @@ impl RunConfig {
         if !(sampling.eta.is_finite() && (0.0..=1.0).contains(&sampling.eta)) {
             return bad("sampling.eta", sampling.eta, "a number in [0, 1]");
         }
+        if !(sampling.clip_quantile > 0.0 && sampling.clip_quantile <= 1.0) {
+            return bad(
+                "sampling.clip_quantile",
+                sampling.clip_quantile,
+                "a number in (0, 1]",
+            );
+        }
         Ok(())
     }
 
@@ -511,6 +622,13 @@ impl RunConfig {
         match c.sampling.method {
             SamplerMethod::Ancestral => c.sampling.eta = sampling.eta,
             SamplerMethod::Ddim => c.sampling.variance = sampling.variance,
+            SamplerMethod::DpmSolverPp2m => {
+                c.sampling.eta = sampling.eta;
+                c.sampling.variance = sampling.variance;
+            }
+        }
+        if c.sampling.clip != Clip::Dynamic {
+            c.sampling.clip_quantile = sampling.clip_quantile;
         }
         if c.sampling.steps == c.steps {
             c.sampling.steps = 0;

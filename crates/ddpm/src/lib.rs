@@ -19,6 +19,7 @@ pub mod fused;
 pub mod kernels;
 pub mod metrics;
 pub mod model;
+pub mod prediction;
 pub mod process;
 pub mod rng;
 pub mod run;
@@ -28,9 +29,9 @@ pub mod schedule;
 pub mod train;
 
 pub use config::{
-    DatasetConfig, DatasetKind, ModelConfig, RunConfig, SamplerMethod, SamplerVariance,
-    SamplingConfig, Scaling, ScheduleConfig, ScheduleKind, Spacing, TimeEncoding, TrainingConfig,
-    MAX_EPOCHS, MAX_POINTS, MAX_STEPS,
+    Clip, DatasetConfig, DatasetKind, ModelConfig, Prediction, RunConfig, SamplerMethod,
+    SamplerVariance, SamplingConfig, Scaling, ScheduleConfig, ScheduleKind, Spacing,
+    TimeEncoding, TrainingConfig, MAX_EPOCHS, MAX_POINTS, MAX_STEPS,
 };
 pub use metrics::Metrics;
 pub use model::NamedTensor;

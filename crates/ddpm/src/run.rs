@@ -9,11 +9,12 @@ use crate::{
     fused::{FusedNet, Isa},
     metrics::{self, Metrics},
     model::{NamedTensor, NoisePredictor},
+    prediction::to_x0_eps,
     rng::{self, Stream},
-    sample,
+    sample::{self, DataRange, ReverseProcess},
     scaling::Scaler,
     schedule::Schedule,
-    train, Point, Result, RunConfig,
+    train, Point, Result, RunConfig, Scaling,
 };
 
 /// How a run ended.
@@ -27,6 +28,10 @@ pub enum RunStatus {
         /// The first epoch whose loss was not finite.
         epoch: usize,
     },
+    /// Training finished, but the sampler produced non-finite samples (an exploded reverse
+    /// chain), so the metrics are not finite. Deterministic, like divergence: a result, not
+    /// an error.
+    NonFinite,
 }
 
 /// Progress reported while a run trains.
@@ -170,8 +175,7 @@ pub fn evaluate(config: &RunConfig, model: &TrainedModel) -> Result<Evaluation> 
     let mut rng = rng::stream(config.seed, Stream::Sampling);
     let scaled_samples = sample::sample(
         &trained.model,
-        &trained.schedule,
-        &config.sampling,
+        &trained.reverse_process(),
         config.sample_count(),
         &mut rng,
     );
@@ -191,9 +195,15 @@ pub fn evaluate(config: &RunConfig, model: &TrainedModel) -> Result<Evaluation> 
 
 impl RunOutcome {
     /// A whole run from its model and one evaluation of it.
+    /// Its status is the model's, or [`RunStatus::NonFinite`] when a trained model's
+    /// samples are not all finite.
     pub fn of(model: &TrainedModel, evaluation: Evaluation) -> RunOutcome {
+        let status = match model.status {
+            RunStatus::Completed if !evaluation.is_finite() => RunStatus::NonFinite,
+            ref status => status.clone(),
+        };
         RunOutcome {
-            status: model.status.clone(),
+            status,
             final_loss: model.final_loss,
             loss_curve: model.loss_curve.clone(),
             metrics: evaluation.metrics,
@@ -218,6 +228,13 @@ pub fn run(config: &RunConfig, progress: &mut dyn FnMut(Progress)) -> Result<Run
     Ok(RunOutcome::of(&model, evaluation))
 }
 
+impl Evaluation {
+    /// Whether every sample is finite (a diverged model's empty sample set is).
+    pub fn is_finite(&self) -> bool {
+        self.samples.iter().all(|p| p[0].is_finite() && p[1].is_finite())
+    }
+}
+
 /// The freshly initialised network of `config`: dfdx draws the weights from the run's
 /// weight stream (PyTorch's initialisation), the fused op trains and samples them.
 fn network(config: &RunConfig) -> Result<FusedNet> {
@@ -231,6 +248,8 @@ pub struct Trained {
     config: RunConfig,
     schedule: Schedule,
     scaler: Scaler,
+    /// The per-axis range of the scaled training set, which `sampling.clip` bounds by.
+    range: DataRange,
     model: FusedNet,
 }
 
@@ -240,14 +259,32 @@ impl Trained {
     pub fn from_weights(config: &RunConfig, weights: &[NamedTensor]) -> Result<Trained> {
         config.validate()?;
         let schedule = Schedule::new(&config.schedule, config.steps)?;
-        let scaler = Scaler::fit(config.scaling, &training_data(config));
+        let data = training_data(config);
+        let scaler = Scaler::fit(config.scaling, &data);
+        let range = match config.scaling {
+            // [-1, 1] by construction; the scaled extremes may be an ulp off.
+            Scaling::MinMax => DataRange::UNIT,
+            Scaling::Standardize | Scaling::None => DataRange::of(&scaler.transform_all(&data)),
+        };
         let model = FusedNet::from_named(&config.model, config.steps, weights)?;
         Ok(Trained {
             config: config.clone(),
             schedule,
             scaler,
+            range,
             model,
         })
+    }
+
+    /// The reverse process the run's `sampling` describes, for its prediction target and
+    /// its data's range.
+    pub fn reverse_process(&self) -> ReverseProcess {
+        ReverseProcess::new(
+            &self.schedule,
+            &self.config.sampling,
+            self.config.model.prediction,
+            self.range,
+        )
     }
 
     /// The run's config.
@@ -266,13 +303,7 @@ impl Trained {
     /// step visited, entry `k` is `x_{T-k}` ([`Trained::timesteps`] gives the steps).
     pub fn trajectory(&self, n: usize, seed: u64) -> Vec<Vec<Point>> {
         let mut rng = rng::stream(seed, Stream::Sampling);
-        sample::trajectory(
-            &self.model,
-            &self.schedule,
-            &self.config.sampling,
-            n,
-            &mut rng,
-        )
+        sample::trajectory(&self.model, &self.reverse_process(), n, &mut rng)
         .into_iter()
         .map(|xs| self.scaler.inverse_all(&xs))
         .collect()
@@ -281,16 +312,24 @@ impl Trained {
     /// The steps `t` the run's sampler visits, in order: the step that entry `k + 1` of
     /// [`Trained::trajectory`] was computed at is entry `k` here.
     pub fn timesteps(&self) -> Vec<usize> {
-        sample::ReverseProcess::new(&self.schedule, &self.config.sampling).timesteps()
+        self.reverse_process().timesteps()
     }
 
     /// The direction the sampler pushes each of `points` (data space) at step `t`: the
-    /// negative predicted noise `-eps_theta(x_t, t)`, mapped into data-space units.
+    /// negative predicted noise `-eps_theta(x_t, t)` (converted from the network's target
+    /// when it predicts `x0` or `v`), mapped into data-space units.
     pub fn noise_field(&self, points: &[Point], t: usize) -> Vec<Point> {
         let scaled = self.scaler.transform_all(points);
-        let eps = sample::predict_noise(&self.model, &scaled, t);
-        eps.into_iter()
-            .map(|e| self.scaler.inverse_direction([-e[0], -e[1]]))
+        let output = sample::predict_output(&self.model, &scaled, t);
+        let (signal, noise) = (self.schedule.signal_scale(t), self.schedule.noise_scale(t));
+        let prediction = self.config.model.prediction;
+        scaled
+            .iter()
+            .zip(output)
+            .map(|(x, o)| {
+                let eps = |axis: usize| to_x0_eps(prediction, x[axis], o[axis], signal, noise).1;
+                self.scaler.inverse_direction([-eps(0), -eps(1)])
+            })
             .collect()
     }
 }

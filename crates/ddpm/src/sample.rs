@@ -1,20 +1,23 @@
-//! The reverse process from the trained noise predictor: ancestral sampling (Ho et al.
-//! 2020, algorithm 2), respaced over `K <= T` steps (Nichol and Dhariwal 2021, sec. 4),
-//! and DDIM (Song, Meng and Ermon 2021, eq. 12).
+//! The reverse process from the trained network: ancestral sampling (Ho et al. 2020,
+//! algorithm 2), respaced over `K <= T` steps (Nichol and Dhariwal 2021, sec. 4), DDIM
+//! (Song, Meng and Ermon 2021, eq. 12) and DPM-Solver++(2M) (Lu et al. 2022), for every
+//! prediction target, with the predicted `x0` optionally clipped.
 //!
-//! One loop ([`ReverseProcess`]) runs every sampler: it asks a [`NoiseModel`] for
-//! `eps_theta(x_t, t)` at each visited step and applies that step's precomputed update, so
-//! the trained network and the analytic predictors of the tests go through the same
-//! arithmetic.
+//! One loop ([`ReverseProcess`]) runs every sampler: it asks a [`NoiseModel`] for the
+//! network's output at each visited step, converts it into `x0` and `eps`
+//! ([`crate::prediction::to_x0_eps`]), clips `x0` as `sampling.clip` says, and applies that
+//! step's precomputed update, so the trained network and the analytic predictors of the
+//! tests go through the same arithmetic.
 
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::{
-    config::{SamplerMethod, SamplerVariance, SamplingConfig, Spacing},
+    config::{Clip, Prediction, SamplerMethod, SamplerVariance, SamplingConfig, Spacing},
     fused::{
         network::{PackedWeights, ROWS_PER_BLOCK},
         Activations, FusedNet, Steps,
     },
+    prediction::to_x0_eps,
     rng::StreamRng,
     schedule::Schedule,
     Point,
@@ -35,15 +38,16 @@ fn fill_input(scratch: &mut Scratch, x: &[Point]) {
         .extend(x.iter().flat_map(|p| [p[0] as f32, p[1] as f32]));
 }
 
-/// `eps_theta(x, t)` for every point of `x` (model space) at one step `t` in `1..=T`,
-/// into `scratch`; returns the predictions, `[e_x, e_y]` per point, as f32 pairs.
+/// The network's output for every point of `x` (model space) at one step `t` in `1..=T`,
+/// into `scratch`, as f32 pairs.
 fn predict_into<'a>(net: &FusedNet, scratch: &'a mut Scratch, x: &[Point], t: usize) -> &'a [f32] {
     fill_input(scratch, x);
     net.forward(&mut scratch.acts, &scratch.input, Steps::Same(t))
 }
 
-/// `eps_theta(x, t)` for every point of `x` (model space) at one step `t` in `1..=T`.
-pub fn predict_noise(net: &FusedNet, x: &[Point], t: usize) -> Vec<Point> {
+/// The network's output (its prediction target: noise, `x0` or `v`) for every point of `x`
+/// (model space) at one step `t` in `1..=T`.
+pub fn predict_output(net: &FusedNet, x: &[Point], t: usize) -> Vec<Point> {
     let mut scratch = Scratch::default();
     predict_into(net, &mut scratch, x, t)
         .chunks_exact(2)
@@ -51,17 +55,17 @@ pub fn predict_noise(net: &FusedNet, x: &[Point], t: usize) -> Vec<Point> {
         .collect()
 }
 
-/// A noise predictor the reverse process can query.
+/// A network the reverse process can query.
 pub trait NoiseModel {
-    /// Writes `eps_theta(x, t)` for every point of `x` (model space) at step `t` in `1..=T`
-    /// into `eps`, replacing what it held.
-    fn predict(&mut self, x: &[Point], t: usize, eps: &mut Vec<Point>);
+    /// Writes the output at step `t` in `1..=T` (in the model's prediction target) for every
+    /// point of `x` (model space) into `out`, replacing what it held.
+    fn predict(&mut self, x: &[Point], t: usize, out: &mut Vec<Point>);
 }
 
-/// Any `FnMut(x, t, eps)` closure is a noise model (the tests' analytic predictors).
+/// Any `FnMut(x, t, out)` closure is a noise model (the tests' analytic predictors).
 impl<F: FnMut(&[Point], usize, &mut Vec<Point>)> NoiseModel for F {
-    fn predict(&mut self, x: &[Point], t: usize, eps: &mut Vec<Point>) {
-        self(x, t, eps)
+    fn predict(&mut self, x: &[Point], t: usize, out: &mut Vec<Point>) {
+        self(x, t, out)
     }
 }
 
@@ -87,19 +91,20 @@ impl<'a> Network<'a> {
 }
 
 impl NoiseModel for Network<'_> {
-    fn predict(&mut self, x: &[Point], t: usize, eps: &mut Vec<Point>) {
+    fn predict(&mut self, x: &[Point], t: usize, out: &mut Vec<Point>) {
         // Block by block, as training runs, so the activations stay in cache (each point's
         // prediction is its own). f32 to f64 is exact, so the update sees the network's
         // values unchanged.
-        eps.clear();
+        out.clear();
         for block in x.chunks(ROWS_PER_BLOCK) {
             fill_input(&mut self.scratch, block);
             let Scratch { acts, input } = &mut self.scratch;
-            let out = self
+            let values = self
                 .net
                 .forward_packed(acts, input, Steps::Same(t), &self.weights);
-            eps.extend(
-                out.chunks_exact(2)
+            out.extend(
+                values
+                    .chunks_exact(2)
                     .map(|e| [f64::from(e[0]), f64::from(e[1])]),
             );
         }
@@ -158,114 +163,312 @@ pub fn timesteps(t_max: usize, k: usize, spacing: Spacing) -> Vec<usize> {
     steps
 }
 
+/// The per-axis range `[lo, hi]` of the scaled training set, which `sampling.clip` bounds
+/// the predicted `x0` by.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DataRange {
+    /// The smallest coordinate on each axis.
+    pub lo: Point,
+    /// The largest coordinate on each axis.
+    pub hi: Point,
+}
+
+impl DataRange {
+    /// `[-1, 1]` on both axes: min-max scaled data, by construction.
+    pub const UNIT: DataRange = DataRange {
+        lo: [-1.0, -1.0],
+        hi: [1.0, 1.0],
+    };
+
+    /// The range `points` span on each axis; `UNIT` when there are none.
+    pub fn of(points: &[Point]) -> DataRange {
+        if points.is_empty() {
+            return DataRange::UNIT;
+        }
+        let mut range = DataRange {
+            lo: [f64::INFINITY; 2],
+            hi: [f64::NEG_INFINITY; 2],
+        };
+        for p in points {
+            for axis in 0..2 {
+                range.lo[axis] = range.lo[axis].min(p[axis]);
+                range.hi[axis] = range.hi[axis].max(p[axis]);
+            }
+        }
+        range
+    }
+}
+
+/// The `p`-quantile of `values` with linear interpolation between order statistics
+/// (numpy's and torch's default: position `p (n - 1)` of the sorted values). Sorts
+/// `values`; NaN sorts last. Panics on an empty slice.
+pub fn quantile(values: &mut [f64], p: f64) -> f64 {
+    values.sort_unstable_by(f64::total_cmp);
+    let position = p * (values.len() - 1) as f64;
+    let below = position.floor() as usize;
+    let above = (below + 1).min(values.len() - 1);
+    let fraction = position - below as f64;
+    values[below] + (values[above] - values[below]) * fraction
+}
+
+/// How the predicted `x0` of one step is bounded, from `sampling.clip` and the data's range.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Clipping {
+    None,
+    /// Clamp each axis to `[lo, hi]`.
+    Static(DataRange),
+    /// Clamp each axis to `+-max(quantile_p |x0|, max(|lo|, |hi|))`.
+    Dynamic { range: DataRange, quantile: f64 },
+}
+
+impl Clipping {
+    fn new(config: &SamplingConfig, range: DataRange) -> Clipping {
+        match config.clip {
+            Clip::None => Clipping::None,
+            Clip::Static => Clipping::Static(range),
+            Clip::Dynamic => Clipping::Dynamic {
+                range,
+                quantile: config.clip_quantile,
+            },
+        }
+    }
+
+    /// Bounds every point of `x0` in place; `scratch` holds one axis's magnitudes.
+    fn apply(&self, x0: &mut [Point], scratch: &mut Vec<f64>) {
+        match *self {
+            Clipping::None => {}
+            Clipping::Static(range) => {
+                for p in x0.iter_mut() {
+                    for axis in 0..2 {
+                        p[axis] = p[axis].clamp(range.lo[axis], range.hi[axis]);
+                    }
+                }
+            }
+            Clipping::Dynamic { range, quantile: q } => {
+                if x0.is_empty() {
+                    return;
+                }
+                for axis in 0..2 {
+                    scratch.clear();
+                    scratch.extend(x0.iter().map(|p| p[axis].abs()));
+                    let s = quantile(scratch, q);
+                    let floor = range.lo[axis].abs().max(range.hi[axis].abs());
+                    // A NaN quantile (NaN among the points) leaves the floor.
+                    let bound = s.max(floor);
+                    for p in x0.iter_mut() {
+                        p[axis] = p[axis].clamp(-bound, bound);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// One reverse step for one coordinate, with everything that depends only on the step
 /// precomputed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Update {
     /// `x_prev = (x - eps_coef eps) inv_sqrt_alpha + sigma z` (Ho et al. 2020, eq. 11,
-    /// with the respaced betas).
+    /// with the respaced betas): epsilon prediction without clipping, today's arithmetic.
     Ancestral {
         inv_sqrt_alpha: f64,
         eps_coef: f64,
         sigma: f64,
     },
-    /// `x0 = (x - noise_scale eps) / signal_scale`, then
+    /// The same step in its `x0` form, `x_prev = x0_coef x0 + xt_coef x + sigma z` (Ho et al.
+    /// 2020, eq. 7; diffusers' `scheduling_ddpm.py`, `step`), for every other target and
+    /// for clipped `x0`.
+    Posterior {
+        x0_coef: f64,
+        xt_coef: f64,
+        sigma: f64,
+    },
     /// `x_prev = prev_signal_scale x0 + prev_eps_coef eps + sigma z` (Song et al. 2021,
     /// eq. 12).
     Ddim {
-        signal_scale: f64,
-        noise_scale: f64,
         prev_signal_scale: f64,
         prev_eps_coef: f64,
         sigma: f64,
     },
+    /// DPM-Solver++ from `s` to `t`, with `h = lambda_t - lambda_s`:
+    /// `x_t = (sigma_t / sigma_s) x - coef D0 - 0.5 coef D1`, `coef = alpha_t (exp(-h) - 1)`,
+    /// `D0 = x0`, and `D1 = (x0 - x0_prev) / r0` with `r0 = h_prev / h` at second order,
+    /// 0 at first (Lu et al. 2022, algorithm 2; diffusers'
+    /// `multistep_dpm_solver_second_order_update`, midpoint).
+    DpmSolver {
+        ratio: f64,
+        coef: f64,
+        /// `1 / r0` at second order; `None` at first.
+        inv_r0: Option<f64>,
+    },
 }
 
 impl Update {
-    /// `x_prev` for one coordinate `x` with predicted noise `eps` and standard normal `z`.
-    fn apply(&self, x: f64, eps: f64, z: f64) -> f64 {
+    /// `x_prev` for one coordinate `x`, with the step's predicted `x0` (clipped) and `eps`,
+    /// the previous step's `x0` (for the multistep solver) and a standard normal `z`.
+    fn apply(&self, x: f64, x0: f64, eps: f64, prev_x0: f64, z: f64) -> f64 {
         match *self {
             Update::Ancestral {
                 inv_sqrt_alpha,
                 eps_coef,
                 sigma,
             } => (x - eps_coef * eps) * inv_sqrt_alpha + sigma * z,
+            Update::Posterior {
+                x0_coef,
+                xt_coef,
+                sigma,
+            } => x0_coef * x0 + xt_coef * x + sigma * z,
             Update::Ddim {
-                signal_scale,
-                noise_scale,
                 prev_signal_scale,
                 prev_eps_coef,
                 sigma,
-            } => {
-                let x0 = (x - noise_scale * eps) / signal_scale;
-                prev_signal_scale * x0 + prev_eps_coef * eps + sigma * z
-            }
+            } => prev_signal_scale * x0 + prev_eps_coef * eps + sigma * z,
+            Update::DpmSolver {
+                ratio,
+                coef,
+                inv_r0,
+            } => match inv_r0 {
+                None => ratio * x - coef * x0,
+                Some(inv_r0) => {
+                    let d1 = inv_r0 * (x0 - prev_x0);
+                    ratio * x - coef * x0 - 0.5 * coef * d1
+                }
+            },
         }
     }
 }
 
-/// One visited step: where the network is evaluated, the update, and whether it draws
-/// noise.
+/// One visited step: where the network is evaluated, how its output becomes `x0` and
+/// `eps`, the update, and whether it draws noise.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Step {
     /// The step `t = tau_i` in `1..=T` the network sees.
     t: usize,
+    /// `sqrt(alpha_bar)` and `sqrt(1 - alpha_bar)` at this step, for
+    /// [`to_x0_eps`].
+    signal: f64,
+    noise: f64,
     update: Update,
     /// Whether `z` is drawn; when not, `z = 0`.
     draws: bool,
 }
+
+impl Step {
+    /// One coordinate's step from the network's `output`, without clipping (the tests'
+    /// closed forms).
+    #[cfg(test)]
+    fn apply_unclipped(&self, prediction: Prediction, x: f64, output: f64, z: f64) -> f64 {
+        let (x0, eps) = to_x0_eps(prediction, x, output, self.signal, self.noise);
+        self.update.apply(x, x0, eps, 0.0, z)
+    }
+}
+
+/// `alpha_bar` floor of the multistep solver where the schedule reaches exactly zero
+/// signal: diffusers' `scheduling_dpmsolver_multistep.py` sets `alphas_cumprod[-1] =
+/// 2**-24` under `rescale_betas_zero_snr`, so that `lambda = log(alpha / sigma)` stays
+/// finite. Used by DPM-Solver++ alone, at that step alone.
+pub const DPM_ZERO_SNR_FLOOR: f64 = 1.0 / 16_777_216.0;
 
 /// The reverse process of one [`SamplingConfig`] over one [`Schedule`]: the visited steps
 /// and their updates, computed once.
 ///
 /// For the visited steps `tau_1 < ... < tau_K` the chain runs on the respaced schedule
 /// ([`Schedule::respaced`]): step `i` (from `K` down to 1) evaluates the network at
-/// `t = tau_i` and uses `alpha_bar'_i = alpha_bar_{tau_i}`, `alpha_bar'_0 = 1`.
+/// `t = tau_i` and uses `alpha_bar'_i = alpha_bar_{tau_i}`, `alpha_bar'_0 = 1`. The output
+/// becomes `x0` and `eps` through [`to_x0_eps`], and `x0` is clipped as `sampling.clip`
+/// says.
 ///
 /// - Ancestral: `x_{i-1} = (x_i - beta'_i / sqrt(1 - alpha_bar'_i) eps) / sqrt(1 - beta'_i)
 ///   + sigma_i z` with `sigma_i^2` the posterior variance
 ///   `beta'_i (1 - alpha_bar'_{i-1}) / (1 - alpha_bar'_i)` or `beta'_i`, and no noise at
-///   `i = 1`. With every step visited this is Ho et al.'s algorithm 2, bit for bit.
-/// - DDIM: `x0 = (x_i - sqrt(1 - alpha_bar'_i) eps) / sqrt(alpha_bar'_i)`,
-///   `sigma_i = eta sqrt((1 - alpha_bar'_{i-1}) / (1 - alpha_bar'_i)) sqrt(1 - alpha_bar'_i
-///   / alpha_bar'_{i-1})` (that is, `eta` times the posterior standard deviation),
-///   `x_{i-1} = sqrt(alpha_bar'_{i-1}) x0 + sqrt(1 - alpha_bar'_{i-1} - sigma_i^2) eps
-///   + sigma_i z`; the last step returns `x0`. Noise is drawn only where `sigma_i > 0`.
+///   `i = 1`. With every step visited this is Ho et al.'s algorithm 2, bit for bit. For
+///   other targets or a clipped `x0` it is computed in its `x0` form,
+///   `sqrt(alpha_bar'_{i-1}) beta'_i / (1 - alpha_bar'_i) x0 + sqrt(alpha'_i)
+///   (1 - alpha_bar'_{i-1}) / (1 - alpha_bar'_i) x_i + sigma_i z`.
+/// - DDIM: `sigma_i = eta sqrt((1 - alpha_bar'_{i-1}) / (1 - alpha_bar'_i)) sqrt(1 -
+///   alpha_bar'_i / alpha_bar'_{i-1})` (that is, `eta` times the posterior standard
+///   deviation), `x_{i-1} = sqrt(alpha_bar'_{i-1}) x0 + sqrt(1 - alpha_bar'_{i-1} -
+///   sigma_i^2) eps + sigma_i z`; the last step returns `x0`. Noise is drawn only where
+///   `sigma_i > 0`.
+/// - DPM-Solver++(2M): `alpha = sqrt(alpha_bar')`, `sigma = sqrt(1 - alpha_bar')`, `lambda
+///   = ln alpha - ln sigma` (infinite at `alpha_bar'_0 = 1`, where the last step returns
+///   `x0`); the first step is first order, and so is the last (diffusers'
+///   `lower_order_final`, which for K < 15 asks for it and with a final sigma of zero,
+///   as ours always is, always takes it); every other step is second order. It runs on
+///   our timestep tables, not on diffusers' own table of `K + 1` points.
 ///
 /// `z` is drawn point by point, axis 0 then axis 1.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReverseProcess {
     steps: Vec<Step>,
+    prediction: Prediction,
+    clipping: Clipping,
 }
 
 impl ReverseProcess {
-    /// The reverse process that `config` describes over `schedule`.
-    pub fn new(schedule: &Schedule, config: &SamplingConfig) -> ReverseProcess {
+    /// The reverse process that `config` describes over `schedule`, for a network that
+    /// predicts `prediction`, clipping `x0` (if `config.clip` says so) by `range`, the
+    /// scaled training set's.
+    pub fn new(
+        schedule: &Schedule,
+        config: &SamplingConfig,
+        prediction: Prediction,
+        range: DataRange,
+    ) -> ReverseProcess {
         let t_max = schedule.steps();
         let descending = timesteps(t_max, config.effective_steps(t_max), config.spacing);
         let ascending: Vec<usize> = descending.iter().rev().copied().collect();
         let chain = schedule.respaced(&ascending);
+        let eps_form = prediction == Prediction::Epsilon && config.clip == Clip::None;
+        let k = ascending.len();
+        // DPM-Solver++'s alpha, sigma and lambda at chain index i, with the zero-SNR floor.
+        let dpm = |i: usize| -> (f64, f64, f64) {
+            let (alpha_bar, one_minus) = if chain.alpha_bar[i] == 0.0 && i > 0 {
+                (DPM_ZERO_SNR_FLOOR, 1.0 - DPM_ZERO_SNR_FLOOR)
+            } else {
+                (chain.alpha_bar[i], chain.one_minus_alpha_bar[i])
+            };
+            let (alpha, sigma) = (alpha_bar.sqrt(), one_minus.sqrt());
+            (alpha, sigma, alpha.ln() - sigma.ln())
+        };
         let steps = ascending
             .iter()
             .enumerate()
             .map(|(index, &t)| {
                 let i = index + 1;
+                let ancestral_sigma = match (i > 1, config.variance) {
+                    (false, _) => 0.0,
+                    (true, SamplerVariance::Posterior) => chain.posterior_variance[i].sqrt(),
+                    (true, SamplerVariance::Beta) => chain.betas[i].sqrt(),
+                };
+                let (signal, noise) = (chain.signal_scale(i), chain.noise_scale(i));
                 match config.method {
-                    SamplerMethod::Ancestral => {
+                    SamplerMethod::Ancestral if eps_form => {
                         let (inv_sqrt_alpha, eps_coef) = chain.mean_coefficients(i);
-                        let sigma = match (i > 1, config.variance) {
-                            (false, _) => 0.0,
-                            (true, SamplerVariance::Posterior) => {
-                                chain.posterior_variance[i].sqrt()
-                            }
-                            (true, SamplerVariance::Beta) => chain.betas[i].sqrt(),
-                        };
                         Step {
                             t,
+                            signal,
+                            noise,
                             update: Update::Ancestral {
                                 inv_sqrt_alpha,
                                 eps_coef,
-                                sigma,
+                                sigma: ancestral_sigma,
+                            },
+                            draws: i > 1,
+                        }
+                    }
+                    SamplerMethod::Ancestral => {
+                        let one_minus = chain.one_minus_alpha_bar[i];
+                        Step {
+                            t,
+                            signal,
+                            noise,
+                            update: Update::Posterior {
+                                x0_coef: chain.signal_scale(i - 1) * chain.betas[i] / one_minus,
+                                xt_coef: chain.alphas[i].sqrt()
+                                    * chain.one_minus_alpha_bar[i - 1]
+                                    / one_minus,
+                                sigma: ancestral_sigma,
                             },
                             draws: i > 1,
                         }
@@ -277,9 +480,9 @@ impl ReverseProcess {
                         let sigma = variance.sqrt();
                         Step {
                             t,
+                            signal,
+                            noise,
                             update: Update::Ddim {
-                                signal_scale: chain.signal_scale(i),
-                                noise_scale: chain.noise_scale(i),
                                 prev_signal_scale: chain.signal_scale(i - 1),
                                 prev_eps_coef: (chain.one_minus_alpha_bar[i - 1] - variance)
                                     .max(0.0)
@@ -289,11 +492,36 @@ impl ReverseProcess {
                             draws: sigma > 0.0,
                         }
                     }
+                    SamplerMethod::DpmSolverPp2m => {
+                        let (alpha_s, sigma_s, lambda_s) = dpm(i);
+                        let (alpha_t, sigma_t, lambda_t) = dpm(i - 1);
+                        let h = lambda_t - lambda_s;
+                        let second_order = i < k && i > 1;
+                        let inv_r0 = second_order.then(|| {
+                            let (_, _, lambda_prev) = dpm(i + 1);
+                            h / (lambda_s - lambda_prev)
+                        });
+                        Step {
+                            t,
+                            signal: alpha_s,
+                            noise: sigma_s,
+                            update: Update::DpmSolver {
+                                ratio: sigma_t / sigma_s,
+                                coef: alpha_t * (-h).exp_m1(),
+                                inv_r0,
+                            },
+                            draws: false,
+                        }
+                    }
                 }
             })
             .rev()
             .collect();
-        ReverseProcess { steps }
+        ReverseProcess {
+            steps,
+            prediction,
+            clipping: Clipping::new(config, range),
+        }
     }
 
     /// The steps `t` the network is evaluated at, in the order they are visited.
@@ -310,10 +538,23 @@ impl ReverseProcess {
         rng: &mut StreamRng,
         mut visit: impl FnMut(&[Point]),
     ) -> Vec<Point> {
-        let mut eps = Vec::with_capacity(x.len());
+        let n = x.len();
+        let mut output = Vec::with_capacity(n);
+        let mut x0 = vec![[0.0; 2]; n];
+        let mut eps = vec![[0.0; 2]; n];
+        let mut prev_x0 = vec![[0.0; 2]; n];
+        let mut magnitudes = Vec::new();
         for step in &self.steps {
-            model.predict(&x, step.t, &mut eps);
-            apply_step(step, &mut x, &eps, rng);
+            model.predict(&x, step.t, &mut output);
+            for ((p, o), (x0, eps)) in x.iter().zip(&output).zip(x0.iter_mut().zip(&mut eps)) {
+                for axis in 0..2 {
+                    (x0[axis], eps[axis]) =
+                        to_x0_eps(self.prediction, p[axis], o[axis], step.signal, step.noise);
+                }
+            }
+            self.clipping.apply(&mut x0, &mut magnitudes);
+            apply_step(step, &mut x, &x0, &eps, &prev_x0, rng);
+            std::mem::swap(&mut x0, &mut prev_x0);
             visit(&x);
         }
         x
@@ -321,15 +562,24 @@ impl ReverseProcess {
 }
 
 /// Applies one step to every point, drawing `z` point by point, axis 0 then 1.
-fn apply_step(step: &Step, x: &mut [Point], eps: &[Point], rng: &mut StreamRng) {
-    for (p, e) in x.iter_mut().zip(eps) {
+fn apply_step(
+    step: &Step,
+    x: &mut [Point],
+    x0: &[Point],
+    eps: &[Point],
+    prev_x0: &[Point],
+    rng: &mut StreamRng,
+) {
+    for (i, p) in x.iter_mut().enumerate() {
         for axis in 0..2 {
             let z: f64 = if step.draws {
                 StandardNormal.sample(rng)
             } else {
                 0.0
             };
-            p[axis] = step.update.apply(p[axis], e[axis], z);
+            p[axis] = step
+                .update
+                .apply(p[axis], x0[i][axis], eps[i][axis], prev_x0[i][axis], z);
         }
     }
 }
@@ -341,17 +591,16 @@ fn initial_noise(n: usize, rng: &mut StreamRng) -> Vec<Point> {
         .collect()
 }
 
-/// Draws `n` samples (model space) with the sampler of `config`: `x_T ~ N(0, I)`, then
-/// the `K` reverse steps of [`ReverseProcess`].
+/// Draws `n` samples (model space) from `net` with `process`: `x_T ~ N(0, I)`, then
+/// its `K` reverse steps.
 pub fn sample(
     net: &FusedNet,
-    schedule: &Schedule,
-    config: &SamplingConfig,
+    process: &ReverseProcess,
     n: usize,
     rng: &mut StreamRng,
 ) -> Vec<Point> {
     let x = initial_noise(n, rng);
-    ReverseProcess::new(schedule, config).run(&mut Network::new(net), x, rng, |_| {})
+    process.run(&mut Network::new(net), x, rng, |_| {})
 }
 
 /// Like [`sample`], keeping every state: entry `k` is the state after `k` of the `K`
@@ -360,17 +609,18 @@ pub fn sample(
 /// numbers as [`sample`], so its last entry equals `sample`'s output for the same stream.
 pub fn trajectory(
     net: &FusedNet,
-    schedule: &Schedule,
-    config: &SamplingConfig,
+    process: &ReverseProcess,
     n: usize,
     rng: &mut StreamRng,
 ) -> Vec<Vec<Point>> {
     let x = initial_noise(n, rng);
     let mut states = vec![x.clone()];
-    ReverseProcess::new(schedule, config)
-        .run(&mut Network::new(net), x, rng, |x| states.push(x.to_vec()));
+    process.run(&mut Network::new(net), x, rng, |x| states.push(x.to_vec()));
     states
 }
+
+#[cfg(test)]
+mod fewstep_tests;
 
 #[cfg(test)]
 mod tests {
@@ -389,6 +639,11 @@ mod tests {
             ..ScheduleConfig::default()
         };
         Schedule::new(&config, steps).unwrap()
+    }
+
+    /// The reverse process of an epsilon-predicting network, unclipped.
+    fn eps_process(schedule: &Schedule, config: &SamplingConfig) -> ReverseProcess {
+        ReverseProcess::new(schedule, config, Prediction::Epsilon, DataRange::UNIT)
     }
 
     fn sampling(method: SamplerMethod, steps: usize, spacing: Spacing, eta: f64) -> SamplingConfig {
@@ -489,7 +744,7 @@ mod tests {
                         64
                     };
                     let want = reference::trajectory(&model, &schedule, variance, points, &mut r1);
-                    let got = trajectory(&model, &schedule, &config, points, &mut r2);
+                    let got = trajectory(&model, &eps_process(&schedule, &config), points, &mut r2);
                     let label = format!("{kind:?} T={steps} {variance:?} K={k}");
                     let bits = |states: &[Vec<Point>]| -> Vec<u64> {
                         states
@@ -517,8 +772,8 @@ mod tests {
         ] {
             let mut r1 = rng::stream(5, rng::Stream::Sampling);
             let mut r2 = rng::stream(5, rng::Stream::Sampling);
-            let s = sample(&model, &schedule, &config, 50, &mut r1);
-            let tr = trajectory(&model, &schedule, &config, 50, &mut r2);
+            let s = sample(&model, &eps_process(&schedule, &config), 50, &mut r1);
+            let tr = trajectory(&model, &eps_process(&schedule, &config), 50, &mut r2);
             assert_eq!(tr.len(), config.effective_steps(10) + 1);
             assert_eq!(tr.last().unwrap(), &s);
         }
@@ -629,11 +884,11 @@ mod tests {
     }
 
     /// An update as `x_prev = a x + b eps + c z`, read off at unit inputs.
-    fn linear_form(update: &Update) -> [f64; 3] {
+    fn linear_form(step: &Step) -> [f64; 3] {
         [
-            update.apply(1.0, 0.0, 0.0),
-            update.apply(0.0, 1.0, 0.0),
-            update.apply(0.0, 0.0, 1.0),
+            step.apply_unclipped(Prediction::Epsilon, 1.0, 0.0, 0.0),
+            step.apply_unclipped(Prediction::Epsilon, 0.0, 1.0, 0.0),
+            step.apply_unclipped(Prediction::Epsilon, 0.0, 0.0, 1.0),
         ]
     }
 
@@ -645,15 +900,12 @@ mod tests {
             (ScheduleKind::Cosine, 50),
         ] {
             let schedule = schedule(kind, steps);
-            let ancestral = ReverseProcess::new(&schedule, &SamplingConfig::default());
-            let ddim = ReverseProcess::new(
-                &schedule,
-                &sampling(SamplerMethod::Ddim, 0, Spacing::Linspace, 1.0),
-            );
+            let ancestral = ReverseProcess::new(&schedule, &SamplingConfig::default(), Prediction::Epsilon, DataRange::UNIT);
+            let ddim = ReverseProcess::new(&schedule, &sampling(SamplerMethod::Ddim, 0, Spacing::Linspace, 1.0), Prediction::Epsilon, DataRange::UNIT);
             assert_eq!(ancestral.steps.len(), ddim.steps.len());
             for (a, d) in ancestral.steps.iter().zip(&ddim.steps) {
                 assert_eq!((a.t, a.draws), (d.t, d.draws));
-                for (x, y) in linear_form(&a.update).iter().zip(linear_form(&d.update)) {
+                for (x, y) in linear_form(a).iter().zip(linear_form(d)) {
                     assert!(
                         (x - y).abs() <= 1e-12 * x.abs().max(1.0),
                         "{kind:?} T={steps} t={}: {:?} vs {:?}",
@@ -671,10 +923,7 @@ mod tests {
         // T = 4 of the post's linear schedule, K = 2 trailing steps: tau = (2, 4).
         let schedule = schedule(ScheduleKind::Linear, 4);
         let eta = 0.5;
-        let process = ReverseProcess::new(
-            &schedule,
-            &sampling(SamplerMethod::Ddim, 2, Spacing::Trailing, eta),
-        );
+        let process = ReverseProcess::new(&schedule, &sampling(SamplerMethod::Ddim, 2, Spacing::Trailing, eta), Prediction::Epsilon, DataRange::UNIT);
         assert_eq!(process.timesteps(), vec![4, 2]);
         // By hand: betas 0.2475, 0.495, 0.7425, 0.99.
         let ab2: f64 = (1.0 - 0.2475) * (1.0 - 0.495);
@@ -688,7 +937,7 @@ mod tests {
         // The last step returns x0: x / sqrt(ab2) - sqrt(1 - ab2) / sqrt(ab2) eps.
         let last = [1.0 / ab2.sqrt(), -(1.0 - ab2).sqrt() / ab2.sqrt(), 0.0];
         for (step, want) in process.steps.iter().zip([first, last]) {
-            for (got, want) in linear_form(&step.update).iter().zip(want) {
+            for (got, want) in linear_form(step).iter().zip(want) {
                 assert!(
                     (got - want).abs() < 1e-12 * want.abs().max(1.0),
                     "{got} vs {want}"
@@ -709,7 +958,7 @@ mod tests {
             (3, Spacing::Trailing),
         ] {
             let process =
-                ReverseProcess::new(&schedule, &sampling(SamplerMethod::Ddim, k, spacing, 0.0));
+                ReverseProcess::new(&schedule, &sampling(SamplerMethod::Ddim, k, spacing, 0.0), Prediction::Epsilon, DataRange::UNIT);
             let mut r1 = rng::stream(2, rng::Stream::Sampling);
             let mut r2 = rng::stream(3, rng::Stream::Training);
             let a = process.run(&mut Network::new(&model), start.clone(), &mut r1, |_| {});
@@ -758,7 +1007,7 @@ mod tests {
                         let config = sampling(method, k, spacing, eta);
                         let mut rng = rng::stream(4, rng::Stream::Sampling);
                         let start = initial_noise(20, &mut rng);
-                        let process = ReverseProcess::new(&schedule, &config);
+                        let process = ReverseProcess::new(&schedule, &config, Prediction::Epsilon, DataRange::UNIT);
                         let x = process.run(&mut point_mass(&schedule, C), start, &mut rng, |_| {});
                         for p in x {
                             assert!(
@@ -809,7 +1058,7 @@ mod tests {
                 true,
             ),
         ] {
-            let process = ReverseProcess::new(&schedule, &config);
+            let process = ReverseProcess::new(&schedule, &config, Prediction::Epsilon, DataRange::UNIT);
             let visited = process.timesteps();
             let first = visited[0];
             let mut rng = rng::stream(6, rng::Stream::Sampling);
@@ -866,14 +1115,18 @@ mod tests {
             variance,
             ..SamplingConfig::default()
         };
-        let process = ReverseProcess::new(schedule, &config);
+        let process = ReverseProcess::new(schedule, &config, Prediction::Epsilon, DataRange::UNIT);
         let step = process.steps.iter().find(|s| s.t == t).unwrap();
         let mut x = start.to_vec();
-        let eps = predict_noise(model, &x, t);
+        let eps = predict_output(model, &x, t);
+        // The eps form reads only eps; x0 and the previous x0 play no role.
+        let unused = vec![[0.0; 2]; x.len()];
         apply_step(
             step,
             &mut x,
+            &unused,
             &eps,
+            &unused,
             &mut rng::stream(seed, rng::Stream::Sampling),
         );
         x
@@ -886,7 +1139,7 @@ mod tests {
         let schedule = Schedule::new(&ScheduleConfig::default(), 1).unwrap();
         let model = network(1);
         let start = vec![[0.5, -0.25], [1.0, 2.0]];
-        let eps = predict_noise(&model, &start, 1);
+        let eps = predict_output(&model, &start, 1);
         for variance in [SamplerVariance::Posterior, SamplerVariance::Beta] {
             let x = one_step(&model, &schedule, variance, &start, 1, 0);
             let beta: f64 = schedule.betas[1];
@@ -906,7 +1159,7 @@ mod tests {
         let model = network(10);
         let n = 20_000;
         let start = vec![[0.1, 0.2]; n];
-        let eps = predict_noise(&model, &start[..1], 7)[0];
+        let eps = predict_output(&model, &start[..1], 7)[0];
         let (inv_sqrt_alpha, eps_coef) = schedule.mean_coefficients(7);
         for (variance, want) in [
             (SamplerVariance::Posterior, schedule.posterior_variance[7]),

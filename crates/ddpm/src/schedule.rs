@@ -42,7 +42,7 @@ impl Schedule {
         }
         let mut betas = raw_betas(config, steps);
         if config.zero_terminal_snr {
-            betas = zero_terminal_snr(&betas);
+            betas = rescale_zero_terminal_snr(&betas, config.zero_terminal_snr_exact);
         }
         Ok(Schedule::from_betas(betas))
     }
@@ -209,9 +209,14 @@ fn raw_betas(config: &ScheduleConfig, steps: usize) -> Vec<f64> {
 
 /// Lin et al. 2024, "Common diffusion noise schedules and sample steps are flawed",
 /// algorithm 1: shift and scale `sqrt(alpha_bar)` so that `sqrt(alpha_bar_1)` is unchanged
-/// and `sqrt(alpha_bar_T) = 0`, then recover the betas. The last beta would be exactly 1;
-/// it is capped at [`MAX_CLIPPED_BETA`] so a noise-predicting sampler stays finite.
-fn zero_terminal_snr(betas: &[f64]) -> Vec<f64> {
+/// and `sqrt(alpha_bar_T) = 0`, then recover the betas. The last beta would be 1. Unless
+/// `exact`, every beta is capped at [`MAX_CLIPPED_BETA`] so a noise-predicting sampler stays
+/// finite (`alpha_bar_T` then stays above 0); `exact` keeps the last beta at 1, so
+/// `alpha_bar_T = 0`, as diffusers' `rescale_zero_terminal_snr` (`scheduling_ddim.py`) does.
+///
+/// `betas` holds the placeholder `beta_0 = 0` at index 0, as [`Schedule::betas`] does.
+pub fn rescale_zero_terminal_snr(betas: &[f64], exact: bool) -> Vec<f64> {
+    let cap = if exact { 1.0 } else { MAX_CLIPPED_BETA };
     let steps = betas.len() - 1;
     // sqrt(alpha_bar) from the log, so it stays a normal float twice as long as alpha_bar.
     let mut log_alpha_bar = 0.0;
@@ -233,10 +238,15 @@ fn zero_terminal_snr(betas: &[f64]) -> Vec<f64> {
         // so betas of 1e-16 survive. Once the signal has underflowed the step is pure noise.
         out[t] = if prev >= 1e-290 {
             let drop = k * sqrt_ab[t - 1] * -(0.5 * (-betas[t]).ln_1p()).exp_m1();
-            ((drop / prev) * (1.0 + cur / prev)).clamp(0.0, MAX_CLIPPED_BETA)
+            ((drop / prev) * (1.0 + cur / prev)).clamp(0.0, cap)
         } else {
-            MAX_CLIPPED_BETA
+            cap
         };
+    }
+    if exact {
+        // (r_{T-1} - 0) / r_{T-1} is 1 in exact arithmetic; written exactly, so that
+        // ln(1 - beta_T) = -inf and alpha_bar_T = 0.
+        out[steps] = 1.0;
     }
     out
 }
@@ -398,6 +408,38 @@ mod tests {
         let r = linear.respaced(&[1, zero, 1000]);
         assert!(r.betas.iter().all(|b| b.is_finite()));
         assert!(r.posterior_variance.iter().all(|v| v.is_finite()));
+    }
+
+    /// The exact rescale: `alpha_bar_T = 0` exactly, and `sqrt(alpha_bar_t)` follows Lin et
+    /// al.'s closed form `(sqrt(ab_t) - sqrt(ab_T)) sqrt(ab_1) / (sqrt(ab_1) - sqrt(ab_T))`.
+    #[test]
+    fn exact_zero_terminal_snr_ends_at_zero_signal() {
+        for (kind, steps) in [(ScheduleKind::Ddpm, 1000), (ScheduleKind::Cosine, 100)] {
+            let plain = Schedule::new(&config(kind), steps).unwrap();
+            let mut c = config(kind);
+            c.zero_terminal_snr = true;
+            c.zero_terminal_snr_exact = true;
+            let s = Schedule::new(&c, steps).unwrap();
+            assert_eq!(s.betas[steps], 1.0);
+            assert_eq!(s.alpha_bar[steps], 0.0);
+            assert_eq!(s.one_minus_alpha_bar[steps], 1.0);
+            assert!(s.alpha_bar.iter().all(|a| a.is_finite()));
+            let (first, last) = (plain.signal_scale(1), plain.signal_scale(steps));
+            for t in [1, 2, steps / 2, steps - 1] {
+                let want = (plain.signal_scale(t) - last) * first / (first - last);
+                assert!(close(s.signal_scale(t), want, 1e-9), "{kind:?} t={t}");
+            }
+            // The capped variant differs only where the cap bites.
+            c.zero_terminal_snr_exact = false;
+            let capped = Schedule::new(&c, steps).unwrap();
+            assert_eq!(capped.betas[steps], MAX_CLIPPED_BETA);
+            assert!(capped.alpha_bar[steps] > 0.0);
+            for t in 1..steps {
+                if s.betas[t] < MAX_CLIPPED_BETA {
+                    assert_eq!(s.betas[t], capped.betas[t], "{kind:?} t={t}");
+                }
+            }
+        }
     }
 
     #[test]

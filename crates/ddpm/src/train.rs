@@ -5,6 +5,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::{
     fused::{AdamConfig, FusedNet, Trainer},
+    prediction,
     rng::{self, Stream},
     run::{Progress, RunStatus},
     schedule::Schedule,
@@ -25,7 +26,9 @@ pub struct TrainReport {
 /// Trains `model` on `data` (already scaled) for `config.training.epochs` full-batch
 /// epochs. Each epoch draws `t ~ U{1..T}` and `eps ~ N(0, I)` per point, forms
 /// `x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps`, and takes one AdamW step on
-/// `mean ||eps - eps_theta(x_t, t)||^2` (Ho et al. 2020, algorithm 1). A non-finite loss
+/// `mean ||target - f_theta(x_t, t)||^2` (Ho et al. 2020, algorithm 1, whose target is
+/// `eps`; `model.prediction` may choose `x0` or `v` instead, see [`prediction::target`],
+/// the epsilon target being `eps` itself, bit for bit). A non-finite loss
 /// stops training and is reported as divergence; it never panics.
 pub fn train(
     net: &mut FusedNet,
@@ -54,7 +57,8 @@ pub fn train(
 
     let mut ts = vec![0usize; n];
     let mut x_t = vec![0f32; 2 * n];
-    let mut eps = vec![0f32; 2 * n];
+    let mut targets = vec![0f32; 2 * n];
+    let predict = config.model.prediction;
     let mut loss_curve = Vec::new();
     let mut final_loss = f64::NAN;
     let epochs = training.epochs;
@@ -64,11 +68,12 @@ pub fn train(
             ts[i] = t;
             for axis in 0..2 {
                 let e: f64 = StandardNormal.sample(&mut rng);
-                eps[2 * i + axis] = e as f32;
+                targets[2 * i + axis] =
+                    prediction::target(predict, x0[axis], e, signal[t], noise[t]) as f32;
                 x_t[2 * i + axis] = (signal[t] * x0[axis] + noise[t] * e) as f32;
             }
         }
-        let value = trainer.step(net, &x_t, &eps, &ts);
+        let value = trainer.step(net, &x_t, &targets, &ts);
         final_loss = value;
         if !value.is_finite() {
             loss_curve.push((epoch, value));

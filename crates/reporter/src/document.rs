@@ -103,11 +103,12 @@ impl Document<'_> {
         let count = |status: RunStatus| sweep.rows.iter().filter(|r| r.status == status).count();
         let _ = writeln!(
             out,
-            "- {} cells, {} runs: {} completed, {} diverged, {} failed",
+            "- {} cells, {} runs: {} completed, {} diverged, {} non-finite, {} failed",
             sweep.cells().len(),
             sweep.rows.len(),
             count(RunStatus::Completed),
             count(RunStatus::Diverged),
+            count(RunStatus::NonFinite),
             count(RunStatus::Failed)
         );
         let sum = |f: fn(&crate::sweep::Timings) -> f64| -> f64 {

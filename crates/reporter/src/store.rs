@@ -106,8 +106,9 @@ pub(crate) fn row_of(
         status: match record.status {
             // Training finished but the sampler produced non-finite points: a failure
             // the report must show, not a seed that silently leaves the statistics.
-            Status::Completed if !metrics_finite => RunStatus::Failed,
+            Status::Completed if !metrics_finite => RunStatus::NonFinite,
             Status::Completed => RunStatus::Completed,
+            Status::NonFinite => RunStatus::NonFinite,
             Status::Diverged => RunStatus::Diverged,
             Status::Failed => RunStatus::Failed,
         },
@@ -121,7 +122,7 @@ pub(crate) fn row_of(
         final_loss: record.final_loss,
         diverged_epoch: record.diverged_epoch,
         model: record.model.as_ref().map(|m| m.to_string()),
-        error: if record.status == Status::Completed && !metrics_finite {
+        error: if matches!(record.status, Status::Completed | Status::NonFinite) && !metrics_finite {
             Some("the sampler produced non-finite points (metrics are not finite)".into())
         } else {
             record.error

@@ -119,6 +119,8 @@ pub enum RunStatus {
     Completed,
     /// The training loss became non-finite; no samples, no metrics.
     Diverged,
+    /// Trained, but the samples (and so the metrics) are not finite; counted as failed.
+    NonFinite,
     /// An error stopped the run.
     Failed,
 }
@@ -129,6 +131,7 @@ impl RunStatus {
         match self {
             RunStatus::Completed => "completed",
             RunStatus::Diverged => "diverged",
+            RunStatus::NonFinite => "non_finite",
             RunStatus::Failed => "failed",
         }
     }
@@ -138,9 +141,10 @@ impl RunStatus {
         match text {
             "completed" => Ok(RunStatus::Completed),
             "diverged" => Ok(RunStatus::Diverged),
+            "non_finite" => Ok(RunStatus::NonFinite),
             "failed" => Ok(RunStatus::Failed),
             other => Err(Error::Store(format!(
-                "unknown run status `{other}`: expected completed, diverged or failed"
+                "unknown run status `{other}`: expected completed, diverged, non_finite or failed"
             ))),
         }
     }

@@ -12,20 +12,33 @@ use std::sync::OnceLock;
 use ddpm::RunConfig;
 
 /// The paths a serialized config leaves out while they hold their default value.
-pub const OMITTED_AT_DEFAULT: [&str; 4] = [
+pub const OMITTED_AT_DEFAULT: [&str; 8] = [
     "sampling.method",
     "sampling.steps",
     "sampling.spacing",
     "sampling.eta",
+    "sampling.clip",
+    "sampling.clip_quantile",
+    "model.prediction",
+    "schedule.zero_terminal_snr_exact",
 ];
 
 /// The value `config` has at each of [`OMITTED_AT_DEFAULT`], in that order.
-fn omitted_values(config: &RunConfig) -> [serde_json::Value; 4] {
+fn omitted_values(config: &RunConfig) -> [serde_json::Value; 8] {
     fn json(value: impl serde::Serialize) -> serde_json::Value {
         serde_json::to_value(value).expect("config values are plain data")
     }
     let s = &config.sampling;
-    [json(s.method), json(s.steps), json(s.spacing), json(s.eta)]
+    [
+        json(s.method),
+        json(s.steps),
+        json(s.spacing),
+        json(s.eta),
+        json(s.clip),
+        json(s.clip_quantile),
+        json(config.model.prediction),
+        json(config.schedule.zero_terminal_snr_exact),
+    ]
 }
 
 /// `config` as JSON with every key written out, [`OMITTED_AT_DEFAULT`] included.
@@ -188,7 +201,8 @@ pub fn choices(path: &str) -> Option<Vec<String>> {
             .collect()
     }
     use ddpm::{
-        DatasetKind, SamplerMethod, SamplerVariance, Scaling, ScheduleKind, Spacing, TimeEncoding,
+        Clip, DatasetKind, Prediction, SamplerMethod, SamplerVariance, Scaling, ScheduleKind,
+        Spacing, TimeEncoding,
     };
     Some(match path {
         "dataset.kind" => names(&DatasetKind::ALL),
@@ -198,6 +212,8 @@ pub fn choices(path: &str) -> Option<Vec<String>> {
         "sampling.variance" => names(&[SamplerVariance::Posterior, SamplerVariance::Beta]),
         "sampling.method" => names(&SamplerMethod::ALL),
         "sampling.spacing" => names(&Spacing::ALL),
+        "sampling.clip" => names(&Clip::ALL),
+        "model.prediction" => names(&Prediction::ALL),
         _ => return None,
     })
 }
@@ -276,7 +292,7 @@ mod tests {
         assert_eq!(get(&json, "sampling.method"), Some(&"ddim".into()));
         assert_eq!(
             choices("sampling.method").unwrap(),
-            vec!["ancestral", "ddim"]
+            vec!["ancestral", "ddim", "dpmpp_2m"]
         );
         assert_eq!(
             choices("sampling.spacing").unwrap(),

@@ -166,6 +166,8 @@ impl RunStore {
             let (status, diverged_epoch) = match model.status {
                 RunStatus::Completed => (Status::Completed, None),
                 RunStatus::Diverged { epoch } => (Status::Diverged, Some(epoch)),
+                // Only an evaluation's samples can be non-finite; a model is trained or not.
+                RunStatus::NonFinite => unreachable!("a trained model is completed or diverged"),
             };
             let record = ModelRecord {
                 id: id.clone(),

@@ -89,6 +89,7 @@ pub fn describe(label: &str, record: &Record) -> String {
                 .diverged_epoch
                 .map_or("?".to_string(), |e| e.to_string())
         ),
+        Status::NonFinite => format!("non-finite {label}: the sampler's output is not finite"),
         Status::Failed => format!(
             "failed    {label}: {}",
             record.error.as_deref().unwrap_or("no error recorded")
@@ -189,7 +190,7 @@ impl Observer for SweepDisplay {
                     if outcome.is_failure()
                         || outcome
                             .record()
-                            .is_some_and(|r| r.status == Status::Diverged)
+                            .is_some_and(|r| matches!(r.status, Status::Diverged | Status::NonFinite))
                     {
                         bars.multi
                             .suspend(|| eprintln!("{}", line(&cell.label, outcome)));

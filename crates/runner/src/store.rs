@@ -38,6 +38,11 @@ pub enum Status {
     Completed,
     /// The training loss became non-finite; a result, not an error, so it is not retried.
     Diverged,
+    /// Trained, but the sampler's output was not finite (an exploded reverse chain), so its
+    /// metrics are not either. Deterministic like divergence: counted as failed in the
+    /// statistics, never retried by `--retry-failed`. Records written before this status
+    /// existed say `completed` with non-finite metrics and are read as this.
+    NonFinite,
     /// The run returned an error or panicked; `--retry-failed` runs it again.
     Failed,
 }
@@ -48,8 +53,26 @@ impl Status {
         match self {
             Status::Completed => "completed",
             Status::Diverged => "diverged",
+            Status::NonFinite => "non_finite",
             Status::Failed => "failed",
         }
+    }
+}
+
+impl Record {
+    /// The record with its one definition of the outcome applied: a `completed` run whose
+    /// metrics are not all finite is [`Status::NonFinite`] (as records written before that
+    /// status existed say `completed`).
+    pub fn normalized(mut self) -> Record {
+        let finite = |m: &Metrics| {
+            [m.chamfer, m.sliced_wasserstein, m.mmd]
+                .iter()
+                .all(|v| v.is_finite())
+        };
+        if self.status == Status::Completed && self.metrics.as_ref().is_some_and(|m| !finite(m)) {
+            self.status = Status::NonFinite;
+        }
+        self
     }
 }
 
@@ -263,7 +286,8 @@ impl RunStore {
 
     /// The record of a run, or `None` if the run is not stored.
     pub fn record(&self, id: &RunId) -> Result<Option<Record>> {
-        read_json_if_present(&self.run_dir(id).join("record.json"))
+        let record: Option<Record> = read_json_if_present(&self.run_dir(id).join("record.json"))?;
+        Ok(record.map(Record::normalized))
     }
 
     fn read(&self, id: &RunId, file: &str) -> Result<(PathBuf, Vec<u8>)> {
@@ -622,6 +646,7 @@ fn record_of(
         Ok(outcome) => {
             match outcome.status {
                 RunStatus::Completed => record.status = Status::Completed,
+                RunStatus::NonFinite => record.status = Status::NonFinite,
                 RunStatus::Diverged { epoch } => {
                     record.status = Status::Diverged;
                     record.diverged_epoch = Some(epoch);

@@ -64,7 +64,7 @@ fn divergence_is_an_outcome_not_a_panic() {
     let outcome = ddpm::run(&config, &mut |_| {}).expect("a valid config");
     match outcome.status {
         RunStatus::Diverged { epoch } => assert!((2..=50).contains(&epoch), "epoch {epoch}"),
-        RunStatus::Completed => panic!("lr = 1e30 should diverge"),
+        other => panic!("lr = 1e30 should diverge, got {other:?}"),
     }
     assert!(outcome.metrics.is_none());
     assert!(outcome.samples.is_empty());

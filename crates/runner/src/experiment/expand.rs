@@ -362,7 +362,10 @@ impl Parser<'_> {
             });
         }
 
-        let mut report = ReportOptions::default();
+        let mut report = ReportOptions {
+            correction: raw.correction,
+            ..ReportOptions::default()
+        };
         if let Some((doc, entries)) = &raw.featured {
             let selector = self.selector(&base, doc, entries, &axes, "`featured`")?;
             if !cells.iter().any(|cell| selector.matches(&cell.axes)) {

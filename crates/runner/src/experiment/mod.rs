@@ -35,7 +35,7 @@ pub const TOP_LEVEL_KEYS: [&str; 11] = [
 ];
 
 const COMPARE_KEYS: [&str; 6] = ["name", "a", "b", "metric", "margin", "lower_is_better"];
-const REPORT_KEYS: [&str; 1] = ["featured"];
+const REPORT_KEYS: [&str; 2] = ["featured", "correction"];
 
 /// A parsed and fully validated experiment file.
 #[derive(Clone, Debug)]
@@ -141,6 +141,31 @@ pub struct ReportOptions {
     /// The cells whose run is drawn in the vector-field and reverse-process figures; the
     /// one with the lowest seed is used. Without it, the first cell with the lowest seed.
     pub featured: Option<Selector>,
+    /// How each comparison's interval accounts for the report's other comparisons.
+    #[serde(default, skip_serializing_if = "is_no_correction")]
+    pub correction: Correction,
+}
+
+fn is_no_correction(correction: &Correction) -> bool {
+    *correction == Correction::None
+}
+
+/// `[report] correction`: the confidence level of a report's comparison intervals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Correction {
+    /// Each interval at 95% on its own.
+    #[default]
+    None,
+    /// Each of the report's `m` intervals at `1 - 0.05 / m` (Bonferroni), so all `m` hold
+    /// together with probability at least 95% and the interval-based verdict rule stays
+    /// as it is.
+    Bonferroni,
+}
+
+impl Correction {
+    /// Every value, as written in a file.
+    pub const NAMES: [&'static str; 2] = ["none", "bonferroni"];
 }
 
 impl Experiment {
@@ -239,6 +264,7 @@ struct Raw {
     exclude: Vec<(DocPath, Vec<Entry>)>,
     compare: Vec<RawCompare>,
     featured: Option<(DocPath, Vec<Entry>)>,
+    correction: Correction,
     slurm: crate::slurm::SlurmOptions,
 }
 

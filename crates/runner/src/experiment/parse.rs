@@ -146,6 +146,23 @@ impl Parser<'_> {
                                     self.flatten(selector, &report_doc, "")?,
                                 ));
                             }
+                            "correction" => {
+                                let value = self.string(report_item, &report_doc)?;
+                                raw.correction = match value.as_str() {
+                                    "none" => Correction::None,
+                                    "bonferroni" => Correction::Bonferroni,
+                                    other => {
+                                        return Err(self.error(
+                                            &report_doc,
+                                            Aim::Value,
+                                            format!(
+                                                "unknown value \"{other}\" for `correction` in [report]: expected one of {}",
+                                                Correction::NAMES.join(", ")
+                                            ),
+                                        ))
+                                    }
+                                };
+                            }
                             other => {
                                 return Err(self.unknown_key(
                                     &report_doc,

@@ -84,7 +84,7 @@ fn the_committed_studies_keep_their_ids() {
         "00806c4a538b342167846699588ec16a9e9edf37392bfb6ded5b2848d8a99c54"
     );
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    for study in ["schedules", "schedules-small"] {
+    for study in ["schedules", "schedules-small", "samplers"] {
         let experiment =
             runner::Experiment::load(&root.join(format!("experiments/{study}.toml"))).unwrap();
         let ids: std::collections::BTreeSet<String> = experiment
@@ -116,6 +116,11 @@ fn altered(path: &str, value: &toml::Value) -> (toml::Value, Vec<(&'static str, 
         "schedule.cosine_s" => vec![("schedule.kind", string("cosine"))],
         p if p.starts_with("schedule.sigmoid_") => vec![("schedule.kind", string("sigmoid"))],
         "sampling.eta" => vec![("sampling.method", string("ddim"))],
+        "sampling.clip_quantile" => vec![("sampling.clip", string("dynamic"))],
+        "schedule.zero_terminal_snr_exact" => vec![
+            ("schedule.zero_terminal_snr", toml::Value::Boolean(true)),
+            ("model.prediction", string("v")),
+        ],
         // The spacing only matters when some steps are skipped.
         "sampling.spacing" => vec![("sampling.steps", toml::Value::Integer(3))],
         _ => vec![],
@@ -133,6 +138,8 @@ fn altered(path: &str, value: &toml::Value) -> (toml::Value, Vec<(&'static str, 
                 "posterior" => "beta",
                 "ancestral" => "ddim",
                 "linspace" => "leading",
+                "epsilon" => "v",
+                "none" => "static",
                 other => panic!("no alternative known for the value `{other}` of `{path}`"),
             };
             toml::Value::String(other.to_string())
