@@ -48,10 +48,20 @@ pub struct TrainArgs {
     /// Full-batch training epochs (1 to 1000000).
     #[arg(long, allow_negative_numbers = true)]
     epochs: Option<usize>,
+    /// With --zero-terminal-snr, rescale exactly (alpha_bar_T = 0; needs --prediction v or
+    /// sample).
+    #[arg(long)]
+    zero_terminal_snr_exact: bool,
+    /// What the network predicts: epsilon (default), sample (x0), v.
+    #[arg(long)]
+    prediction: Option<String>,
     /// Reverse-step variance: posterior, beta.
     #[arg(long)]
     variance: Option<String>,
-    /// Sampler: ancestral (default), ddim.
+    /// Bound on the predicted x0 at every step: none (default), static, dynamic.
+    #[arg(long)]
+    clip: Option<String>,
+    /// Sampler: ancestral (default), ddim, dpmpp_2m.
     #[arg(long)]
     sampler: Option<String>,
     /// Reverse steps K of the sampler, 1 to T [default: T].
@@ -125,6 +135,7 @@ fn flag_of(key: &str) -> String {
         "sampling.steps" => "`--sampling-steps`".into(),
         "sampling.eta" => "`--eta`".into(),
         "schedule.zero_terminal_snr" => "`--zero-terminal-snr`".into(),
+        "schedule.zero_terminal_snr_exact" => "`--zero-terminal-snr-exact`".into(),
         other => format!("`{other}` (from --config)"),
     }
 }
@@ -171,6 +182,12 @@ fn resolve(args: &TrainArgs) -> anyhow::Result<RunConfig> {
             &[SamplerVariance::Posterior, SamplerVariance::Beta],
         )?;
     }
+    if let Some(v) = &args.prediction {
+        config.model.prediction = parse_choice("prediction", v, &ddpm::Prediction::ALL)?;
+    }
+    if let Some(v) = &args.clip {
+        config.sampling.clip = parse_choice("clip", v, &ddpm::Clip::ALL)?;
+    }
     if let Some(v) = &args.sampler {
         config.sampling.method = parse_choice("sampler", v, &ddpm::config::SamplerMethod::ALL)?;
     }
@@ -197,6 +214,9 @@ fn resolve(args: &TrainArgs) -> anyhow::Result<RunConfig> {
     }
     if args.zero_terminal_snr {
         config.schedule.zero_terminal_snr = true;
+    }
+    if args.zero_terminal_snr_exact {
+        config.schedule.zero_terminal_snr_exact = true;
     }
     if let Some(v) = args.epochs {
         config.training.epochs = v;

@@ -46,18 +46,10 @@ fn number(record: &Record, column: &str) -> Option<f64> {
     }
 }
 
-/// A record's status as the report writes it: a completed run whose metrics are not
-/// finite (its sampler diverged) is a failure.
+/// A record's status as the report writes it: [`Record::normalized`]'s, so a completed run
+/// whose metrics are not finite (its sampler exploded) is `non_finite`.
 fn report_status(record: &Record) -> &'static str {
-    let finite = record.metrics.as_ref().is_some_and(|m| {
-        [m.chamfer, m.sliced_wasserstein, m.mmd]
-            .iter()
-            .all(|v| v.is_finite())
-    });
-    match record.status {
-        runner::Status::Completed if !finite => "failed",
-        status => status.as_str(),
-    }
+    record.clone().normalized().status.as_str()
 }
 
 /// The rows of a committed `runs.csv`, by run id: column name to text.

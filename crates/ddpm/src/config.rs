@@ -332,7 +332,10 @@ pub struct SamplingConfig {
     #[serde(default, skip_serializing_if = "is_default")]
     pub clip: Clip,
     /// The quantile `p` of `|x0|` that `clip = "dynamic"` bounds by, in `(0, 1]`.
-    #[serde(default = "default_clip_quantile", skip_serializing_if = "is_default_clip_quantile")]
+    #[serde(
+        default = "default_clip_quantile",
+        skip_serializing_if = "is_default_clip_quantile"
+    )]
     pub clip_quantile: f64,
 }
 

@@ -30,8 +30,8 @@ pub mod train;
 
 pub use config::{
     Clip, DatasetConfig, DatasetKind, ModelConfig, Prediction, RunConfig, SamplerMethod,
-    SamplerVariance, SamplingConfig, Scaling, ScheduleConfig, ScheduleKind, Spacing,
-    TimeEncoding, TrainingConfig, MAX_EPOCHS, MAX_POINTS, MAX_STEPS,
+    SamplerVariance, SamplingConfig, Scaling, ScheduleConfig, ScheduleKind, Spacing, TimeEncoding,
+    TrainingConfig, MAX_EPOCHS, MAX_POINTS, MAX_STEPS,
 };
 pub use metrics::Metrics;
 pub use model::NamedTensor;

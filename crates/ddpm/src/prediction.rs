@@ -26,7 +26,13 @@ pub fn target(prediction: Prediction, x0: f64, eps: f64, signal: f64, noise: f64
 /// Epsilon prediction divides by `signal`, which is why it cannot be sampled at an exact
 /// zero terminal SNR; sample prediction divides by `noise`, which is positive at every
 /// step `t >= 1`.
-pub fn to_x0_eps(prediction: Prediction, x: f64, output: f64, signal: f64, noise: f64) -> (f64, f64) {
+pub fn to_x0_eps(
+    prediction: Prediction,
+    x: f64,
+    output: f64,
+    signal: f64,
+    noise: f64,
+) -> (f64, f64) {
     match prediction {
         Prediction::Epsilon => ((x - noise * output) / signal, output),
         Prediction::Sample => (output, (x - signal * output) / noise),
@@ -49,7 +55,10 @@ mod tests {
                 for p in Prediction::ALL {
                     let out = target(p, x0, eps, a, s);
                     let (x0_hat, eps_hat) = to_x0_eps(p, x, out, a, s);
-                    assert!((x0_hat - x0).abs() < 1e-9 / a.max(1e-3), "{p:?} x0 {alpha_bar}");
+                    assert!(
+                        (x0_hat - x0).abs() < 1e-9 / a.max(1e-3),
+                        "{p:?} x0 {alpha_bar}"
+                    );
                     assert!((eps_hat - eps).abs() < 1e-9 / s, "{p:?} eps {alpha_bar}");
                 }
             }

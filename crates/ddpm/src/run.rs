@@ -231,7 +231,9 @@ pub fn run(config: &RunConfig, progress: &mut dyn FnMut(Progress)) -> Result<Run
 impl Evaluation {
     /// Whether every sample is finite (a diverged model's empty sample set is).
     pub fn is_finite(&self) -> bool {
-        self.samples.iter().all(|p| p[0].is_finite() && p[1].is_finite())
+        self.samples
+            .iter()
+            .all(|p| p[0].is_finite() && p[1].is_finite())
     }
 }
 
@@ -304,9 +306,9 @@ impl Trained {
     pub fn trajectory(&self, n: usize, seed: u64) -> Vec<Vec<Point>> {
         let mut rng = rng::stream(seed, Stream::Sampling);
         sample::trajectory(&self.model, &self.reverse_process(), n, &mut rng)
-        .into_iter()
-        .map(|xs| self.scaler.inverse_all(&xs))
-        .collect()
+            .into_iter()
+            .map(|xs| self.scaler.inverse_all(&xs))
+            .collect()
     }
 
     /// The steps `t` the run's sampler visits, in order: the step that entry `k + 1` of

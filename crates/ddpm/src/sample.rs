@@ -218,7 +218,10 @@ enum Clipping {
     /// Clamp each axis to `[lo, hi]`.
     Static(DataRange),
     /// Clamp each axis to `+-max(quantile_p |x0|, max(|lo|, |hi|))`.
-    Dynamic { range: DataRange, quantile: f64 },
+    Dynamic {
+        range: DataRange,
+        quantile: f64,
+    },
 }
 
 impl Clipping {
@@ -378,13 +381,13 @@ pub const DPM_ZERO_SNR_FLOOR: f64 = 1.0 / 16_777_216.0;
 /// becomes `x0` and `eps` through [`to_x0_eps`], and `x0` is clipped as `sampling.clip`
 /// says.
 ///
-/// - Ancestral: `x_{i-1} = (x_i - beta'_i / sqrt(1 - alpha_bar'_i) eps) / sqrt(1 - beta'_i)
-///   + sigma_i z` with `sigma_i^2` the posterior variance
+/// - Ancestral: `x_{i-1} = (x_i - beta'_i / sqrt(1 - alpha_bar'_i) eps) / sqrt(1 -
+///   beta'_i) + sigma_i z` with `sigma_i^2` the posterior variance
 ///   `beta'_i (1 - alpha_bar'_{i-1}) / (1 - alpha_bar'_i)` or `beta'_i`, and no noise at
 ///   `i = 1`. With every step visited this is Ho et al.'s algorithm 2, bit for bit. For
-///   other targets or a clipped `x0` it is computed in its `x0` form,
-///   `sqrt(alpha_bar'_{i-1}) beta'_i / (1 - alpha_bar'_i) x0 + sqrt(alpha'_i)
-///   (1 - alpha_bar'_{i-1}) / (1 - alpha_bar'_i) x_i + sigma_i z`.
+///   other targets or a clipped `x0` it is computed in its `x0` form, `x_{i-1} =
+///   sqrt(alpha_bar'_{i-1}) beta'_i / (1 - alpha_bar'_i) x0 + sqrt(alpha'_i) (1 -
+///   alpha_bar'_{i-1}) / (1 - alpha_bar'_i) x_i + sigma_i z`.
 /// - DDIM: `sigma_i = eta sqrt((1 - alpha_bar'_{i-1}) / (1 - alpha_bar'_i)) sqrt(1 -
 ///   alpha_bar'_i / alpha_bar'_{i-1})` (that is, `eta` times the posterior standard
 ///   deviation), `x_{i-1} = sqrt(alpha_bar'_{i-1}) x0 + sqrt(1 - alpha_bar'_{i-1} -
@@ -465,8 +468,7 @@ impl ReverseProcess {
                             noise,
                             update: Update::Posterior {
                                 x0_coef: chain.signal_scale(i - 1) * chain.betas[i] / one_minus,
-                                xt_coef: chain.alphas[i].sqrt()
-                                    * chain.one_minus_alpha_bar[i - 1]
+                                xt_coef: chain.alphas[i].sqrt() * chain.one_minus_alpha_bar[i - 1]
                                     / one_minus,
                                 sigma: ancestral_sigma,
                             },
@@ -900,8 +902,18 @@ mod tests {
             (ScheduleKind::Cosine, 50),
         ] {
             let schedule = schedule(kind, steps);
-            let ancestral = ReverseProcess::new(&schedule, &SamplingConfig::default(), Prediction::Epsilon, DataRange::UNIT);
-            let ddim = ReverseProcess::new(&schedule, &sampling(SamplerMethod::Ddim, 0, Spacing::Linspace, 1.0), Prediction::Epsilon, DataRange::UNIT);
+            let ancestral = ReverseProcess::new(
+                &schedule,
+                &SamplingConfig::default(),
+                Prediction::Epsilon,
+                DataRange::UNIT,
+            );
+            let ddim = ReverseProcess::new(
+                &schedule,
+                &sampling(SamplerMethod::Ddim, 0, Spacing::Linspace, 1.0),
+                Prediction::Epsilon,
+                DataRange::UNIT,
+            );
             assert_eq!(ancestral.steps.len(), ddim.steps.len());
             for (a, d) in ancestral.steps.iter().zip(&ddim.steps) {
                 assert_eq!((a.t, a.draws), (d.t, d.draws));
@@ -923,7 +935,12 @@ mod tests {
         // T = 4 of the post's linear schedule, K = 2 trailing steps: tau = (2, 4).
         let schedule = schedule(ScheduleKind::Linear, 4);
         let eta = 0.5;
-        let process = ReverseProcess::new(&schedule, &sampling(SamplerMethod::Ddim, 2, Spacing::Trailing, eta), Prediction::Epsilon, DataRange::UNIT);
+        let process = ReverseProcess::new(
+            &schedule,
+            &sampling(SamplerMethod::Ddim, 2, Spacing::Trailing, eta),
+            Prediction::Epsilon,
+            DataRange::UNIT,
+        );
         assert_eq!(process.timesteps(), vec![4, 2]);
         // By hand: betas 0.2475, 0.495, 0.7425, 0.99.
         let ab2: f64 = (1.0 - 0.2475) * (1.0 - 0.495);
@@ -957,8 +974,12 @@ mod tests {
             (4, Spacing::Leading),
             (3, Spacing::Trailing),
         ] {
-            let process =
-                ReverseProcess::new(&schedule, &sampling(SamplerMethod::Ddim, k, spacing, 0.0), Prediction::Epsilon, DataRange::UNIT);
+            let process = ReverseProcess::new(
+                &schedule,
+                &sampling(SamplerMethod::Ddim, k, spacing, 0.0),
+                Prediction::Epsilon,
+                DataRange::UNIT,
+            );
             let mut r1 = rng::stream(2, rng::Stream::Sampling);
             let mut r2 = rng::stream(3, rng::Stream::Training);
             let a = process.run(&mut Network::new(&model), start.clone(), &mut r1, |_| {});
@@ -1007,7 +1028,12 @@ mod tests {
                         let config = sampling(method, k, spacing, eta);
                         let mut rng = rng::stream(4, rng::Stream::Sampling);
                         let start = initial_noise(20, &mut rng);
-                        let process = ReverseProcess::new(&schedule, &config, Prediction::Epsilon, DataRange::UNIT);
+                        let process = ReverseProcess::new(
+                            &schedule,
+                            &config,
+                            Prediction::Epsilon,
+                            DataRange::UNIT,
+                        );
                         let x = process.run(&mut point_mass(&schedule, C), start, &mut rng, |_| {});
                         for p in x {
                             assert!(
@@ -1058,7 +1084,8 @@ mod tests {
                 true,
             ),
         ] {
-            let process = ReverseProcess::new(&schedule, &config, Prediction::Epsilon, DataRange::UNIT);
+            let process =
+                ReverseProcess::new(&schedule, &config, Prediction::Epsilon, DataRange::UNIT);
             let visited = process.timesteps();
             let first = visited[0];
             let mut rng = rng::stream(6, rng::Stream::Sampling);

@@ -134,28 +134,68 @@ pub struct Comparison {
     pub failures_a: usize,
     /// Runs of `b` that diverged or failed.
     pub failures_b: usize,
-    /// The difference `a - b`, when both sides have two or more seeds.
+    /// The difference `a - b`, when both sides have two or more seeds, with its interval
+    /// at the report's level (95%, or Bonferroni's `1 - 0.05/m`).
     pub difference: Option<Difference>,
+    /// The two-sided p-value of `a - b = 0` (NaN without an interval).
+    pub p_value: f64,
+    /// The p-value after Holm's adjustment over the report's comparisons.
+    pub p_holm: f64,
     /// The mean noise floor of the metric over both cells, for scale.
     pub floor: f64,
     /// The answer.
     pub verdict: Verdict,
 }
 
-/// Answers each question from the aggregated sweep. A selector that does not pick exactly
-/// one cell, or an unknown metric, is an error that names the comparison.
+/// How the report's intervals account for its number of comparisons `m`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Correction {
+    /// Each interval at 95%.
+    #[default]
+    None,
+    /// Each interval at `1 - 0.05 / m` (Bonferroni): all `m` cover together with
+    /// probability at least 95%, and each verdict reads its interval as usual.
+    Bonferroni,
+}
+
+impl Correction {
+    /// The level of each of `m` intervals.
+    pub fn level(self, m: usize) -> f64 {
+        match self {
+            Correction::None => crate::stats::CONFIDENCE,
+            Correction::Bonferroni => 1.0 - (1.0 - crate::stats::CONFIDENCE) / m.max(1) as f64,
+        }
+    }
+}
+
+/// Answers each question from the aggregated sweep, every interval at the level
+/// `correction` gives for `questions.len()` comparisons, with Holm-adjusted p-values over
+/// them. A selector that does not pick exactly one cell, or an unknown metric, is an error
+/// that names the comparison.
 pub fn answer(
     sweep: &Sweep,
     aggregate: &Aggregate,
     questions: &[Question],
+    correction: Correction,
 ) -> Result<Vec<Comparison>> {
-    questions
+    let level = correction.level(questions.len());
+    let mut comparisons = questions
         .iter()
-        .map(|q| answer_one(sweep, aggregate, q))
-        .collect()
+        .map(|q| answer_one(sweep, aggregate, q, level))
+        .collect::<Result<Vec<_>>>()?;
+    let p: Vec<f64> = comparisons.iter().map(|c| c.p_value).collect();
+    for (comparison, adjusted) in comparisons.iter_mut().zip(crate::stats::holm(&p)) {
+        comparison.p_holm = adjusted;
+    }
+    Ok(comparisons)
 }
 
-fn answer_one(sweep: &Sweep, aggregate: &Aggregate, question: &Question) -> Result<Comparison> {
+fn answer_one(
+    sweep: &Sweep,
+    aggregate: &Aggregate,
+    question: &Question,
+    level: f64,
+) -> Result<Comparison> {
     let context =
         |message: String| Error::Selector(format!("comparison `{}`: {message}", question.name));
     if !metric_names().contains(&question.metric.as_str()) {
@@ -210,7 +250,8 @@ fn answer_one(sweep: &Sweep, aggregate: &Aggregate, question: &Question) -> Resu
     let difference = match paired {
         Some(pairs) => Difference::paired(&pairs),
         None => Difference::welch(&estimate_a, &estimate_b),
-    };
+    }
+    .map(|d| d.at_level(level));
     let verdict = match &difference {
         Some(d) => Verdict::judge(d, question.margin, question.lower_is_better),
         None => Verdict::InsufficientSeeds,
@@ -223,6 +264,8 @@ fn answer_one(sweep: &Sweep, aggregate: &Aggregate, question: &Question) -> Resu
         b: estimate_b,
         failures_a,
         failures_b,
+        p_value: difference.as_ref().map_or(f64::NAN, Difference::p_value),
+        p_holm: f64::NAN,
         difference,
         floor: match (floor_a.is_finite(), floor_b.is_finite()) {
             (true, true) => (floor_a + floor_b) / 2.0,
@@ -295,6 +338,8 @@ mod tests {
             upper,
             df: 8.0,
             method: crate::stats::Interval::Welch,
+            se: 1.0,
+            level: crate::stats::CONFIDENCE,
         }
     }
 

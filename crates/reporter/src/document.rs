@@ -65,9 +65,13 @@ impl Document<'_> {
              mean over the completed seeds ± the half-width of its 95% Student-t interval \
              (n − 1 degrees of freedom); `/ floor` divides the mean by the mean noise floor, \
              the score of a fresh draw of the data set against the training set, so 1 is as \
-             good as a perfect model can expect. Diverged and failed runs are counted in \
-             `failed` and left out of the statistics. Full precision: `summary.csv`, \
-             `summary.parquet`; one row per run: `runs.csv`, `runs.parquet`.\n"
+             good as a perfect model can expect. Diverged runs, runs whose samples are not \
+             finite (`non_finite`) and failed runs are counted in `failed` and left out of \
+             the statistics. A completed run is counted as `exploded` when any of its \
+             metrics exceeds {} times its noise floor; exploded runs stay in the means, so \
+             read the `median` beside each mean. Full precision: `summary.csv`, \
+             `summary.parquet`; one row per run: `runs.csv`, `runs.parquet`.\n",
+            crate::aggregate::EXPLODED_RATIO
         );
         out.push_str(&self.summary_markdown);
         out.push('\n');
@@ -157,10 +161,21 @@ impl Document<'_> {
             return;
         }
         let _ = writeln!(out, "## Comparisons\n");
+        let level = crate::table::level_text(self.comparisons);
+        let correction = if level == "95" {
+            String::new()
+        } else {
+            format!(
+                " This report asks {m} questions and widens every interval to {level}% \
+                 (Bonferroni, 1 − 0.05/{m}), so that all {m} cover together with probability \
+                 at least 95%; the verdicts read these wider intervals.",
+                m = self.comparisons.len()
+            )
+        };
         let _ = writeln!(
             out,
             "Each comparison asks whether cell a beats cell b on a metric by more than a \
-             margin (in the metric's units). The difference of means a − b gets a 95% interval: \
+             margin (in the metric's units). The difference of means a − b gets a {level}% interval: \
              when both cells have the same seeds, all completed, the paired t interval of \
              the per-seed differences (a seed fixes the data draw, the initial weights and \
              the sampling noise, so pairing removes what the seeds share); otherwise Welch's \
@@ -171,7 +186,11 @@ impl Document<'_> {
              it excludes 0 but crosses ±margin (a real difference whose size the seeds cannot \
              place against the margin), and **no detectable difference** when it contains 0 \
              and crosses ±margin (more seeds could decide). Fewer than two completed seeds on \
-             a side gives no interval.\n"
+             a side gives no interval. `p` is the two-sided p-value of a − b = 0 from the \
+             same t statistic, `p (Holm)` the same after Holm's step-down adjustment over \
+             every comparison of the report; `lost seeds` names the runs of either cell \
+             that diverged, had non-finite samples or failed, which no statistic \
+             includes.{correction}\n"
         );
         out.push_str(&self.comparison_markdown);
         out.push('\n');
@@ -210,14 +229,19 @@ impl Document<'_> {
                     };
                     let _ = writeln!(
                         out,
-                        "- a − b = {}, 95% CI [{}, {}] ({}, df = {df}); noise floor {}",
+                        "- a − b = {}, {}% CI [{}, {}] ({}, df = {df}, half-width {}); p = {}, \
+                         Holm-adjusted {}; noise floor {}",
                         fmt_num(d.diff),
+                        level,
                         fmt_num(d.lower),
                         fmt_num(d.upper),
                         match d.method {
                             crate::stats::Interval::Paired => "paired over the same seeds",
                             crate::stats::Interval::Welch => "Welch",
                         },
+                        fmt_num((d.upper - d.lower) / 2.0),
+                        crate::table::fmt_p(c.p_value),
+                        crate::table::fmt_p(c.p_holm),
                         fmt_num(c.floor)
                     );
                 }
@@ -256,7 +280,7 @@ impl Document<'_> {
 
     fn failures_section(&self, out: &mut String) {
         let sweep = self.sweep;
-        let _ = writeln!(out, "## Diverged and failed runs\n");
+        let _ = writeln!(out, "## Diverged, non-finite and failed runs\n");
         let failed: Vec<_> = sweep
             .rows
             .iter()

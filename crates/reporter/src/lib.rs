@@ -76,6 +76,8 @@ pub struct ReportInput {
     pub questions: Vec<Question>,
     /// `[report] featured`: the run drawn in the single-model figures.
     pub featured: Option<Selector>,
+    /// `[report] correction`: the level of the comparisons' intervals.
+    pub correction: compare::Correction,
     /// Cells of the experiment with no stored run yet; the report says so.
     pub pending_cells: usize,
 }
@@ -97,6 +99,36 @@ pub struct ReportSummary {
     pub files: Vec<PathBuf>,
     /// Figures that could not be drawn, and why (also listed in the report).
     pub warnings: Vec<String>,
+}
+
+/// The pages of the sample grid, and whether it was cut down to the cells the
+/// comparisons and the featured run name (when every cell would take more than
+/// [`plot::samples::MAX_PAGES`] pages).
+fn sample_pages(
+    sweep: &Sweep,
+    artifacts: &dyn RunArtifacts,
+    seed: u64,
+    questions: &[Question],
+    featured: Option<&sweep::RunRow>,
+) -> Result<(Vec<plot::samples::SampleGrid>, bool)> {
+    let all = plot::samples::SampleGrid::new(sweep, artifacts, seed)?;
+    let pages = all.pages();
+    if pages.len() <= plot::samples::MAX_PAGES {
+        return Ok((pages, false));
+    }
+    let mut keys: Vec<Vec<sweep::AxisValue>> = Vec::new();
+    for question in questions {
+        for selector in [&question.a, &question.b] {
+            if let Ok(key) = sweep.select_cell(selector) {
+                keys.push(key);
+            }
+        }
+    }
+    keys.extend(featured.map(|r| r.cell_key(&sweep.axes)));
+    let named = plot::samples::SampleGrid::of_cells(sweep, artifacts, seed, &keys)?;
+    let mut pages = named.pages();
+    pages.truncate(plot::samples::MAX_PAGES);
+    Ok((pages, true))
 }
 
 /// The folder of figures inside the report folder.
@@ -122,7 +154,7 @@ pub fn render(
     create_dir(&figures_dir)?;
 
     let aggregate = aggregate::aggregate(sweep)?;
-    let comparisons = compare::answer(sweep, &aggregate, &input.questions)?;
+    let comparisons = compare::answer(sweep, &aggregate, &input.questions, input.correction)?;
     let featured = sweep.featured_run(input.featured.as_ref())?;
 
     let mut files = Vec::new();
@@ -208,31 +240,81 @@ pub fn render(
         }
     }
     for metric in sweep::metric_names() {
-        if let Some(figure) =
-            plot::metric::MetricFigure::against_sampling_steps(sweep, &aggregate, metric)
-        {
+        let pages = plot::metric::MetricFigure::against_sampling_steps(sweep, &aggregate, metric);
+        let paged = pages.len() > 1;
+        for figure in pages {
+            let heading = if paged {
+                format!("{metric} against the sampling steps K, {}", figure.page)
+            } else {
+                format!("{metric} against the sampling steps K")
+            };
             keep(
-                &format!("{metric} against the sampling steps K"),
+                &heading,
                 format!(
                     "Mean `{metric}` over completed seeds with its 95% interval as a band, \
                      against the number of reverse steps K the sampler takes (`sampling.steps`), \
-                     one panel per schedule, one line per training T, sampler and other axes; \
-                     the dashed line is the noise floor."
+                     one panel per schedule, each on its own y scale, one line per training T, \
+                     sampler and other axes{}; the dashed line is the noise floor. A cross with \
+                     k/n marks a cell where k of its n seeds diverged, had non-finite samples \
+                     or exploded (a metric above {} times its floor); a cross at the top of a \
+                     panel is a cell with no mean in range.",
+                    if paged {
+                        ", one figure per prediction target and clipping"
+                    } else {
+                        ""
+                    },
+                    aggregate::EXPLODED_RATIO
                 ),
-                plot::save(&figure, &figures_dir, &format!("{metric}_vs_K")),
+                plot::save(
+                    &figure,
+                    &figures_dir,
+                    &format!("{metric}_vs_K{}", figure.page_slug()),
+                ),
             );
         }
     }
     let seed = featured.map_or(0, |r| r.seed);
-    keep(
-        "Samples",
-        format!(
-            "One run per cell (seed {seed} where it completed), samples in colour over the \
-             training data in grey, the same axes in every panel."
-        ),
-        plot::samples::SampleGrid::new(sweep, artifacts, seed)
-            .and_then(|f| plot::save(&f, &figures_dir, "samples")),
-    );
+    match sample_pages(sweep, artifacts, seed, &input.questions, featured) {
+        Ok((pages, selected)) => {
+            let count = pages.len();
+            for (i, page) in pages.iter().enumerate() {
+                let (heading, stem) = if count == 1 {
+                    ("Samples".to_string(), "samples".to_string())
+                } else {
+                    (
+                        format!("Samples, page {} of {count}", i + 1),
+                        format!("samples-{}", i + 1),
+                    )
+                };
+                let which = if selected {
+                    "One run per cell that a comparison or the featured run names (the grid \
+                     has too many cells to draw them all)"
+                } else {
+                    "One run per cell"
+                };
+                let result = if count == 1 {
+                    plot::save(page, &figures_dir, &stem)
+                } else {
+                    // Pages are for reading: PNG only, so a large sweep's report stays small.
+                    plot::save_png(page, &figures_dir, &stem)
+                };
+                keep(
+                    &heading,
+                    format!(
+                        "{which} (seed {seed} where it completed), samples in colour over the \
+                         training data in grey, the same axes in every panel{}.",
+                        if count > 1 {
+                            format!("; at most {} panels a page", plot::samples::PANELS_PER_PAGE)
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    result,
+                );
+            }
+        }
+        Err(e) => keep("Samples", String::new(), Err(e)),
+    }
     keep(
         "Training loss",
         "Loss per epoch, the mean over completed seeds, log scale; one panel per T.".into(),

@@ -91,6 +91,10 @@ pub struct Difference {
     pub df: f64,
     /// Which interval it is.
     pub method: Interval,
+    /// The standard error of `diff` (0 when it is known exactly).
+    pub se: f64,
+    /// The confidence level of `lower..upper` ([`CONFIDENCE`] unless widened).
+    pub level: f64,
 }
 
 /// How the interval of a difference was computed.
@@ -131,6 +135,8 @@ impl Difference {
                 upper: diff,
                 df: f64::INFINITY,
                 method: Interval::Welch,
+                se: 0.0,
+                level: CONFIDENCE,
             });
         }
         let df =
@@ -142,6 +148,8 @@ impl Difference {
             upper: diff + t * se,
             df,
             method: Interval::Welch,
+            se,
+            level: CONFIDENCE,
         })
     }
 
@@ -174,8 +182,54 @@ impl Difference {
                 (estimate.n - 1) as f64
             },
             method: Interval::Paired,
+            se: estimate.std / (estimate.n as f64).sqrt(),
+            level: CONFIDENCE,
         })
     }
+
+    /// The same difference with its interval at confidence `level`: `diff ± t_{1 - (1 -
+    /// level)/2, df} se` (an exactly known difference keeps its zero-width interval).
+    pub fn at_level(&self, level: f64) -> Difference {
+        let half = if self.se == 0.0 {
+            0.0
+        } else {
+            t_quantile(level, self.df).map_or(f64::NAN, |t| t * self.se)
+        };
+        Difference {
+            lower: self.diff - half,
+            upper: self.diff + half,
+            level,
+            ..*self
+        }
+    }
+
+    /// The two-sided p-value of `diff = 0`: `2 (1 - F_t(|diff| / se; df))`; 0 for an exactly
+    /// known non-zero difference, 1 for an exactly known zero.
+    pub fn p_value(&self) -> f64 {
+        if self.se == 0.0 {
+            return if self.diff == 0.0 { 1.0 } else { 0.0 };
+        }
+        match StudentsT::new(0.0, 1.0, self.df) {
+            Ok(dist) => (2.0 * (1.0 - dist.cdf((self.diff / self.se).abs()))).clamp(0.0, 1.0),
+            Err(_) => f64::NAN,
+        }
+    }
+}
+
+/// Holm's step-down adjustment of `p` (Holm 1979): with the p-values sorted ascending,
+/// `p'_(i) = max_{j <= i} min(1, (m - j + 1) p_(j))`, `m` the number of values. NaN
+/// values (no test) keep NaN and do not count in `m`.
+pub fn holm(p: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..p.len()).filter(|&i| p[i].is_finite()).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let m = order.len();
+    let mut adjusted = vec![f64::NAN; p.len()];
+    let mut running = 0.0f64;
+    for (j, &i) in order.iter().enumerate() {
+        running = running.max(((m - j) as f64 * p[i]).min(1.0));
+        adjusted[i] = running;
+    }
+    adjusted
 }
 
 #[cfg(test)]
@@ -184,6 +238,38 @@ mod tests {
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol
+    }
+
+    /// Holm by hand: p = (0.01, 0.04, 0.03, 0.2), m = 4: sorted 0.01, 0.03, 0.04, 0.2 give
+    /// 4 * 0.01 = 0.04, 3 * 0.03 = 0.09, max(0.09, 2 * 0.04) = 0.09, max(0.09, 0.2) = 0.2.
+    #[test]
+    fn holm_adjusts_by_hand() {
+        let got = holm(&[0.01, 0.04, 0.03, 0.2, f64::NAN]);
+        let want = [0.04, 0.09, 0.09, 0.2];
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-12, "{got:?}");
+        }
+        assert!(got[4].is_nan());
+        assert_eq!(holm(&[0.6, 0.9]), vec![1.0, 0.9]);
+    }
+
+    /// A paired difference with t = 2.776 at 4 degrees of freedom has p = 0.05 (the
+    /// printed two-sided 95% critical value), and widening to 99% uses t = 4.604.
+    #[test]
+    fn p_values_and_wider_levels_follow_the_t_table() {
+        let d = Difference {
+            diff: 2.776,
+            lower: f64::NAN,
+            upper: f64::NAN,
+            df: 4.0,
+            method: Interval::Paired,
+            se: 1.0,
+            level: CONFIDENCE,
+        };
+        assert!((d.p_value() - 0.05).abs() < 2e-4, "{}", d.p_value());
+        let wide = d.at_level(0.99);
+        assert!((wide.upper - wide.diff - 4.604).abs() < 1e-3, "{wide:?}");
+        assert_eq!(wide.level, 0.99);
     }
 
     #[test]

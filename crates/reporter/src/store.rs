@@ -82,6 +82,10 @@ pub fn load(store: &RunStore, experiment: &Experiment) -> Result<ReportInput> {
             .featured
             .as_ref()
             .map(|s| Selector(s.0.clone())),
+        correction: match experiment.report.correction {
+            runner::experiment::Correction::None => crate::compare::Correction::None,
+            runner::experiment::Correction::Bonferroni => crate::compare::Correction::Bonferroni,
+        },
         pending_cells: pending,
     };
     Ok(input)
@@ -122,7 +126,8 @@ pub(crate) fn row_of(
         final_loss: record.final_loss,
         diverged_epoch: record.diverged_epoch,
         model: record.model.as_ref().map(|m| m.to_string()),
-        error: if matches!(record.status, Status::Completed | Status::NonFinite) && !metrics_finite {
+        error: if matches!(record.status, Status::Completed | Status::NonFinite) && !metrics_finite
+        {
             Some("the sampler produced non-finite points (metrics are not finite)".into())
         } else {
             record.error

@@ -51,16 +51,25 @@ pub fn summary_table(sweep: &Sweep, aggregate: &Aggregate) -> Result<DataFrame> 
         "failed".into(),
         cells.iter().map(|c| c.failures as u64).collect::<Vec<_>>(),
     ));
+    columns.push(Column::new(
+        "exploded".into(),
+        cells.iter().map(|c| c.exploded as u64).collect::<Vec<_>>(),
+    ));
     for name in metric_names() {
         let estimates: Vec<String> = cells
             .iter()
             .map(|c| fmt_estimate(&c.metrics[*name].estimate))
+            .collect();
+        let medians: Vec<String> = cells
+            .iter()
+            .map(|c| fmt_num(c.metrics[*name].median))
             .collect();
         let ratios: Vec<String> = cells
             .iter()
             .map(|c| fmt_ratio(c.metrics[*name].ratio))
             .collect();
         columns.push(Column::new(format!("{name} (95% CI)").into(), estimates));
+        columns.push(Column::new(format!("{name} median").into(), medians));
         columns.push(Column::new(format!("{name} / floor").into(), ratios));
     }
     Ok(DataFrame::new(columns)?)
@@ -74,11 +83,50 @@ fn fmt_ratio(ratio: f64) -> String {
     }
 }
 
+/// The level of the comparisons' difference intervals as a percentage (`95`, `99.89`).
+pub fn level_text(comparisons: &[Comparison]) -> String {
+    let level = comparisons
+        .iter()
+        .find_map(|c| c.difference.map(|d| d.level))
+        .unwrap_or(crate::stats::CONFIDENCE);
+    let text = format!("{:.2}", level * 100.0);
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// What a comparison lost: `a lost 3 of 10 seeds (non-finite, diverged or failed)`, or
+/// empty when both sides kept every seed.
+pub fn lost_seeds(c: &Comparison) -> String {
+    let side = |name: &str, lost: usize, n: usize| {
+        (lost > 0).then(|| format!("{name} lost {lost} of {}", lost + n))
+    };
+    let parts: Vec<String> = [
+        side("a", c.failures_a, c.a.n),
+        side("b", c.failures_b, c.b.n),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    parts.join("; ")
+}
+
+/// A p-value for tables: four significant digits, `<1e-6` below that.
+pub fn fmt_p(p: f64) -> String {
+    if !p.is_finite() {
+        "–".into()
+    } else if p < 1e-6 {
+        "<1e-6".into()
+    } else {
+        fmt_num(p)
+    }
+}
+
 /// One row per comparison: the question, both sides with n and interval, the difference
-/// with its interval (paired or Welch), the margin and the verdict.
+/// with its interval (paired or Welch, at the report's level), its p-value raw and
+/// Holm-adjusted, the seeds either side lost, the margin and the verdict.
 pub fn comparison_table(comparisons: &[Comparison]) -> Result<DataFrame> {
     let text =
         |f: &dyn Fn(&Comparison) -> String| -> Vec<String> { comparisons.iter().map(f).collect() };
+    let level = level_text(comparisons);
     let columns = vec![
         Column::new("comparison".into(), text(&|c| c.question.name.clone())),
         Column::new("metric".into(), text(&|c| c.question.metric.clone())),
@@ -88,7 +136,7 @@ pub fn comparison_table(comparisons: &[Comparison]) -> Result<DataFrame> {
         Column::new("a (95% CI)".into(), text(&|c| fmt_estimate(&c.a))),
         Column::new("b (95% CI)".into(), text(&|c| fmt_estimate(&c.b))),
         Column::new(
-            "a − b [95% CI]".into(),
+            format!("a − b [{level}% CI]").into(),
             text(&|c| match &c.difference {
                 Some(d) => format!(
                     "{} [{}, {}] {}",
@@ -100,6 +148,9 @@ pub fn comparison_table(comparisons: &[Comparison]) -> Result<DataFrame> {
                 None => fmt_num(c.a.mean - c.b.mean),
             }),
         ),
+        Column::new("p".into(), text(&|c| fmt_p(c.p_value))),
+        Column::new("p (Holm)".into(), text(&|c| fmt_p(c.p_holm))),
+        Column::new("lost seeds".into(), text(&lost_seeds)),
         Column::new("margin".into(), text(&|c| fmt_num(c.question.margin))),
         Column::new("floor".into(), text(&|c| fmt_num(c.floor))),
         Column::new("verdict".into(), text(&|c| c.verdict.to_string())),
@@ -145,6 +196,9 @@ pub fn comparison_frame(comparisons: &[Comparison]) -> Result<DataFrame> {
         Column::new("diff_ci_low".into(), number(&difference(|d| d.lower))),
         Column::new("diff_ci_high".into(), number(&difference(|d| d.upper))),
         Column::new("df".into(), number(&difference(|d| d.df))),
+        Column::new("level".into(), number(&difference(|d| d.level))),
+        Column::new("p".into(), number(&|c| c.p_value)),
+        Column::new("p_holm".into(), number(&|c| c.p_holm)),
         Column::new(
             "interval".into(),
             text(&|c| {

@@ -188,9 +188,9 @@ impl Observer for SweepDisplay {
                     bar.set_position(0);
                     bar.set_message("idle");
                     if outcome.is_failure()
-                        || outcome
-                            .record()
-                            .is_some_and(|r| matches!(r.status, Status::Diverged | Status::NonFinite))
+                        || outcome.record().is_some_and(|r| {
+                            matches!(r.status, Status::Diverged | Status::NonFinite)
+                        })
                     {
                         bars.multi
                             .suspend(|| eprintln!("{}", line(&cell.label, outcome)));

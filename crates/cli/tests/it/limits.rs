@@ -187,3 +187,62 @@ fn output_folders_that_cannot_be_written_are_refused_before_training() {
         &["--out", "a-file"],
     );
 }
+
+/// Epsilon prediction at an exact zero terminal SNR cannot be sampled (x0 divides by
+/// sqrt(alpha_bar_T) = 0): refused when the file is read, naming the key and the fix,
+/// never a silent NaN. The same for `train`'s flags. Bad values of the new keys too.
+#[test]
+fn epsilon_at_exact_zero_snr_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let results = dir.path().join("results");
+    let cases: [(&str, &str, &[&str]); 4] = [
+        (
+            "eps_exact.toml",
+            "name = \"x\"\nseeds = 1\n[base]\nT = 100\nschedule = { kind = \"ddpm\", zero_terminal_snr = true, zero_terminal_snr_exact = true }\n",
+            &["eps_exact.toml:", "schedule.zero_terminal_snr_exact", "model.prediction", "\"v\""],
+        ),
+        (
+            "exact_alone.toml",
+            "name = \"x\"\nseeds = 1\n[base]\nmodel.prediction = \"v\"\nschedule.zero_terminal_snr_exact = true\n",
+            &["schedule.zero_terminal_snr_exact", "schedule.zero_terminal_snr = true"],
+        ),
+        (
+            "clip.toml",
+            "name = \"x\"\n[grid]\n\"sampling.clip\" = [\"none\", \"dynamc\"]\n",
+            &["clip.toml:3:", "sampling.clip", "dynamic"],
+        ),
+        (
+            "quantile.toml",
+            "name = \"x\"\nseeds = 1\n[base]\nsampling = { clip = \"dynamic\", clip_quantile = 1.5 }\n",
+            &["sampling.clip_quantile", "(0, 1]"],
+        ),
+    ];
+    for (name, text, needles) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        for command in ["plan", "sweep"] {
+            refused(
+                &[
+                    command,
+                    path.to_str().unwrap(),
+                    "--results",
+                    results.to_str().unwrap(),
+                ],
+                needles,
+            );
+        }
+        assert!(!results.join("runs").exists(), "{name}: nothing is stored");
+    }
+    refused(
+        &[
+            "train",
+            "--T",
+            "10",
+            "--schedule",
+            "ddpm",
+            "--zero-terminal-snr",
+            "--zero-terminal-snr-exact",
+        ],
+        &["--zero-terminal-snr-exact", "model.prediction"],
+    );
+}

@@ -65,12 +65,18 @@ fn every_sampler_target_and_clip_returns_a_point_mass() {
             }
             for method in SamplerMethod::ALL {
                 for clip in Clip::ALL {
-                    for (k, spacing) in [(1, Spacing::Linspace), (2, Spacing::Trailing), (10, Spacing::Linspace), (20, Spacing::Leading)] {
+                    for (k, spacing) in [
+                        (1, Spacing::Linspace),
+                        (2, Spacing::Trailing),
+                        (10, Spacing::Linspace),
+                        (20, Spacing::Leading),
+                    ] {
                         if k > steps {
                             continue;
                         }
                         let sampling = config(method, k, spacing, clip);
-                        let process = ReverseProcess::new(&schedule, &sampling, prediction, DataRange::UNIT);
+                        let process =
+                            ReverseProcess::new(&schedule, &sampling, prediction, DataRange::UNIT);
                         let mut rng = rng::stream(4, rng::Stream::Sampling);
                         let start = initial_noise(20, &mut rng);
                         let mut model = point_mass(&schedule, prediction, C);
@@ -105,7 +111,11 @@ fn the_x0_form_of_the_ancestral_step_is_its_eps_form() {
         lo: [-1e300; 2],
         hi: [1e300; 2],
     };
-    for (kind, steps) in [(ScheduleKind::Ddpm, 1000), (ScheduleKind::Polynomial, 10), (ScheduleKind::Cosine, 50)] {
+    for (kind, steps) in [
+        (ScheduleKind::Ddpm, 1000),
+        (ScheduleKind::Polynomial, 10),
+        (ScheduleKind::Cosine, 50),
+    ] {
         let schedule = schedule(kind, steps, None);
         for k in [3, 10] {
             let eps_form = ReverseProcess::new(
@@ -124,7 +134,11 @@ fn the_x0_form_of_the_ancestral_step_is_its_eps_form() {
                 assert!(matches!(a.update, Update::Ancestral { .. }));
                 assert!(matches!(b.update, Update::Posterior { .. }));
                 for (x, y) in linear_form(a).iter().zip(linear_form(b)) {
-                    assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{kind:?} K={k} t={}: {x} vs {y}", a.t);
+                    assert!(
+                        (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+                        "{kind:?} K={k} t={}: {x} vs {y}",
+                        a.t
+                    );
                 }
             }
         }
@@ -138,13 +152,27 @@ fn the_first_order_dpm_solver_step_is_a_ddim_step() {
     // 2021, eq. 12 with eta = 0). K = 2: the first step is first order, the last returns x0.
     let schedule = schedule(ScheduleKind::Ddpm, 1000, None);
     let sampling = |method| config(method, 2, Spacing::Linspace, Clip::None);
-    let dpm = ReverseProcess::new(&schedule, &sampling(SamplerMethod::DpmSolverPp2m), Prediction::Epsilon, DataRange::UNIT);
-    let ddim = ReverseProcess::new(&schedule, &sampling(SamplerMethod::Ddim), Prediction::Epsilon, DataRange::UNIT);
+    let dpm = ReverseProcess::new(
+        &schedule,
+        &sampling(SamplerMethod::DpmSolverPp2m),
+        Prediction::Epsilon,
+        DataRange::UNIT,
+    );
+    let ddim = ReverseProcess::new(
+        &schedule,
+        &sampling(SamplerMethod::Ddim),
+        Prediction::Epsilon,
+        DataRange::UNIT,
+    );
     for (a, b) in dpm.steps.iter().zip(&ddim.steps) {
         assert_eq!(a.t, b.t);
         assert!(matches!(a.update, Update::DpmSolver { inv_r0: None, .. }));
         for (x, y) in linear_form(a).iter().zip(linear_form(b)) {
-            assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "t={}: {x} vs {y}", a.t);
+            assert!(
+                (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+                "t={}: {x} vs {y}",
+                a.t
+            );
         }
     }
 }
@@ -158,13 +186,26 @@ fn the_second_order_dpm_solver_step_follows_the_closed_form() {
     let schedule = schedule(ScheduleKind::Linear, 4, None);
     let process = ReverseProcess::new(
         &schedule,
-        &config(SamplerMethod::DpmSolverPp2m, 3, Spacing::Linspace, Clip::None),
+        &config(
+            SamplerMethod::DpmSolverPp2m,
+            3,
+            Spacing::Linspace,
+            Clip::None,
+        ),
         Prediction::Sample,
         DataRange::UNIT,
     );
     assert_eq!(process.timesteps(), vec![4, 3, 1]);
     // By hand: betas 0.2475, 0.495, 0.7425, 0.99.
-    let ab = |t: usize| -> f64 { [1.0, 0.7525, 0.7525 * 0.505, 0.7525 * 0.505 * 0.2575, 0.7525 * 0.505 * 0.2575 * 0.01][t] };
+    let ab = |t: usize| -> f64 {
+        [
+            1.0,
+            0.7525,
+            0.7525 * 0.505,
+            0.7525 * 0.505 * 0.2575,
+            0.7525 * 0.505 * 0.2575 * 0.01,
+        ][t]
+    };
     let lambda = |t: usize| 0.5 * (ab(t) / (1.0 - ab(t))).ln();
     let (s, t, prev) = (3, 1, 4);
     let h = lambda(t) - lambda(s);
@@ -174,12 +215,24 @@ fn the_second_order_dpm_solver_step_follows_the_closed_form() {
     let (x, m0, m1) = (0.4, -0.3, 0.9);
     let want = ratio * x - c * m0 - 0.5 * c * (m0 - m1) / r0;
     let step = &process.steps[1];
-    assert!(matches!(step.update, Update::DpmSolver { inv_r0: Some(_), .. }));
+    assert!(matches!(
+        step.update,
+        Update::DpmSolver {
+            inv_r0: Some(_),
+            ..
+        }
+    ));
     let got = step.update.apply(x, m0, 0.0, m1, 0.0);
     assert!((got - want).abs() < 1e-12, "{got} vs {want}");
     // The first and the last step are first order.
-    assert!(matches!(process.steps[0].update, Update::DpmSolver { inv_r0: None, .. }));
-    assert!(matches!(process.steps[2].update, Update::DpmSolver { inv_r0: None, .. }));
+    assert!(matches!(
+        process.steps[0].update,
+        Update::DpmSolver { inv_r0: None, .. }
+    ));
+    assert!(matches!(
+        process.steps[2].update,
+        Update::DpmSolver { inv_r0: None, .. }
+    ));
 }
 
 #[test]
@@ -188,7 +241,12 @@ fn dpm_solver_floors_an_exact_zero_snr_at_its_first_step_only() {
     assert_eq!(schedule.alpha_bar[1000], 0.0);
     let process = ReverseProcess::new(
         &schedule,
-        &config(SamplerMethod::DpmSolverPp2m, 10, Spacing::Trailing, Clip::None),
+        &config(
+            SamplerMethod::DpmSolverPp2m,
+            10,
+            Spacing::Trailing,
+            Clip::None,
+        ),
         Prediction::V,
         DataRange::UNIT,
     );
@@ -223,10 +281,14 @@ fn an_untrained_v_network_samples_finitely_at_exact_zero_snr() {
         for method in SamplerMethod::ALL {
             for spacing in Spacing::ALL {
                 let sampling = config(method, 10, spacing, Clip::None);
-                let process = ReverseProcess::new(&schedule, &sampling, prediction, DataRange::UNIT);
+                let process =
+                    ReverseProcess::new(&schedule, &sampling, prediction, DataRange::UNIT);
                 let mut rng = rng::stream(1, rng::Stream::Sampling);
                 let x = sample(&net, &process, 64, &mut rng);
-                assert!(x.iter().flatten().all(|v| v.is_finite()), "{prediction:?} {sampling:?}");
+                assert!(
+                    x.iter().flatten().all(|v| v.is_finite()),
+                    "{prediction:?} {sampling:?}"
+                );
             }
         }
     }
@@ -235,7 +297,13 @@ fn an_untrained_v_network_samples_finitely_at_exact_zero_snr() {
 #[test]
 fn quantile_interpolates_like_numpy() {
     // numpy.quantile([4, 1, 3, 2], q): position q * 3 between the sorted values.
-    for (q, want) in [(0.0, 1.0), (0.5, 2.5), (0.995, 3.985), (1.0, 4.0), (1.0 / 3.0, 2.0)] {
+    for (q, want) in [
+        (0.0, 1.0),
+        (0.5, 2.5),
+        (0.995, 3.985),
+        (1.0, 4.0),
+        (1.0 / 3.0, 2.0),
+    ] {
         let got = quantile(&mut [4.0, 1.0, 3.0, 2.0], q);
         assert!((got - want).abs() < 1e-12, "q={q}: {got} vs {want}");
     }
@@ -280,5 +348,9 @@ fn dynamic_clipping_bounds_by_the_quantile_or_the_range() {
     }
     .apply(&mut x1, &mut Vec::new());
     // sorted 2..11, position 0.9 * 9 = 8.1: 10 + 0.1 * 1 = 10.1.
-    assert!((x1[9][1] - 10.1).abs() < 1e-12 && x1[8][1] == 10.0, "{:?}", x1[9]);
+    assert!(
+        (x1[9][1] - 10.1).abs() < 1e-12 && x1[8][1] == 10.0,
+        "{:?}",
+        x1[9]
+    );
 }

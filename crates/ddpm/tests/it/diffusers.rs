@@ -7,7 +7,9 @@
 
 use ddpm::sample::{timesteps, DataRange, ReverseProcess};
 use ddpm::schedule::{rescale_zero_terminal_snr, Schedule};
-use ddpm::{Clip, Point, Prediction, SamplerMethod, SamplingConfig, ScheduleConfig, ScheduleKind, Spacing};
+use ddpm::{
+    Clip, Point, Prediction, SamplerMethod, SamplingConfig, ScheduleConfig, ScheduleKind, Spacing,
+};
 use serde_json::Value;
 
 const FIXTURE: &str = include_str!("fixtures/diffusers.json");
@@ -59,7 +61,10 @@ fn timestep_tables_are_diffusers_plus_one() {
     let tables = fixture["timesteps"].as_array().unwrap();
     assert!(tables.len() >= 18);
     for table in tables {
-        let (t, k) = (table["T"].as_u64().unwrap() as usize, table["K"].as_u64().unwrap() as usize);
+        let (t, k) = (
+            table["T"].as_u64().unwrap() as usize,
+            table["K"].as_u64().unwrap() as usize,
+        );
         let s = spacing(table["spacing"].as_str().unwrap());
         let want: Vec<usize> = table["timesteps"]
             .as_array()
@@ -83,7 +88,10 @@ fn zero_terminal_snr_rescale_matches_diffusers() {
         assert_eq!(got.len(), want.len() + 1, "{name}");
         assert_eq!(*want.last().unwrap(), 1.0, "{name}");
         for (t, (g, w)) in got[1..].iter().zip(&want).enumerate() {
-            assert!((g - w).abs() <= 1e-12 + 1e-9 * w.abs(), "{name} t={t}: {g} vs {w}");
+            assert!(
+                (g - w).abs() <= 1e-12 + 1e-9 * w.abs(),
+                "{name} t={t}: {g} vs {w}"
+            );
         }
         let schedule = Schedule::from_betas(got);
         assert_eq!(*schedule.alpha_bar.last().unwrap(), 0.0, "{name}");
@@ -105,7 +113,10 @@ fn zero_terminal_snr_rescale_matches_diffusers() {
         let schedule = Schedule::new(&config, steps).unwrap();
         for (t, w) in floats(&case["betas"]).iter().enumerate() {
             let g = schedule.betas[t + 1];
-            assert!((g - w).abs() <= 1e-12 + 1e-9 * w.abs(), "{name} t={t}: {g} vs {w}");
+            assert!(
+                (g - w).abs() <= 1e-12 + 1e-9 * w.abs(),
+                "{name} t={t}: {g} vs {w}"
+            );
         }
     }
 }
@@ -171,7 +182,12 @@ fn ddim_and_dpm_solver_chains_match_diffusers() {
         process.run(&mut model, points(&chain["x_T"]), &mut rng, |x| {
             states.push(x.to_vec())
         });
-        let want: Vec<Vec<Point>> = chain["states"].as_array().unwrap().iter().map(points).collect();
+        let want: Vec<Vec<Point>> = chain["states"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(points)
+            .collect();
         assert_eq!(states.len(), want.len(), "{label}");
         for (step, (got, want)) in states.iter().zip(&want).enumerate() {
             for (g, w) in got.iter().zip(want) {

@@ -90,7 +90,7 @@ impl Facets {
     pub fn row_of(&self, sweep: &Sweep, key: &[AxisValue]) -> String {
         let mut axes = self.series.clone();
         axes.extend(self.panel);
-        label(sweep, key, &axes)
+        compact_label(sweep, key, &axes)
     }
 }
 
@@ -103,6 +103,23 @@ pub fn label(sweep: &Sweep, key: &[AxisValue], axes: &[usize]) -> String {
             other => {
                 let name = sweep.axes[i].rsplit('.').next().unwrap_or(&sweep.axes[i]);
                 format!("{name}={other}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+/// Like [`label`], shorter for figure titles and legends: a flag shows its name when true
+/// and nothing when false (`ddpm / standardize / zero_terminal_snr`).
+pub fn compact_label(sweep: &Sweep, key: &[AxisValue], axes: &[usize]) -> String {
+    axes.iter()
+        .filter_map(|&i| {
+            let name = sweep.axes[i].rsplit('.').next().unwrap_or(&sweep.axes[i]);
+            match &key[i] {
+                AxisValue::Text(text) => Some(text.clone()),
+                AxisValue::Bool(true) => Some(name.to_string()),
+                AxisValue::Bool(false) => None,
+                other => Some(format!("{name}={other}")),
             }
         })
         .collect::<Vec<_>>()

@@ -7,10 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::facets::{distinct, Facets};
-use super::{
-    color, densify, draw_legend, draw_mesh, emptiest_corner, font, legend_share, log_ticks,
-    plot_err, title, unit, Figure,
-};
+use super::{color, draw_mesh, font, log_ticks, plot_err, title, Figure};
 use crate::artifacts::RunArtifacts;
 use crate::sweep::{RunStatus, Sweep};
 use crate::Result;
@@ -113,13 +110,38 @@ impl LossFigure {
     }
 }
 
+impl LossFigure {
+    /// Every curve's label with its colour, in first-seen order across panels.
+    fn legend(&self) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = Vec::new();
+        for curve in self.panels.iter().flat_map(|(_, c)| c) {
+            if !out.iter().any(|(l, _)| *l == curve.label) {
+                out.push((curve.label.clone(), curve.colour));
+            }
+        }
+        out
+    }
+
+    fn legend_width(&self) -> u32 {
+        let legend = self.legend();
+        super::legend_strip_width(legend.iter().map(|(l, _)| l.as_str()))
+    }
+}
+
 impl Figure for LossFigure {
     fn size(&self) -> (u32, u32) {
-        (40 + 480 * self.panels.len().max(1) as u32, 480)
+        let rows = (self.legend().len() as u32 * super::LEGEND_ROW as u32 + 100).max(480);
+        (
+            40 + 480 * self.panels.len().max(1) as u32 + self.legend_width(),
+            rows,
+        )
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         let area = title(root, "Training loss (mean over completed seeds)")?;
+        let (width, height) = area.dim_in_pixel();
+        let (plots, legend) = area.split_horizontally(width.saturating_sub(self.legend_width()));
+        let (plots, _) = plots.split_vertically(height.min(440));
         let all = || {
             self.panels
                 .iter()
@@ -136,8 +158,8 @@ impl Figure for LossFigure {
         } else {
             (1e-3, 1.0)
         };
-        let panels = area.split_evenly((1, self.panels.len().max(1)));
-        for (i, ((panel_title, curves), area)) in self.panels.iter().zip(&panels).enumerate() {
+        let panels = plots.split_evenly((1, self.panels.len().max(1)));
+        for ((panel_title, curves), area) in self.panels.iter().zip(&panels) {
             let mut chart = ChartBuilder::on(area)
                 .caption(panel_title, font(18))
                 .margin(12)
@@ -150,7 +172,7 @@ impl Figure for LossFigure {
                         .with_key_points(log_ticks(lo / 1.3, hi * 1.3)),
                 )
                 .map_err(plot_err)?;
-            draw_mesh(&mut chart, "epoch", "loss (MSE on noise, log)")?;
+            draw_mesh(&mut chart, "epoch", "loss (MSE on the target, log)")?;
             for curve in curves {
                 let colour = color(curve.colour);
                 chart
@@ -158,55 +180,10 @@ impl Figure for LossFigure {
                         curve.points.iter().copied().filter(|p| p.1 > 0.0),
                         colour.stroke_width(2),
                     ))
-                    .map_err(plot_err)?
-                    .label(curve.label.clone())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 22, y)], colour.stroke_width(3))
-                    });
-            }
-            if i == 0 {
-                // The legend names every line of every panel.
-                let mut others: Vec<&Curve> = Vec::new();
-                for curve in self.panels.iter().skip(1).flat_map(|(_, c)| c) {
-                    let named = curves
-                        .iter()
-                        .chain(others.iter().copied())
-                        .any(|c| c.label == curve.label);
-                    if !named {
-                        others.push(curve);
-                    }
-                }
-                for curve in &others {
-                    let colour = color(curve.colour);
-                    chart
-                        .draw_series(LineSeries::new(std::iter::empty(), colour.stroke_width(2)))
-                        .map_err(plot_err)?
-                        .label(curve.label.clone())
-                        .legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 22, y)], colour.stroke_width(3))
-                        });
-                }
-                let (y_lo, y_hi) = (lo / 1.3, hi * 1.3);
-                let points: Vec<(f64, f64)> = curves
-                    .iter()
-                    .flat_map(|c| {
-                        let unit_curve: Vec<(f64, f64)> = c
-                            .points
-                            .iter()
-                            .map(|p| (p.0 / epochs, unit(p.1, y_lo, y_hi, true)))
-                            .collect();
-                        densify(&unit_curve)
-                    })
-                    .collect();
-                let labels: Vec<String> = curves
-                    .iter()
-                    .chain(others.iter().copied())
-                    .map(|c| c.label.clone())
-                    .collect();
-                let (w, h) = legend_share(&labels, chart.plotting_area().dim_in_pixel());
-                draw_legend(&mut chart, emptiest_corner(&points, w, h), 13)?;
+                    .map_err(plot_err)?;
             }
         }
+        super::draw_line_legend(&legend, &self.legend())?;
         Ok(())
     }
 }

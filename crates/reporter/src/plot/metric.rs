@@ -1,5 +1,6 @@
-//! Figure 1: a metric against `T` (log axis), one line per schedule, one panel per
-//! scaling; the mean over seeds with its 95% band, and the noise floor dashed.
+//! A metric against `T` (figure 1) or against the sampler's steps `K`: the mean over
+//! seeds with its 95% band, the noise floor dashed, each panel on its own y scale, cells
+//! that lost seeds or exploded marked with their count, and one legend beside the panels.
 
 use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
@@ -7,27 +8,41 @@ use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
-use super::facets::{distinct, Facets};
-use super::{
-    color, densify, draw_legend, draw_mesh, emptiest_corner, font, legend_share, log_ticks,
-    plot_err, title, unit, Figure,
-};
-use crate::aggregate::Aggregate;
+use super::facets::{compact_label, distinct, Facets};
+use super::{draw_mesh, font, log_ticks, plot_err, series_colour, title, Figure};
+use crate::aggregate::{Aggregate, CellSummary, EXPLODED_RATIO};
 use crate::sweep::Sweep;
 use crate::Result;
 
-/// One line: the mean and interval of a metric at each `T`.
+/// A cell of a line that lost seeds or exploded: drawn as a cross with its count.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mark {
+    /// The x value.
+    pub x: f64,
+    /// Seeds that diverged, had non-finite samples or failed.
+    pub failed: usize,
+    /// Completed seeds with a metric above [`EXPLODED_RATIO`] times its floor.
+    pub exploded: usize,
+    /// Every seed of the cell.
+    pub runs: usize,
+    /// Whether the cell has a mean on the line (else it is marked at the panel's top).
+    pub on_line: bool,
+}
+
+/// One line: the mean and interval of a metric at each x.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Line {
     /// The series label, e.g. `polynomial`.
     pub label: String,
     /// Index into the palette, the same in every panel.
     pub colour: usize,
-    /// `(T, mean, ci_low, ci_high)`, sorted by `T`; the interval is NaN with one seed.
+    /// `(x, mean, ci_low, ci_high)`, sorted by x; the interval is NaN with one seed.
     pub points: Vec<(f64, f64, f64, f64)>,
+    /// Its cells that lost seeds or exploded.
+    pub marks: Vec<Mark>,
 }
 
-/// One panel: the lines of one scaling.
+/// One panel: the lines of one value of the panel axes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Panel {
     /// The panel's title, e.g. `scaling = minmax`.
@@ -38,7 +53,7 @@ pub struct Panel {
     pub floor: f64,
 }
 
-/// Figure 1 for one metric.
+/// One figure of one metric.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MetricFigure {
     /// The metric's name.
@@ -47,64 +62,123 @@ pub struct MetricFigure {
     pub x_name: String,
     /// The x axis's description.
     pub x_label: String,
-    /// The panels, left to right.
+    /// What the figure's page fixes (`prediction = v / clip = none`), or empty.
+    pub page: String,
+    /// The panels, in reading order (at most [`PANELS_PER_ROW`] a row).
     pub panels: Vec<Panel>,
 }
 
+/// Panels side by side before a new row starts.
+pub const PANELS_PER_ROW: usize = 4;
+
+/// Axes that split a figure against K into pages: each page fixes their values.
+const PAGE_AXES: [&str; 2] = ["model.prediction", "sampling.clip"];
+
+/// Whether a cell's mean is dominated by exploded runs, so the line breaks there.
+fn exploded_mean(cell: &CellSummary, metric: &str) -> bool {
+    let m = &cell.metrics[metric];
+    m.estimate.mean.is_finite()
+        && m.floor_mean > 0.0
+        && m.estimate.mean > EXPLODED_RATIO * m.floor_mean
+}
+
 impl MetricFigure {
-    /// Builds the figure of `metric`; `None` when `T` is not an axis of the sweep.
+    /// The figure of `metric` against `T`, one panel per scaling, one line per schedule
+    /// and other axes; `None` when `T` is not an axis of the sweep.
     pub fn new(sweep: &Sweep, aggregate: &Aggregate, metric: &str) -> Option<MetricFigure> {
-        MetricFigure::along(
+        let facets = Facets::of(sweep);
+        let x = facets.steps?;
+        let panel: Vec<usize> = facets.panel.into_iter().collect();
+        let name = facets.panel_name(sweep).map(str::to_string);
+        let cells: Vec<&CellSummary> = aggregate.cells.iter().collect();
+        Some(MetricFigure::build(
             sweep,
-            aggregate,
+            &cells,
             metric,
-            Facets::of(sweep),
+            Layout {
+                x,
+                panel: &panel,
+                panel_name: name.as_deref(),
+                series: &facets.series,
+            },
             ("T", "T (diffusion steps, log)"),
-        )
+            String::new(),
+        ))
     }
 
-    /// `metric` against the sampler's number of steps K (`sampling.steps`), one panel per
-    /// schedule (or scaling), one line per training T, sampler and other axes; `None`
-    /// unless `sampling.steps` is an axis.
+    /// `metric` against the sampler's number of steps K (`sampling.steps`): one figure per
+    /// value of the prediction target and clipping (when they are axes), one panel per
+    /// schedule (every `schedule.*` axis and `scaling` together), one line per training T,
+    /// sampler and other axes. Empty unless `sampling.steps` is an axis.
     pub fn against_sampling_steps(
         sweep: &Sweep,
         aggregate: &Aggregate,
         metric: &str,
-    ) -> Option<MetricFigure> {
-        let panel = if sweep.axes.iter().any(|a| a == "schedule.kind") {
-            "schedule.kind"
-        } else {
-            super::facets::PANEL_AXIS
+    ) -> Vec<MetricFigure> {
+        let find = |name: &str| sweep.axes.iter().position(|a| a == name);
+        let Some(x) = find(super::facets::SAMPLING_STEPS_AXIS) else {
+            return Vec::new();
         };
-        let facets = Facets::with(sweep, super::facets::SAMPLING_STEPS_AXIS, panel);
-        MetricFigure::along(
-            sweep,
-            aggregate,
-            metric,
-            facets,
-            ("K", "K (sampling steps, log)"),
-        )
+        let keys: Vec<_> = aggregate.cells.iter().map(|c| c.key.clone()).collect();
+        let varies = |i: usize| distinct(keys.iter().map(|k| k[i].clone())).len() > 1;
+        let page: Vec<usize> = PAGE_AXES
+            .iter()
+            .filter_map(|a| find(a))
+            .filter(|&i| varies(i))
+            .collect();
+        let panel: Vec<usize> = (0..sweep.axes.len())
+            .filter(|&i| sweep.axes[i].starts_with("schedule.") || sweep.axes[i] == "scaling")
+            .filter(|&i| varies(i))
+            .collect();
+        let series: Vec<usize> = (0..sweep.axes.len())
+            .filter(|i| *i != x && !page.contains(i) && !panel.contains(i))
+            .filter(|&i| varies(i))
+            .collect();
+        let pages = distinct(keys.iter().map(|k| compact_label(sweep, k, &page)));
+        pages
+            .into_iter()
+            .map(|page_label| {
+                let cells: Vec<&CellSummary> = aggregate
+                    .cells
+                    .iter()
+                    .filter(|c| compact_label(sweep, &c.key, &page) == page_label)
+                    .collect();
+                MetricFigure::build(
+                    sweep,
+                    &cells,
+                    metric,
+                    Layout {
+                        x,
+                        panel: &panel,
+                        panel_name: None,
+                        series: &series,
+                    },
+                    ("K", "K (sampling steps, log)"),
+                    page_label,
+                )
+            })
+            .collect()
     }
 
-    fn along(
+    fn build(
         sweep: &Sweep,
-        aggregate: &Aggregate,
+        cells: &[&CellSummary],
         metric: &str,
-        facets: Facets,
+        layout: Layout<'_>,
         (x_name, x_label): (&str, &str),
-    ) -> Option<MetricFigure> {
-        facets.steps?;
-        let panel_name = facets.panel_name(sweep).unwrap_or_default().to_string();
-        let keys: Vec<_> = aggregate.cells.iter().map(|c| c.key.clone()).collect();
-        let series_labels = distinct(keys.iter().map(|k| facets.series_of(sweep, k)));
-        let panel_labels = distinct(keys.iter().map(|k| facets.panel_of(sweep, k)));
+        page: String,
+    ) -> MetricFigure {
+        let series_of = |c: &CellSummary| compact_label(sweep, &c.key, layout.series);
+        let panel_of = |c: &CellSummary| compact_label(sweep, &c.key, layout.panel);
+        let series_labels = distinct(cells.iter().map(|c| series_of(c)));
+        let panel_labels = distinct(cells.iter().map(|c| panel_of(c)));
         let panels = panel_labels
             .iter()
             .map(|panel| {
-                let in_panel: Vec<_> = aggregate
-                    .cells
+                let in_panel: Vec<&CellSummary> = cells
                     .iter()
-                    .filter(|c| facets.panel_of(sweep, &c.key) == *panel)
+                    .copied()
+                    .filter(|c| panel_of(c) == *panel)
                     .collect();
                 let floors: Vec<f64> = in_panel
                     .iter()
@@ -114,104 +188,190 @@ impl MetricFigure {
                 let lines = series_labels
                     .iter()
                     .enumerate()
-                    .filter_map(|(colour, label)| {
-                        let mut points: Vec<(f64, f64, f64, f64)> = in_panel
+                    .filter_map(|(index, label)| {
+                        let mine: Vec<&CellSummary> = in_panel
                             .iter()
-                            .filter(|c| facets.series_of(sweep, &c.key) == *label)
-                            .filter_map(|c| {
-                                let e = c.metrics[metric].estimate;
-                                let t = facets.steps_of(&c.key)?;
-                                e.mean
-                                    .is_finite()
-                                    .then(|| (t, e.mean, e.lower(), e.upper()))
-                            })
+                            .copied()
+                            .filter(|c| series_of(c) == *label)
                             .collect();
+                        let mut points = Vec::new();
+                        let mut marks = Vec::new();
+                        for c in &mine {
+                            let Some(x) = c.key[layout.x].as_f64() else {
+                                continue;
+                            };
+                            let e = c.metrics[metric].estimate;
+                            let on_line = e.mean.is_finite() && !exploded_mean(c, metric);
+                            if on_line {
+                                points.push((x, e.mean, e.lower(), e.upper()));
+                            }
+                            if c.failures > 0 || c.exploded > 0 || !on_line {
+                                marks.push(Mark {
+                                    x,
+                                    failed: c.failures,
+                                    exploded: c.exploded,
+                                    runs: c.runs,
+                                    on_line,
+                                });
+                            }
+                        }
                         points.sort_by(|a, b| a.0.total_cmp(&b.0));
-                        (!points.is_empty()).then(|| Line {
-                            label: if label.is_empty() {
-                                metric.to_string()
-                            } else {
-                                label.clone()
-                            },
-                            colour,
+                        marks.sort_by(|a, b| a.x.total_cmp(&b.x));
+                        let label = if label.is_empty() {
+                            metric.to_string()
+                        } else {
+                            label.clone()
+                        };
+                        (!points.is_empty() || !marks.is_empty()).then(|| Line {
+                            colour: series_colour(&label, index),
+                            label,
                             points,
+                            marks,
                         })
                     })
                     .collect();
                 Panel {
-                    title: if panel.is_empty() {
-                        String::new()
-                    } else {
-                        format!("{panel_name} = {panel}")
+                    title: match (panel.is_empty(), layout.panel_name) {
+                        (true, _) => String::new(),
+                        (false, Some(name)) => format!("{name} = {panel}"),
+                        (false, None) => panel.clone(),
                     },
                     lines,
                     floor: floors.iter().sum::<f64>() / floors.len().max(1) as f64,
                 }
             })
             .collect();
-        Some(MetricFigure {
+        MetricFigure {
             metric: metric.to_string(),
             x_name: x_name.to_string(),
             x_label: x_label.to_string(),
+            page,
             panels,
-        })
+        }
     }
 
-    /// The y range `(lo, hi)` and whether it is logarithmic. The means and the floor
-    /// always fit; interval ends widen the range by at most a factor of three beyond the
-    /// means, so one wide interval (two seeds give t = 12.7) cannot flatten every line.
-    /// Distances relate to their floor by ratios, so the axis is logarithmic whenever
-    /// every mean and floor is positive.
-    pub fn y_range(&self) -> (f64, f64, bool) {
-        let points = || {
-            self.panels
+    /// Every line label with its colour, in first-seen order across panels.
+    pub fn legend(&self) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = Vec::new();
+        for line in self.panels.iter().flat_map(|p| &p.lines) {
+            if !out.iter().any(|(l, _)| *l == line.label) {
+                out.push((line.label.clone(), line.colour));
+            }
+        }
+        out
+    }
+
+    /// A file-name suffix for the figure's page (`_prediction-v_clip-none`), or empty.
+    pub fn page_slug(&self) -> String {
+        if self.page.is_empty() {
+            return String::new();
+        }
+        let slug: String = self
+            .page
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let parts: Vec<&str> = slug.split('-').filter(|s| !s.is_empty()).collect();
+        format!("_{}", parts.join("-"))
+    }
+
+    fn grid(&self) -> (usize, usize) {
+        let n = self.panels.len().max(1);
+        let columns = n.min(PANELS_PER_ROW);
+        (n.div_ceil(columns), columns)
+    }
+
+    fn legend_width(&self) -> u32 {
+        let legend = self.legend();
+        super::legend_strip_width(
+            legend
                 .iter()
-                .flat_map(|p| p.lines.iter().flat_map(|l| &l.points))
-        };
+                .map(|(l, _)| l.as_str())
+                .chain(["(at the top: no mean in range)"]),
+        )
+    }
+}
+
+/// Which axes of a cell's key play which role.
+struct Layout<'a> {
+    x: usize,
+    panel: &'a [usize],
+    panel_name: Option<&'a str>,
+    series: &'a [usize],
+}
+
+impl Panel {
+    /// The panel's y range `(lo, hi, log)`. The means and the floor always fit; interval
+    /// ends widen the range by at most a factor of three beyond the means, so one wide
+    /// interval (two seeds give t = 12.7) cannot flatten every line. Distances relate to
+    /// their floor by ratios, so the axis is logarithmic whenever every mean and the floor
+    /// are positive.
+    pub fn y_range(&self) -> (f64, f64, bool) {
+        let points = || self.lines.iter().flat_map(|l| &l.points);
         let finite = |v: &f64| v.is_finite();
         let centres: Vec<f64> = points()
             .map(|p| p.1)
-            .chain(self.panels.iter().map(|p| p.floor))
+            .chain(std::iter::once(self.floor))
             .filter(finite)
             .collect();
         let lo = centres.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = centres.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         if !lo.is_finite() {
-            return (0.0, 1.0, false);
+            return (0.5, 2.0, true);
         }
         let ci_lo = points().map(|p| p.2).filter(finite).fold(lo, f64::min);
         let ci_hi = points().map(|p| p.3).filter(finite).fold(hi, f64::max);
         if lo > 0.0 {
             let lo = ci_lo.max(lo / 3.0).min(lo);
             let hi = ci_hi.min(hi * 3.0).max(hi);
-            (lo / 1.3, hi * 1.3, true)
+            (lo / 1.5, hi * 1.6, true)
         } else {
             let span = (hi - lo).max(1e-12);
             let lo = ci_lo.max(lo - span);
             let hi = ci_hi.min(hi + span);
-            let pad = (hi - lo) * 0.06;
+            let pad = (hi - lo) * 0.08;
             (lo - pad, hi + pad, false)
         }
     }
 }
 
+const PANEL_WIDTH: u32 = 470;
+const PANEL_HEIGHT: u32 = 400;
+
 impl Figure for MetricFigure {
     fn size(&self) -> (u32, u32) {
-        (40 + 520 * self.panels.len().max(1) as u32, 460)
+        let (rows, columns) = self.grid();
+        (
+            40 + PANEL_WIDTH * columns as u32 + self.legend_width(),
+            50 + PANEL_HEIGHT * rows as u32,
+        )
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        let page = if self.page.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", self.page)
+        };
         let area = title(
             root,
             &format!(
-                "{} against {} (mean over seeds, 95% CI band; dashed: noise floor)",
+                "{} against {}{page} (mean over seeds, 95% CI band; dashed: noise floor)",
                 self.metric, self.x_name
             ),
         )?;
+        let (width, _) = area.dim_in_pixel();
+        let (plots, legend) = area.split_horizontally(width.saturating_sub(self.legend_width()));
         let steps: Vec<f64> = self
             .panels
             .iter()
-            .flat_map(|p| p.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)))
+            .flat_map(|p| p.lines.iter())
+            .flat_map(|l| {
+                l.points
+                    .iter()
+                    .map(|p| p.0)
+                    .chain(l.marks.iter().map(|m| m.x))
+            })
             .collect();
         let t_min = steps.iter().copied().fold(f64::INFINITY, f64::min);
         let t_max = steps.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -225,56 +385,66 @@ impl Figure for MetricFigure {
         x_ticks.sort_by(f64::total_cmp);
         x_ticks.dedup();
 
-        let (lo, hi, log_y) = self.y_range();
-
-        let panels = area.split_evenly((1, self.panels.len().max(1)));
-        // The legend (in the first panel) names every line of every panel.
-        let mut others: Vec<&Line> = Vec::new();
-        for line in self.panels.iter().skip(1).flat_map(|p| &p.lines) {
-            let shown = self
-                .panels
-                .first()
-                .is_some_and(|first| first.lines.iter().any(|l| l.label == line.label));
-            if !shown && !others.iter().any(|l| l.label == line.label) {
-                others.push(line);
-            }
-        }
-        for (i, (panel, area)) in self.panels.iter().zip(&panels).enumerate() {
-            let legend = if i == 0 {
-                Some(others.as_slice())
-            } else {
-                None
-            };
+        let (rows, columns) = self.grid();
+        let cells = plots.split_evenly((rows, columns));
+        for (panel, area) in self.panels.iter().zip(&cells) {
+            let (lo, hi, log_y) = panel.y_range();
             let x = x_range.clone().log_scale().with_key_points(x_ticks.clone());
             if log_y {
-                let (y_lo, y_hi) = (lo / 1.5, hi * 1.5);
-                let y = (y_lo..y_hi)
-                    .log_scale()
-                    .with_key_points(log_ticks(y_lo, y_hi));
-                draw_panel(
-                    area,
-                    panel,
-                    (&self.metric, &self.x_label),
-                    x,
-                    y,
-                    legend,
-                    true,
-                )?;
+                let y = (lo..hi).log_scale().with_key_points(log_ticks(lo, hi));
+                draw_panel(area, panel, (&self.metric, &self.x_label), x, y, true)?;
             } else {
                 let y: RangedCoordf64 = (lo..hi).into();
-                draw_panel(
-                    area,
-                    panel,
-                    (&self.metric, &self.x_label),
-                    x,
-                    y,
-                    legend,
-                    false,
-                )?;
+                draw_panel(area, panel, (&self.metric, &self.x_label), x, y, false)?;
             }
         }
-        Ok(())
+        draw_side_legend(&legend, &self.legend())
     }
+}
+
+/// The legend in its own strip beside the panels, so it never covers data.
+fn draw_side_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, usize)],
+) -> Result<()> {
+    let text = |area: &DrawingArea<DB, Shift>, s: &str, y: i32| {
+        area.draw(&Text::new(s.to_string(), (40, y - 7), font(13)))
+            .map_err(plot_err)
+    };
+    let mut y = super::draw_line_legend(area, entries)?;
+    area.draw(&DashedPathElement::new(
+        vec![(6, y), (32, y)],
+        6,
+        4,
+        BLACK.stroke_width(2),
+    ))
+    .map_err(plot_err)?;
+    text(area, "noise floor", y)?;
+    y += super::LEGEND_ROW;
+    draw_cross(area, (19, y), BLACK.into())?;
+    text(area, "× k/n lost or exploded", y)?;
+    y += super::LEGEND_ROW;
+    text(area, "(at the top: no mean in range)", y)?;
+    Ok(())
+}
+
+/// A cross of 5 px arms at `centre`.
+fn draw_cross<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    (x, y): (i32, i32),
+    colour: RGBAColor,
+) -> Result<()> {
+    let style = ShapeStyle::from(colour).stroke_width(2);
+    area.draw(&PathElement::new(
+        vec![(x - 5, y - 5), (x + 5, y + 5)],
+        style,
+    ))
+    .map_err(plot_err)?;
+    area.draw(&PathElement::new(
+        vec![(x - 5, y + 5), (x + 5, y - 5)],
+        style,
+    ))
+    .map_err(plot_err)
 }
 
 fn draw_panel<DB, X, Y>(
@@ -283,7 +453,6 @@ fn draw_panel<DB, X, Y>(
     (metric, x_label): (&str, &str),
     x: X,
     y: Y,
-    legend: Option<&[&Line]>,
     log_y: bool,
 ) -> Result<()>
 where
@@ -300,7 +469,7 @@ where
         }
     };
     let mut chart = ChartBuilder::on(area)
-        .caption(&panel.title, font(18))
+        .caption(&panel.title, font(16))
         .margin(12)
         .x_label_area_size(42)
         .y_label_area_size(70)
@@ -312,8 +481,16 @@ where
         metric.to_string()
     };
     draw_mesh(&mut chart, x_label, &y_desc)?;
-    for line in &panel.lines {
-        let colour = color(line.colour);
+    // Where a mark without a mean sits: just below the top edge.
+    let top = if log_y {
+        (y_lo.ln() + 0.93 * (y_hi.ln() - y_lo.ln())).exp()
+    } else {
+        y_lo + 0.93 * (y_hi - y_lo)
+    };
+    for (index, line) in panel.lines.iter().enumerate() {
+        let colour = super::color(line.colour);
+        // Counts of lines that share an x are stacked, not printed over each other.
+        let text_y = -14 - 12 * (index % 4) as i32;
         let band: Vec<(f64, f64)> = line
             .points
             .iter()
@@ -335,7 +512,7 @@ where
                 )))
                 .map_err(plot_err)?;
         } else {
-            // A single T: show the interval as an error bar instead of a band.
+            // A single x: show the interval as an error bar instead of a band.
             for p in line.points.iter().filter(|p| p.2.is_finite()) {
                 chart
                     .draw_series(std::iter::once(PathElement::new(
@@ -347,23 +524,43 @@ where
         }
         chart
             .draw_series(LineSeries::new(
-                line.points.iter().map(|p| (p.0, p.1)),
+                line.points.iter().map(|p| (p.0, clamp(p.1))),
                 colour.stroke_width(2),
             ))
-            .map_err(plot_err)?
-            .label(line.label.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 22, y)], colour.stroke_width(3))
-            });
+            .map_err(plot_err)?;
         chart
             .draw_series(
                 line.points
                     .iter()
-                    .map(|p| Circle::new((p.0, p.1), 4, colour.filled())),
+                    .map(|p| Circle::new((p.0, clamp(p.1)), 4, colour.filled())),
             )
             .map_err(plot_err)?;
+        for mark in &line.marks {
+            let at = if mark.on_line {
+                line.points
+                    .iter()
+                    .find(|p| p.0 == mark.x)
+                    .map_or(top, |p| clamp(p.1))
+            } else {
+                top
+            };
+            let lost = mark.failed + mark.exploded;
+            let text = if lost > 0 {
+                format!("{lost}/{}", mark.runs)
+            } else {
+                String::new()
+            };
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at((mark.x, at))
+                        + PathElement::new(vec![(-5, -5), (5, 5)], colour.stroke_width(2))
+                        + PathElement::new(vec![(-5, 5), (5, -5)], colour.stroke_width(2))
+                        + Text::new(text, (7, text_y), font(12).color(&colour)),
+                ))
+                .map_err(plot_err)?;
+        }
     }
-    if panel.floor.is_finite() {
+    if panel.floor.is_finite() && panel.floor >= y_lo && panel.floor <= y_hi {
         let (x_lo, x_hi) = {
             let r = chart.x_range();
             (r.start, r.end)
@@ -375,42 +572,7 @@ where
                 5,
                 BLACK.stroke_width(2),
             ))
-            .map_err(plot_err)?
-            .label("noise floor")
-            .legend(|(x, y)| {
-                DashedPathElement::new(vec![(x, y), (x + 22, y)], 6, 4, BLACK.stroke_width(2))
-            });
-    }
-    if let Some(others) = legend {
-        for line in others {
-            let colour = color(line.colour);
-            chart
-                .draw_series(LineSeries::new(std::iter::empty(), colour.stroke_width(2)))
-                .map_err(plot_err)?
-                .label(line.label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 22, y)], colour.stroke_width(3))
-                });
-        }
-        let (x_lo, x_hi) = (chart.x_range().start, chart.x_range().end);
-        let mut points: Vec<(f64, f64)> = Vec::new();
-        for line in &panel.lines {
-            let unit_line: Vec<(f64, f64)> = line
-                .points
-                .iter()
-                .map(|p| (unit(p.0, x_lo, x_hi, true), unit(p.1, y_lo, y_hi, log_y)))
-                .collect();
-            points.extend(densify(&unit_line));
-        }
-        if panel.floor.is_finite() {
-            let y = unit(panel.floor, y_lo, y_hi, log_y);
-            points.extend((0..=20).map(|i| (i as f64 / 20.0, y)));
-        }
-        let mut labels: Vec<String> = panel.lines.iter().map(|l| l.label.clone()).collect();
-        labels.extend(others.iter().map(|l| l.label.clone()));
-        labels.push("noise floor".into());
-        let (w, h) = legend_share(&labels, chart.plotting_area().dim_in_pixel());
-        draw_legend(&mut chart, emptiest_corner(&points, w, h), 14)?;
+            .map_err(plot_err)?;
     }
     Ok(())
 }

@@ -53,6 +53,22 @@ pub fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
+/// The palette index of a series: a line whose label starts with a schedule's name gets
+/// that schedule's colour in every figure of every report (linear, polynomial, ddpm,
+/// cosine, sigmoid in palette order); any other line the colour of its position.
+pub fn series_colour(label: &str, index: usize) -> usize {
+    let first = label.split(" / ").next().unwrap_or(label);
+    ddpm::ScheduleKind::ALL
+        .iter()
+        .position(|kind| serde_plain_name(kind) == first)
+        .unwrap_or(index)
+}
+
+/// A schedule kind as written in files (`polynomial`).
+fn serde_plain_name(kind: &ddpm::ScheduleKind) -> String {
+    format!("{kind:?}").to_lowercase()
+}
+
 /// The grey of training data drawn under samples.
 pub const DATA_GREY: RGBColor = RGBColor(170, 170, 170);
 
@@ -89,6 +105,53 @@ pub fn save(figure: &impl Figure, dir: &Path, stem: &str) -> Result<Vec<PathBuf>
     }
     Ok(vec![png, svg])
 }
+
+/// Writes `figure` as `<dir>/<stem>.png` only; returns its path.
+pub fn save_png(figure: &impl Figure, dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
+    ensure_font();
+    let png = dir.join(format!("{stem}.png"));
+    {
+        let root = BitMapBackend::new(&png, figure.size()).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        figure.draw(&root)?;
+        root.present().map_err(plot_err)?;
+    }
+    Ok(vec![png])
+}
+
+/// The width in pixels of a legend strip for `labels` (13 px text, a 26 px swatch).
+pub fn legend_strip_width<'a>(labels: impl IntoIterator<Item = &'a str>) -> u32 {
+    let longest = labels
+        .into_iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    (longest as u32 * 8 + 60).min(440)
+}
+
+/// Draws a legend of lines (`(label, palette index)`) down a strip of its own beside the
+/// panels, so it never covers data; returns the y of the next free row.
+pub fn draw_line_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, usize)],
+) -> Result<i32> {
+    let mut y = 40;
+    for (label, colour) in entries {
+        let colour = color(*colour);
+        area.draw(&PathElement::new(
+            vec![(6, y), (32, y)],
+            colour.stroke_width(3),
+        ))
+        .map_err(plot_err)?;
+        area.draw(&Text::new(label.clone(), (40, y - 7), font(13)))
+            .map_err(plot_err)?;
+        y += LEGEND_ROW;
+    }
+    Ok(y)
+}
+
+/// The height of one legend row in pixels.
+pub const LEGEND_ROW: i32 = 20;
 
 /// A figure title above the panels.
 pub fn title<DB: DrawingBackend>(

@@ -54,11 +54,32 @@ fn pick<'a>(runs: &[&'a RunRow], seed: u64) -> Option<&'a RunRow> {
         .or_else(|| completed.min_by_key(|r| r.seed))
 }
 
+/// The most panels on one page of samples; a larger grid is cut into pages of whole rows.
+pub const PANELS_PER_PAGE: usize = 12;
+
+/// The most pages of samples a report draws; a grid that needs more shows only the cells
+/// its comparisons and featured run name.
+pub const MAX_PAGES: usize = 12;
+
 impl SampleGrid {
     /// Loads one run per cell (seed `seed` where it completed).
     pub fn new(sweep: &Sweep, artifacts: &dyn RunArtifacts, seed: u64) -> Result<SampleGrid> {
+        SampleGrid::of_cells(sweep, artifacts, seed, &sweep.cells())
+    }
+
+    /// Like [`SampleGrid::new`], over the cells `keys` only (in the sweep's order).
+    pub fn of_cells(
+        sweep: &Sweep,
+        artifacts: &dyn RunArtifacts,
+        seed: u64,
+        keys: &[Vec<crate::sweep::AxisValue>],
+    ) -> Result<SampleGrid> {
         let facets = Facets::of(sweep);
-        let cells = sweep.cells();
+        let cells: Vec<Vec<crate::sweep::AxisValue>> = sweep
+            .cells()
+            .into_iter()
+            .filter(|cell| keys.contains(cell))
+            .collect();
         let rows = distinct(cells.iter().map(|k| facets.row_of(sweep, k)));
         let steps = distinct(cells.iter().map(|k| facets.steps_of(k)));
         let columns: Vec<String> = steps
@@ -113,7 +134,35 @@ impl SampleGrid {
     }
 }
 
+impl SampleGrid {
+    /// The grid cut into pages of whole rows, at most [`PANELS_PER_PAGE`] panels each (one
+    /// page when it fits).
+    pub fn pages(&self) -> Vec<SampleGrid> {
+        let columns = self.columns.len().max(1);
+        let rows_per_page = (PANELS_PER_PAGE / columns).max(1);
+        if self.rows.len() <= rows_per_page {
+            return vec![self.clone()];
+        }
+        (0..self.rows.len())
+            .step_by(rows_per_page)
+            .map(|start| {
+                let end = (start + rows_per_page).min(self.rows.len());
+                SampleGrid {
+                    rows: self.rows[start..end].to_vec(),
+                    columns: self.columns.clone(),
+                    cells: self.cells[start..end].to_vec(),
+                    bounds: self.bounds,
+                    row_bounds: self.row_bounds.as_ref().map(|b| b[start..end].to_vec()),
+                    seed: self.seed,
+                }
+            })
+            .collect()
+    }
+}
+
 const PANEL: u32 = 210;
+/// Wide enough for the title and the footnote.
+const MIN_WIDTH: u32 = 640;
 const ROW_LABEL: u32 = 190;
 const HEADER: u32 = 34;
 const FOOTER: u32 = 26;
@@ -123,7 +172,7 @@ impl Figure for SampleGrid {
         let columns = self.columns.len().max(1) as u32;
         let rows = self.rows.len().max(1) as u32;
         (
-            ROW_LABEL + PANEL * columns + 10,
+            (ROW_LABEL + PANEL * columns + 10).max(MIN_WIDTH),
             40 + HEADER + FOOTER + PANEL * rows,
         )
     }
@@ -156,6 +205,8 @@ impl Figure for SampleGrid {
             ))
             .map_err(plot_err)?;
         let (labels, body) = area.split_horizontally(ROW_LABEL);
+        // Square panels whatever the width the title needs.
+        let (body, _) = body.split_horizontally(PANEL * self.columns.len().max(1) as u32);
         let (_, labels) = labels.split_vertically(HEADER);
         let (header, grid) = body.split_vertically(HEADER);
         let (rows, columns) = (self.rows.len().max(1), self.columns.len().max(1));

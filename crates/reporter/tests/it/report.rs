@@ -38,6 +38,7 @@ fn input() -> ReportInput {
             lower_is_better: true,
         }],
         featured: Some(fix),
+        correction: reporter::compare::Correction::None,
         pending_cells: 0,
     }
 }
