@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use runner::RunStore;
 
 /// Arguments of `diffsweep gc`.
 #[derive(clap::Args, Debug)]
@@ -28,8 +27,7 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|file| crate::sweep_cmd::load(file, &[]))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let store = RunStore::open(&args.results)
-        .with_context(|| format!("cannot open the store {}", args.results.display()))?;
+    let store = crate::paths::open_store(&args.results)?;
     let garbage = runner::gc::collect(&store, &keep, args.yes)
         .with_context(|| format!("cannot clean {}", args.results.display()))?;
     let verb = if args.yes { "removed" } else { "would remove" };

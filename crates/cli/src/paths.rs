@@ -32,3 +32,24 @@ pub fn writable_dir(dir: &Path, flag: &str) -> anyhow::Result<()> {
     std::fs::write(&probe, b"").map_err(|err| refuse(err.to_string()))?;
     std::fs::remove_file(&probe).map_err(|err| refuse(err.to_string()))
 }
+
+/// Opens the store at `root` (`--results`), refusing as bad input (exit 2) a path that
+/// exists but is not a folder, whatever the command.
+pub fn open_store(root: &Path) -> anyhow::Result<runner::RunStore> {
+    if root.exists() && !root.is_dir() {
+        return Err(anyhow::Error::new(BadInput(format!(
+            "--results {} is not a folder: name the store's folder (it is created when missing)",
+            root.display()
+        ))));
+    }
+    // A root that cannot be created or read is the user's to fix, like a bad flag.
+    runner::RunStore::open(root).map_err(|err| match err {
+        runner::Error::Io { .. } => anyhow::Error::new(BadInput(format!(
+            "cannot open the store {} (--results): {err}",
+            root.display()
+        ))),
+        other => {
+            anyhow::Error::new(other).context(format!("cannot open the store {}", root.display()))
+        }
+    })
+}

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use runner::RunStore;
 
 use crate::BadInput;
 
@@ -39,8 +38,7 @@ fn classify(err: reporter::Error) -> anyhow::Error {
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let experiment = crate::sweep_cmd::load(&args.file, &args.set)?;
-    let store = RunStore::open(&args.results)
-        .with_context(|| format!("cannot open the store {}", args.results.display()))?;
+    let store = crate::paths::open_store(&args.results)?;
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from("reports").join(&experiment.name));

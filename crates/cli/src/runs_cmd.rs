@@ -9,7 +9,6 @@ use anyhow::Context;
 use reporter::export::{CsvExporter, Exporter, JsonExporter};
 use reporter::query::RunQuery;
 use reporter::RunStatus;
-use runner::RunStore;
 
 use crate::BadInput;
 
@@ -80,8 +79,7 @@ pub fn run(args: RunsArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|w| condition(w))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let store = RunStore::open(&args.results)
-        .with_context(|| format!("cannot open the store {}", args.results.display()))?;
+    let store = crate::paths::open_store(&args.results)?;
     if let Some(name) = &args.sweep {
         store
             .sweep_index(name)

@@ -130,7 +130,7 @@ pub(crate) fn jobs_or_cores(jobs: Option<usize>) -> anyhow::Result<usize> {
 }
 
 fn open_store(root: &Path) -> anyhow::Result<RunStore> {
-    RunStore::open(root).with_context(|| format!("cannot open the store {}", root.display()))
+    crate::paths::open_store(root)
 }
 
 /// Trains every cell of the experiment that is not stored yet.

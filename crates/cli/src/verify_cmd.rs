@@ -92,6 +92,7 @@ fn draw(n: usize, k: usize, seed: u64) -> Vec<usize> {
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let experiment = crate::sweep_cmd::load(&args.file, &[])?;
     let jobs = crate::sweep_cmd::jobs_or_cores(args.jobs)?;
+    let store = crate::paths::open_store(&args.results)?;
     let cells = experiment.cells();
     let k = args.sample.unwrap_or(cells.len()).min(cells.len());
     if k == 0 {
@@ -114,8 +115,6 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         experiment.name
     );
 
-    let store = RunStore::open(&args.results)
-        .with_context(|| format!("cannot open the store {}", args.results.display()))?;
     let report_dir = args
         .report
         .unwrap_or_else(|| PathBuf::from("reports").join(&experiment.name));

@@ -246,3 +246,24 @@ fn epsilon_at_exact_zero_snr_is_refused_before_anything_runs() {
         &["--zero-terminal-snr-exact", "model.prediction"],
     );
 }
+
+/// A `--results` that names a file is bad input for every command that reads a store.
+#[test]
+fn a_results_path_that_is_a_file_is_refused_by_every_command() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("not-a-store");
+    std::fs::write(&file, "x").unwrap();
+    let results = file.to_str().unwrap();
+    let experiment = concat!(env!("CARGO_MANIFEST_DIR"), "/../../experiments/quick.toml");
+    for args in [
+        vec!["sweep", experiment, "--results", results],
+        vec!["plan", experiment, "--results", results],
+        vec!["status", experiment, "--results", results],
+        vec!["report", experiment, "--results", results],
+        vec!["runs", "--results", results],
+        vec!["gc", "--keep", experiment, "--results", results],
+        vec!["verify", experiment, "--results", results, "--sample", "1"],
+    ] {
+        refused(&args, &["not-a-store", "not a folder"]);
+    }
+}
