@@ -195,9 +195,30 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         failures.len()
     );
     if !non_finite.is_empty() {
-        println!("non-finite samples (kept as results; deterministic, so not retried):");
+        // One line per cell of the grid, its seeds counted: a sampler that explodes
+        // usually does so for every seed.
+        let mut cells: Vec<(String, usize)> = Vec::new();
         for (cell, _) in &non_finite {
-            println!("  {}  (run {})", cell.label, cell.id.short());
+            let label = cell
+                .label
+                .split(' ')
+                .filter(|part| !part.starts_with("seed="))
+                .collect::<Vec<_>>()
+                .join(" ");
+            match cells.iter_mut().find(|(l, _)| *l == label) {
+                Some((_, count)) => *count += 1,
+                None => cells.push((label, 1)),
+            }
+        }
+        println!(
+            "non-finite samples in {} cells (kept as results; deterministic, so not retried):",
+            cells.len()
+        );
+        for (label, count) in &cells {
+            println!(
+                "  {label}  ({count} seed{})",
+                if *count == 1 { "" } else { "s" }
+            );
         }
     }
     if !diverged.is_empty() {

@@ -60,7 +60,7 @@ impl LossFigure {
         model_axes.extend(facets.panel);
         model_axes.retain(|&i| !sweep.axes[i].starts_with("sampling."));
         let row_of =
-            |key: &[crate::sweep::AxisValue]| super::facets::label(sweep, key, &model_axes);
+            |key: &[crate::sweep::AxisValue]| super::facets::compact_label(sweep, key, &model_axes);
         let labels = distinct(cells.iter().map(|k| row_of(k)));
         let steps = distinct(cells.iter().map(|k| facets.steps_of(k)));
         let mut panels = Vec::new();
@@ -175,12 +175,17 @@ impl Figure for LossFigure {
             draw_mesh(&mut chart, "epoch", "loss (MSE on the target, log)")?;
             for curve in curves {
                 let colour = color(curve.colour);
-                chart
-                    .draw_series(LineSeries::new(
-                        curve.points.iter().copied().filter(|p| p.1 > 0.0),
-                        colour.stroke_width(2),
-                    ))
-                    .map_err(plot_err)?;
+                let points = curve.points.iter().copied().filter(|p| p.1 > 0.0);
+                // Past the palette, lines repeat its colours dashed (as their swatches do).
+                if curve.colour >= super::PALETTE.len() {
+                    chart
+                        .draw_series(DashedLineSeries::new(points, 7, 4, colour.stroke_width(2)))
+                        .map_err(plot_err)?;
+                } else {
+                    chart
+                        .draw_series(LineSeries::new(points, colour.stroke_width(2)))
+                        .map_err(plot_err)?;
+                }
             }
         }
         super::draw_line_legend(&legend, &self.legend())?;

@@ -126,7 +126,7 @@ pub fn legend_strip_width<'a>(labels: impl IntoIterator<Item = &'a str>) -> u32 
         .map(|l| l.chars().count())
         .max()
         .unwrap_or(0);
-    (longest as u32 * 8 + 60).min(440)
+    (longest as u32 * 8 + 60).min(600)
 }
 
 /// Draws a legend of lines (`(label, palette index)`) down a strip of its own beside the
