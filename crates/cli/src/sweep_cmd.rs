@@ -332,6 +332,7 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let (statuses, tracker) = crate::slurm_cmd::statuses(&store, &cells)?;
     let mut groups: Vec<(&str, Vec<String>)> = [
         "done",
+        "non-finite",
         "failed",
         "running",
         "queued",
@@ -349,6 +350,11 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     for (cell, status) in cells.iter().zip(&statuses) {
         let id = cell.id.short();
         match status {
+            // Stored and deterministic, but its samples are not finite: counted apart.
+            CellStatus::Stored(record) if record.status == Status::NonFinite => push(
+                "non-finite",
+                format!("{id}  {}", describe(&cell.label, record)),
+            ),
             CellStatus::Stored(record) => {
                 push("done", format!("{id}  {}", describe(&cell.label, record)))
             }

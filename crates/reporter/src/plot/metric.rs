@@ -483,9 +483,9 @@ where
     draw_mesh(&mut chart, x_label, &y_desc)?;
     // Where a mark without a mean sits: just below the top edge.
     let top = if log_y {
-        (y_lo.ln() + 0.93 * (y_hi.ln() - y_lo.ln())).exp()
+        (y_lo.ln() + 0.82 * (y_hi.ln() - y_lo.ln())).exp()
     } else {
-        y_lo + 0.93 * (y_hi - y_lo)
+        y_lo + 0.82 * (y_hi - y_lo)
     };
     for (index, line) in panel.lines.iter().enumerate() {
         let colour = super::color(line.colour);

@@ -43,6 +43,9 @@ fn cell_statistics_match_hand_computation() {
     assert!((chamfer.estimate.half_width - 0.248_414).abs() < 1e-6);
     // Relative to the floor 0.05.
     assert!(close(chamfer.ratio, 4.0));
+    // The median of 0.1, 0.2, 0.3; nothing above 1000x its floor.
+    assert!(close(chamfer.median, 0.2));
+    assert_eq!(t10.exploded, 0);
 
     // T=100: the diverged run counts as a failure and not in the statistics:
     // mean 2, s = sqrt(2), half width = t(0.975, 1) * sqrt(2) / sqrt(2) = 12.706205.
@@ -53,6 +56,28 @@ fn cell_statistics_match_hand_computation() {
     assert!(close(chamfer.estimate.mean, 2.0));
     assert!(close(chamfer.estimate.std, 2f64.sqrt()));
     assert!((chamfer.estimate.half_width - 12.706_205).abs() < 1e-5);
+    assert!(close(chamfer.median, 2.0));
+}
+
+/// A completed run whose metric is above 1000x its floor is counted as exploded, stays in
+/// the mean, and the median shows what the other seeds did.
+#[test]
+fn exploded_runs_are_counted_and_the_median_resists_them() {
+    let t10 = [("T", AxisValue::Int(10)), ("scaling", text("minmax"))];
+    // Chamfer floor 0.05 in the fixture: 100 is 2000x it, 0.3 is 6x.
+    let rows = vec![
+        row("a", &t10, 0, [0.1, 1.0, 0.0]),
+        row("b", &t10, 1, [0.3, 1.0, 0.0]),
+        row("c", &t10, 2, [100.0, 1.0, 0.0]),
+    ];
+    let axes = ["T", "scaling", "seed"].map(String::from);
+    let aggregate = aggregate(&Sweep::new("x", "", &axes, rows)).unwrap();
+    let cell = &aggregate.cells[0];
+    assert_eq!((cell.runs, cell.failures, cell.exploded), (3, 0, 1));
+    let chamfer = cell.metrics["chamfer"];
+    assert!(close(chamfer.estimate.mean, 100.4 / 3.0));
+    assert!(close(chamfer.median, 0.3));
+    assert_eq!(reporter::aggregate::EXPLODED_RATIO, 1000.0);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Comparison verdicts on constructed cells: a clear win, a clear loss, a tie.
 
 use reporter::aggregate::aggregate;
-use reporter::compare::{answer, Question};
+use reporter::compare::{answer, Correction, Question};
 use reporter::{AxisValue, Selector, Sweep, Verdict};
 
 use crate::fixture::{diverged, row, text};
@@ -59,7 +59,7 @@ fn verdicts_on_clear_win_clear_loss_and_tie() {
         question("a", "b", 0.5),
         question("a", "d", 0.01),
     ];
-    let answers = answer(&sweep, &aggregate, &questions).unwrap();
+    let answers = answer(&sweep, &aggregate, &questions, Correction::None).unwrap();
     let verdicts: Vec<Verdict> = answers.iter().map(|c| c.verdict).collect();
     assert_eq!(
         verdicts,
@@ -87,7 +87,7 @@ fn selectors_must_pick_exactly_one_cell() {
     let aggregate = aggregate(&sweep).unwrap();
     let mut ambiguous = question("a", "b", 0.1);
     ambiguous.a = Selector([("T".to_string(), serde_json::json!(10))].into());
-    let error = answer(&sweep, &aggregate, &[ambiguous])
+    let error = answer(&sweep, &aggregate, &[ambiguous], Correction::None)
         .unwrap_err()
         .to_string();
     assert!(error.contains("comparison `a vs b`"), "{error}");
@@ -95,14 +95,14 @@ fn selectors_must_pick_exactly_one_cell() {
 
     // A cell with no stored run yet (a sweep under way) is not an error: no seeds.
     let nothing = question("zzz", "b", 0.1);
-    let answers = answer(&sweep, &aggregate, &[nothing]).unwrap();
+    let answers = answer(&sweep, &aggregate, &[nothing], Correction::None).unwrap();
     assert_eq!(answers[0].verdict, Verdict::InsufficientSeeds);
     assert_eq!(answers[0].a.n, 0);
     assert!(answers[0].cell_a.contains("no stored run yet"));
 
     let mut metric = question("a", "b", 0.1);
     metric.metric = "fid".into();
-    let error = answer(&sweep, &aggregate, &[metric])
+    let error = answer(&sweep, &aggregate, &[metric], Correction::None)
         .unwrap_err()
         .to_string();
     assert!(error.contains("unknown metric `fid`"), "{error}");
@@ -119,6 +119,7 @@ fn same_seeds_are_paired_and_a_missing_seed_falls_back_to_welch() {
         &sweep,
         &aggregate,
         &[question("a", "b", 0.05), question("a", "d", 0.05)],
+        Correction::None,
     )
     .unwrap();
     let paired = answers[0].difference.unwrap();
@@ -129,4 +130,34 @@ fn same_seeds_are_paired_and_a_missing_seed_falls_back_to_welch() {
     assert!(welch.upper - welch.lower > 0.01, "{welch:?}");
     // d has one completed seed of two: no pairing, and Welch needs two a side.
     assert!(answers[1].difference.is_none());
+}
+
+/// Bonferroni widens each of m intervals to 1 - 0.05/m (here m = 3: 98.33%), the verdicts
+/// read the wider intervals, and Holm's adjusted p-values are never below the raw ones.
+#[test]
+fn bonferroni_widens_every_interval_and_holm_adjusts_the_p_values() {
+    let sweep = sweep();
+    let aggregate = aggregate(&sweep).unwrap();
+    let questions = [
+        question("a", "b", 0.05),
+        question("a", "c", 0.05),
+        question("c", "b", 0.05),
+    ];
+    let plain = answer(&sweep, &aggregate, &questions, Correction::None).unwrap();
+    let wide = answer(&sweep, &aggregate, &questions, Correction::Bonferroni).unwrap();
+    for (p, w) in plain.iter().zip(&wide) {
+        let (p, w) = (p.difference.unwrap(), w.difference.unwrap());
+        assert_eq!(p.level, 0.95);
+        assert!((w.level - (1.0 - 0.05 / 3.0)).abs() < 1e-12);
+        assert_eq!(p.diff, w.diff);
+        if p.se > 0.0 {
+            assert!(w.upper - w.lower > p.upper - p.lower, "{p:?} vs {w:?}");
+        }
+    }
+    for c in &wide {
+        assert!(c.p_holm >= c.p_value, "{} vs {}", c.p_holm, c.p_value);
+        assert!((0.0..=1.0).contains(&c.p_holm));
+    }
+    // a vs c is within noise: p is large, and stays so.
+    assert!(wide[1].p_value > 0.05);
 }

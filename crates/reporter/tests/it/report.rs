@@ -96,7 +96,7 @@ fn report_writes_every_file_and_is_reproducible() {
         "## Summary",
         "## Comparisons",
         "## Figures",
-        "## Diverged and failed runs",
+        "## Diverged, non-finite and failed runs",
     ] {
         assert!(report.contains(section), "{section} missing");
     }

@@ -84,7 +84,7 @@ fn the_committed_studies_keep_their_ids() {
         "00806c4a538b342167846699588ec16a9e9edf37392bfb6ded5b2848d8a99c54"
     );
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    for study in ["schedules", "schedules-small", "samplers"] {
+    for study in ["schedules", "schedules-small", "samplers", "fewstep"] {
         let experiment =
             runner::Experiment::load(&root.join(format!("experiments/{study}.toml"))).unwrap();
         let ids: std::collections::BTreeSet<String> = experiment
