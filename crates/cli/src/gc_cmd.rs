@@ -48,6 +48,9 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
     for path in &garbage.stale {
         println!("  {verb} leftover {}", path.display());
     }
+    for path in &garbage.quarantined {
+        println!("  {verb} quarantined {}", path.display());
+    }
     for id in &garbage.held {
         println!(
             "  kept run {} (another process holds its lock)",
@@ -55,14 +58,19 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!(
-        "{} runs and {} models no kept experiment refers to, and {} leftovers ({:.1} MB): {}",
+        "{} runs and {} models no kept experiment refers to, {} leftovers and {} quarantined entries ({:.1} MB): {}",
         garbage.runs.len(),
         garbage.models.len(),
         garbage.stale.len(),
+        garbage.quarantined.len(),
         garbage.bytes as f64 / 1e6,
         if args.yes {
             "removed"
-        } else if garbage.runs.is_empty() && garbage.models.is_empty() && garbage.stale.is_empty() {
+        } else if garbage.runs.is_empty()
+            && garbage.models.is_empty()
+            && garbage.stale.is_empty()
+            && garbage.quarantined.is_empty()
+        {
             "nothing to do"
         } else {
             "run again with --yes to remove them"

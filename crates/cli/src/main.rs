@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod fsck_cmd;
 mod gc_cmd;
 mod paths;
 mod report_cmd;
@@ -45,6 +46,9 @@ enum Command {
     Verify(verify_cmd::VerifyArgs),
     /// List (and with --yes remove) the runs no kept experiment refers to, and leftovers.
     Gc(gc_cmd::GcArgs),
+    /// Check every record, model and artifact of a store against its sha256 (with
+    /// --repair, set corrupt entries aside).
+    Fsck(fsck_cmd::FsckArgs),
     /// Turn a sweep's stored runs into tables, plots and a report.
     Report(report_cmd::ReportArgs),
     /// Measure training, sampling, metric, sweep and memory figures of this machine.
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Command::Runs(args) => runs_cmd::run(args),
         Command::Verify(args) => verify_cmd::run(args),
         Command::Gc(args) => gc_cmd::run(args),
+        Command::Fsck(args) => fsck_cmd::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

@@ -257,7 +257,9 @@ impl Counts {
                 CellStatus::Running(_) => counts.running += 1,
                 CellStatus::Queued(..) => counts.queued += 1,
                 CellStatus::Failed(..) | CellStatus::Died(..) => counts.failed += 1,
-                CellStatus::Unknown(_) | CellStatus::Pending => counts.other += 1,
+                CellStatus::Unknown(_) | CellStatus::Corrupt(_) | CellStatus::Pending => {
+                    counts.other += 1
+                }
             }
         }
         counts
@@ -487,6 +489,10 @@ impl Observer for LogLines {
                 }
             }
             RunEvent::Sampling { .. } => println!("sampling"),
+            RunEvent::SetAside { what, reason, path } => println!(
+                "set aside corrupt {what}: {reason}; moved to {}, running it again",
+                path.display()
+            ),
             RunEvent::Finished { .. } => {}
         }
     }

@@ -280,7 +280,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 failed += 1;
                 ("failed".to_string(), "-".to_string())
             }
-            CellState::Pending => {
+            CellState::Pending | CellState::Corrupt(_) => {
                 pending += 1;
                 // A model is trained once for all the cells that share it, and not at all
                 // when it is stored.
@@ -337,6 +337,7 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         "running",
         "queued",
         "submitted",
+        "corrupt",
         "pending",
     ]
     .iter()
@@ -384,6 +385,13 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
             CellStatus::Unknown(task) => push(
                 "submitted",
                 format!("{id}  {}  (Slurm task {})", cell.label, task.name()),
+            ),
+            CellStatus::Corrupt(reason) => push(
+                "corrupt",
+                format!(
+                    "{id}  {}  ({reason}; the next sweep sets it aside and runs it again)",
+                    cell.label
+                ),
             ),
             CellStatus::Pending => push("pending", format!("{id}  {}", cell.label)),
         }

@@ -38,6 +38,8 @@ pub struct Document<'a> {
     pub featured: Option<String>,
     /// Cells of the experiment not run yet.
     pub pending_cells: usize,
+    /// Stored runs whose record is corrupt, described.
+    pub corrupt: &'a [String],
 }
 
 fn minutes(seconds: f64) -> String {
@@ -149,6 +151,17 @@ impl Document<'_> {
                 "- **{} cells have no stored run yet**: this report covers only the cells above",
                 self.pending_cells
             );
+        }
+        if !self.corrupt.is_empty() {
+            let _ = writeln!(
+                out,
+                "- **{} stored runs are corrupt** and left out of every table and figure (the \
+                 next sweep sets them aside and runs them again):",
+                self.corrupt.len()
+            );
+            for entry in self.corrupt {
+                let _ = writeln!(out, "  - {}", entry.replace('|', "\\|"));
+            }
         }
         if let Some(featured) = &self.featured {
             let _ = writeln!(out, "- run drawn in the single-model figures: {featured}");

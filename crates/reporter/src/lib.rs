@@ -80,6 +80,8 @@ pub struct ReportInput {
     pub correction: compare::Correction,
     /// Cells of the experiment with no stored run yet; the report says so.
     pub pending_cells: usize,
+    /// Stored runs whose record is corrupt, described: left out, and listed.
+    pub corrupt: Vec<String>,
 }
 
 /// What a report run produced.
@@ -388,6 +390,13 @@ pub fn render(
             input.pending_cells
         ));
     }
+    if !input.corrupt.is_empty() {
+        warnings.push(format!(
+            "{} stored runs are corrupt and left out (the next sweep sets them aside and runs them again): {}",
+            input.corrupt.len(),
+            input.corrupt.join("; ")
+        ));
+    }
     let featured_text = featured.map(|r| {
         format!(
             "{}, seed {} (run `{}`)",
@@ -405,6 +414,7 @@ pub fn render(
         warnings: &warnings,
         featured: featured_text,
         pending_cells: input.pending_cells,
+        corrupt: &input.corrupt,
     }
     .render();
     let report = out_dir.join("report.md");

@@ -50,10 +50,13 @@ pub fn select(store: &RunStore, query: &RunQuery) -> Result<Sweep> {
         if !seen.insert(id.clone()) {
             continue;
         }
-        let Some(record) = store.record(&id).map_err(store_err)? else {
+        // A corrupt entry is no result to list (`diffsweep fsck` names it).
+        let runner::Lookup::Stored(record) = store.lookup(&id).map_err(store_err)? else {
             continue;
         };
-        let config = store.config(&id).map_err(store_err)?;
+        let Ok(config) = store.config(&id) else {
+            continue;
+        };
         let json = serde_json::to_value(&config).expect("a config serializes");
         let matches = query
             .wheres

@@ -41,13 +41,27 @@ impl RunArtifacts for RunStore {
 
 /// Reads every stored run of `experiment`'s grid. Cells without a record (not run yet)
 /// are left out and counted in [`ReportInput::pending_cells`].
+/// A corrupt record (it does not parse or does not match its checksum) is left out too,
+/// listed in [`ReportInput::corrupt`], and the report carries on with the rest.
 pub fn load(store: &RunStore, experiment: &Experiment) -> Result<ReportInput> {
     let mut rows = Vec::new();
     let mut pending = 0;
+    let mut corrupt = Vec::new();
     for cell in experiment.cells() {
-        let Some(record) = store.record(&cell.id).map_err(store_err)? else {
-            pending += 1;
-            continue;
+        let record = match store.lookup(&cell.id).map_err(store_err)? {
+            runner::Lookup::Stored(record) => record,
+            runner::Lookup::Absent => {
+                pending += 1;
+                continue;
+            }
+            runner::Lookup::Corrupt(reason) => {
+                corrupt.push(format!(
+                    "{} (run `{}`): {reason}",
+                    cell.label,
+                    cell.id.short()
+                ));
+                continue;
+            }
         };
         let axes: BTreeMap<String, AxisValue> = cell
             .axes
@@ -87,6 +101,7 @@ pub fn load(store: &RunStore, experiment: &Experiment) -> Result<ReportInput> {
             runner::experiment::Correction::Bonferroni => crate::compare::Correction::Bonferroni,
         },
         pending_cells: pending,
+        corrupt,
     };
     Ok(input)
 }

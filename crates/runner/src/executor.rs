@@ -16,7 +16,8 @@ use ddpm::{Evaluation, Progress, RunConfig, RunOutcome, TrainedModel};
 use crate::experiment::Cell;
 use crate::identity::RunId;
 use crate::models::ModelRecord;
-use crate::store::{Record, RunLock, RunStore, Status};
+use crate::quarantine::EntryKind;
+use crate::store::{Lookup, Record, RunLock, RunStore, Status};
 use crate::{Error, Result};
 
 /// What trains a model and evaluates it: [`ddpm::train_model`] and [`ddpm::evaluate`]
@@ -108,6 +109,9 @@ pub enum CellState {
     Done(Record),
     /// Stored as failed: retrained with --retry-failed.
     Failed(Record),
+    /// Stored, but its record does not parse or does not match its checksum: the next
+    /// sweep sets it aside and runs the cell again. The reason.
+    Corrupt(String),
     /// Not stored.
     Pending,
 }
@@ -115,10 +119,11 @@ pub enum CellState {
 impl CellState {
     /// The state of `cell` in `store`.
     pub fn of(store: &RunStore, cell: &Cell) -> Result<CellState> {
-        Ok(match store.record(&cell.id)? {
-            Some(record) if record.status == Status::Failed => CellState::Failed(record),
-            Some(record) => CellState::Done(record),
-            None => CellState::Pending,
+        Ok(match store.lookup(&cell.id)? {
+            Lookup::Stored(record) if record.status == Status::Failed => CellState::Failed(record),
+            Lookup::Stored(record) => CellState::Done(record),
+            Lookup::Corrupt(reason) => CellState::Corrupt(reason),
+            Lookup::Absent => CellState::Pending,
         })
     }
 }
@@ -126,6 +131,15 @@ impl CellState {
 /// What happens to one run, as the sweep goes.
 #[derive(Debug)]
 pub enum RunEvent<'a> {
+    /// A corrupt run or model was moved to the store's quarantine; it is run again.
+    SetAside {
+        /// `run <id>` or `model <id>`.
+        what: String,
+        /// What was wrong.
+        reason: String,
+        /// Where it went.
+        path: std::path::PathBuf,
+    },
     /// Another process holds the run's lock; this worker waits for it.
     Waiting {
         /// The worker (0-based).
@@ -335,7 +349,12 @@ impl Executor {
         let mut group_of: HashMap<RunId, usize> = HashMap::new();
         let mut to_run = 0;
         for (i, cell) in cells.iter().enumerate() {
-            let record = store.record(&cell.id)?;
+            // A corrupt record is set aside under the cell's lock when its worker reaches
+            // it, and the cell runs again.
+            let record = match store.lookup(&cell.id)? {
+                Lookup::Stored(record) => Some(record),
+                Lookup::Absent | Lookup::Corrupt(_) => None,
+            };
             if self.needs_run(record.as_ref()) {
                 let k = *group_of
                     .entry(RunId::of_model(&cell.config))
@@ -479,9 +498,19 @@ impl Executor {
             ..
         } = *context;
         // Under the lock, look again: another process may have stored it meanwhile.
-        match store.record(&cell.id) {
-            Ok(Some(record)) if !self.needs_run(Some(&record)) => {
+        match store.lookup(&cell.id) {
+            Ok(Lookup::Stored(record)) if !self.needs_run(Some(&record)) => {
                 return CellOutcome::Cached(record)
+            }
+            Ok(Lookup::Corrupt(reason)) => {
+                match store.quarantine(EntryKind::Run, &cell.id, &reason) {
+                    Ok(path) => observer.event(RunEvent::SetAside {
+                        what: format!("run {}", cell.id.short()),
+                        reason,
+                        path,
+                    }),
+                    Err(err) => return CellOutcome::StoreFailed(err.to_string()),
+                }
             }
             Ok(_) => {}
             Err(err) => return CellOutcome::StoreFailed(err.to_string()),
@@ -540,10 +569,31 @@ impl Executor {
         let store_failed = |err: Error| ModelFailure::Store(err.to_string());
         let lock = store.lock_model(&id).map_err(store_failed)?;
         if !self.force {
-            if let Some(record) = store.model_record(&id).map_err(store_failed)? {
-                let model = store.load_model(&record).map_err(store_failed)?;
-                counts.loaded.fetch_add(1, Ordering::SeqCst);
-                return Ok((record, model));
+            // A model whose record or artifacts do not check is set aside and trained
+            // again at once; the runs that name it stay, since they list its hashes and
+            // the retrained model reproduces them bit for bit.
+            let stored = store.model_record(&id).and_then(|record| match record {
+                Some(record) => store.load_model(&record).map(|model| Some((record, model))),
+                None => Ok(None),
+            });
+            match stored {
+                Ok(Some((record, model))) => {
+                    counts.loaded.fetch_add(1, Ordering::SeqCst);
+                    return Ok((record, model));
+                }
+                Ok(None) => {}
+                Err(err @ Error::Corrupt { .. }) => {
+                    let reason = err.to_string();
+                    let path = store
+                        .quarantine(EntryKind::Model, &id, &reason)
+                        .map_err(store_failed)?;
+                    observer.event(RunEvent::SetAside {
+                        what: format!("model {}", id.short()),
+                        reason,
+                        path,
+                    });
+                }
+                Err(err) => return Err(store_failed(err)),
             }
         }
         let started_at = Utc::now();

@@ -19,6 +19,9 @@ pub struct Garbage {
     pub models: Vec<RunId>,
     /// Temporary or set-aside directories and lock files of processes that are gone.
     pub stale: Vec<PathBuf>,
+    /// Corrupt runs and models a sweep set aside (`quarantine/`): only `gc --yes`
+    /// deletes them.
+    pub quarantined: Vec<PathBuf>,
     /// Bytes of all the above.
     pub bytes: u64,
 }
@@ -72,8 +75,12 @@ pub fn collect(store: &RunStore, keep: &[Experiment], remove: bool) -> Result<Ga
     let mut kept_models: HashSet<RunId> =
         cells.iter().map(|c| RunId::of_model(&c.config)).collect();
     for id in &garbage.held {
-        if let Some(model) = store.record(id)?.and_then(|r| r.model) {
-            kept_models.insert(model);
+        // A corrupt record names no model it can be trusted for; the kept cells' models
+        // are kept anyway.
+        if let crate::store::Lookup::Stored(record) = store.lookup(id)? {
+            if let Some(model) = record.model {
+                kept_models.insert(model);
+            }
         }
     }
     let models_dir = store.models_dir();
@@ -90,6 +97,13 @@ pub fn collect(store: &RunStore, keep: &[Experiment], remove: bool) -> Result<Ga
     }
     for dir in [store.root().join("runs"), models_dir] {
         stale_in(store, &dir, remove, &mut garbage)?;
+    }
+    for (path, _) in store.quarantined()? {
+        garbage.bytes += size(&path);
+        if remove {
+            fs::remove_dir_all(&path).map_err(|err| Error::io("cannot remove", &path, err))?;
+        }
+        garbage.quarantined.push(path);
     }
     Ok(garbage)
 }

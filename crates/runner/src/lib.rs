@@ -16,6 +16,7 @@
 pub mod config_path;
 pub mod executor;
 pub mod experiment;
+pub mod fsck;
 pub mod gc;
 pub mod identity;
 pub mod limits;
@@ -24,6 +25,7 @@ pub mod models;
 pub mod plan;
 pub mod progress;
 pub mod provenance;
+pub mod quarantine;
 pub mod slurm;
 pub mod store;
 
@@ -35,7 +37,7 @@ pub use identity::RunId;
 pub use plan::CostModel;
 pub use progress::{DisplayMode, SweepDisplay};
 pub use provenance::Provenance;
-pub use store::{Host, Record, RunLock, RunStore, Status, SweepCell, SweepIndex};
+pub use store::{Host, Lookup, Record, RunLock, RunStore, Status, SweepCell, SweepIndex};
 
 /// Everything that can go wrong in the runner.
 #[derive(Debug, thiserror::Error)]

@@ -58,6 +58,9 @@ pub struct ModelRecord {
     pub host: Host,
     /// The sha256 (hex) of `loss.csv` and `weights.safetensors`.
     pub artifacts: BTreeMap<String, String>,
+    /// The sha256 of the record's own content, as [`crate::Record::checksum`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
 }
 
 impl RunStore {
@@ -85,7 +88,12 @@ impl RunStore {
 
     /// The record of a model, or `None` if it is not stored.
     pub fn model_record(&self, id: &RunId) -> Result<Option<ModelRecord>> {
-        read_json_if_present(&self.model_dir(id).join("model.json"))
+        let path = self.model_dir(id).join("model.json");
+        let record: Option<ModelRecord> = read_json_if_present(&path)?;
+        if let Some(record) = &record {
+            crate::store::verify_checksum(&path, record, |r| &mut r.checksum)?;
+        }
+        Ok(record)
     }
 
     /// Takes the lock of model `id`, waiting while another process holds it (it is
@@ -105,9 +113,13 @@ impl RunStore {
                 .map(|bytes| (path.clone(), bytes))
                 .map_err(|err| Error::io("cannot read", path, err))
         };
+        // Checked against the record's sha256 before anything is decoded: a damaged
+        // model is never sampled.
         let (path, bytes) = read("weights.safetensors")?;
+        crate::store::verify_artifact(&path, "weights.safetensors", &bytes, &record.artifacts)?;
         let weights = decode_weights(&bytes).map_err(|m| Error::corrupt(&path, m))?;
         let (path, bytes) = read("loss.csv")?;
+        crate::store::verify_artifact(&path, "loss.csv", &bytes, &record.artifacts)?;
         let text = String::from_utf8(bytes).map_err(|err| Error::corrupt(&path, err))?;
         let loss_curve = parse_loss_csv(&path, &text)?;
         let status = match (record.status, record.diverged_epoch) {
@@ -183,6 +195,11 @@ impl RunStore {
                 diffsweep_version: env!("CARGO_PKG_VERSION").to_string(),
                 host: Host::current(),
                 artifacts,
+                checksum: None,
+            };
+            let record = ModelRecord {
+                checksum: Some(crate::store::content_checksum(&record)),
+                ..record
             };
             let json = serde_json::to_string_pretty(&record).expect("a record is plain data");
             write_synced(&tmp.join("model.json"), json.as_bytes())?;

@@ -37,13 +37,16 @@ impl CostModel {
         let mut train = Vec::new();
         let mut sample = Vec::new();
         for id in store.run_ids()? {
-            let Some(record) = store.record(&id)? else {
+            // Corrupt entries are not timings to trust.
+            let crate::store::Lookup::Stored(record) = store.lookup(&id)? else {
                 continue;
             };
             if record.status != Status::Completed || record.train_seconds <= 0.0 {
                 continue;
             }
-            let config = store.config(&id)?;
+            let Ok(config) = store.config(&id) else {
+                continue;
+            };
             train.push(
                 record.train_seconds / (config.training.epochs as f64 * config.dataset.n as f64),
             );

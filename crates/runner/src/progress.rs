@@ -145,6 +145,18 @@ impl Observer for SweepDisplay {
     }
 
     fn event(&self, event: RunEvent<'_>) {
+        if let RunEvent::SetAside { what, reason, path } = &event {
+            // In every mode, quiet included: the store changed under the user's feet.
+            let line = format!(
+                "set aside corrupt {what}: {reason}; moved to {}, running it again",
+                path.display()
+            );
+            match self.bars.lock().expect("display lock").as_ref() {
+                Some(bars) => bars.multi.suspend(|| eprintln!("{line}")),
+                None => eprintln!("{line}"),
+            }
+            return;
+        }
         match (self.mode, event) {
             (DisplayMode::Quiet, _) => {}
             (DisplayMode::Plain, RunEvent::Finished { cell, outcome, .. }) => {
@@ -157,6 +169,7 @@ impl Observer for SweepDisplay {
             }
             (DisplayMode::Plain, _) => {}
             (DisplayMode::Bars, event) => self.with_bars(|bars| match event {
+                RunEvent::SetAside { .. } => {}
                 RunEvent::Waiting { worker, cell } => bars.workers[worker]
                     .set_message(format!("{} (waiting for another process)", cell.label)),
                 RunEvent::Started { worker, cell } => {

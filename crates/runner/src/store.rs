@@ -8,7 +8,13 @@
 //! <root>/runs/<id>/weights.safetensors  the trained network, f32
 //! <root>/runs/<id>.lock                 held (flock) while a process trains the run
 //! <root>/sweeps/<name>.json             a sweep's cells and their run ids
+//! <root>/models/<model id>/             a trained model shared by runs (see `models`)
+//! <root>/quarantine/<time>-<kind>-<id>/ a corrupt run or model set aside: `entry/` as it
+//!                                       was, `reason.json` (see `quarantine`)
 //! ```
+//!
+//! Every record carries a sha256 of its own content and of each artifact; every read
+//! checks them, and a mismatch is a corrupt entry, never a result.
 //!
 //! A run is written into `runs/.tmp-<id>-<pid>/`, synced, and renamed into place, so a
 //! run directory is complete or absent. The lock is an OS file lock, released by the
@@ -154,6 +160,67 @@ pub struct Record {
     /// The sha256 (hex) of every other file of the run, by file name (including its
     /// model's `loss.csv` and `weights.safetensors`).
     pub artifacts: BTreeMap<String, String>,
+    /// The sha256 (hex) of the record's own content ([`content_checksum`]), so that an
+    /// edit that leaves valid JSON (a digit of a metric) is found on read. Absent in
+    /// records written before it existed, which are read unchecked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+}
+
+/// The sha256 (hex) of a record's compact JSON with its `checksum` left out: serde
+/// writes fields in declaration order and floats round-trip, so parsing a record and
+/// serialising it again gives the same bytes.
+pub fn content_checksum<T: Serialize>(value: &T) -> String {
+    let json = serde_json::to_string(value).expect("a record is plain data");
+    hex::encode(Sha256::digest(json.as_bytes()))
+}
+
+/// Checks a record's `checksum` (when it has one) against its content.
+pub(crate) fn verify_checksum<T: Serialize + Clone>(
+    path: &Path,
+    record: &T,
+    checksum: fn(&mut T) -> &mut Option<String>,
+) -> Result<()> {
+    let mut bare = record.clone();
+    let Some(expected) = checksum(&mut bare).take() else {
+        return Ok(());
+    };
+    if content_checksum(&bare) == expected {
+        Ok(())
+    } else {
+        Err(Error::corrupt(
+            path,
+            "its checksum does not match its content (edited or damaged since it was written)",
+        ))
+    }
+}
+
+/// Checks `bytes` of the artifact `name` against the sha256 that `artifacts` lists for it
+/// (an artifact a record does not list is not checked).
+pub(crate) fn verify_artifact(
+    path: &Path,
+    name: &str,
+    bytes: &[u8],
+    artifacts: &BTreeMap<String, String>,
+) -> Result<()> {
+    match artifacts.get(name) {
+        Some(expected) if hex::encode(Sha256::digest(bytes)) != *expected => Err(Error::corrupt(
+            path,
+            format!("its sha256 does not match the {expected} its record lists"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// What the store holds under a run id.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lookup {
+    /// Nothing.
+    Absent,
+    /// A record that parses and matches its checksum.
+    Stored(Record),
+    /// A record that does not parse or does not match its checksum: the reason.
+    Corrupt(String),
 }
 
 /// One cell of a stored sweep.
@@ -286,20 +353,43 @@ impl RunStore {
 
     /// The record of a run, or `None` if the run is not stored.
     pub fn record(&self, id: &RunId) -> Result<Option<Record>> {
-        let record: Option<Record> = read_json_if_present(&self.run_dir(id).join("record.json"))?;
+        let path = self.run_dir(id).join("record.json");
+        let record: Option<Record> = read_json_if_present(&path)?;
+        if let Some(record) = &record {
+            verify_checksum(&path, record, |r| &mut r.checksum)?;
+        }
         Ok(record.map(Record::normalized))
     }
 
+    /// Like [`RunStore::record`], with a corrupt record as an answer instead of an error,
+    /// for callers that set it aside and carry on.
+    pub fn lookup(&self, id: &RunId) -> Result<Lookup> {
+        match self.record(id) {
+            Ok(Some(record)) => Ok(Lookup::Stored(record)),
+            Ok(None) => Ok(Lookup::Absent),
+            Err(err @ Error::Corrupt { .. }) => Ok(Lookup::Corrupt(err.to_string())),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Reads one artifact of a run, checked against the sha256 its record lists (a
+    /// mismatch is [`Error::Corrupt`]: nothing read from the store is used unchecked).
     fn read(&self, id: &RunId, file: &str) -> Result<(PathBuf, Vec<u8>)> {
         let mut path = self.run_dir(id).join(file);
+        let record = self.record(id)?;
         if !path.exists() && matches!(file, "loss.csv" | "weights.safetensors") {
             // A run that shares a stored model keeps these in the model's directory.
-            if let Some(model) = self.record(id)?.and_then(|r| r.model) {
+            if let Some(model) = record.as_ref().and_then(|r| r.model.clone()) {
                 path = self.model_dir(&model).join(file);
             }
         }
         match fs::read(&path) {
-            Ok(bytes) => Ok((path, bytes)),
+            Ok(bytes) => {
+                if let Some(record) = &record {
+                    verify_artifact(&path, file, &bytes, &record.artifacts)?;
+                }
+                Ok((path, bytes))
+            }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(Error::UnknownRun(
                 format!("run {id} has no {file} in {}", self.root.display()),
             )),
@@ -567,6 +657,7 @@ impl RunStore {
 
             let mut record = record_of(id, result, started_at, finished_at, artifacts);
             record.model = model.map(|m| m.id.clone());
+            record.checksum = Some(content_checksum(&record));
             let json = serde_json::to_string_pretty(&record).expect("a record is plain data");
             write_synced(&tmp.join("record.json"), json.as_bytes())?;
             Ok(record)
@@ -641,6 +732,7 @@ fn record_of(
         host: Host::current(),
         model: None,
         artifacts,
+        checksum: None,
     };
     match result {
         Ok(outcome) => {

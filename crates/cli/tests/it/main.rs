@@ -2,6 +2,7 @@
 
 use std::process::Command;
 
+mod faults;
 mod limits;
 mod mutations;
 mod slurm;

@@ -40,6 +40,7 @@ fn input() -> ReportInput {
         featured: Some(fix),
         correction: reporter::compare::Correction::None,
         pending_cells: 0,
+        corrupt: Vec::new(),
     }
 }
 

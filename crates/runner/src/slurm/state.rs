@@ -50,6 +50,9 @@ pub enum CellStatus {
     Died(TaskRef, Option<String>),
     /// Submitted and not stored, but the queue could not be read.
     Unknown(TaskRef),
+    /// Stored, but its record is corrupt (the reason): the next sweep sets it aside and
+    /// runs the cell again.
+    Corrupt(String),
     /// Not stored and not submitted.
     Pending,
 }
@@ -63,6 +66,7 @@ impl CellStatus {
             CellStatus::Running(_) => "running",
             CellStatus::Failed(..) | CellStatus::Died(..) => "failed",
             CellStatus::Unknown(_) => "submitted",
+            CellStatus::Corrupt(_) => "corrupt",
             CellStatus::Pending => "pending",
         }
     }
@@ -163,6 +167,7 @@ impl Tracker {
         }
         Ok(match (stored, latest) {
             (CellState::Failed(record), task) => CellStatus::Failed(record, task),
+            (CellState::Corrupt(reason), _) => CellStatus::Corrupt(reason),
             (_, None) => CellStatus::Pending,
             (_, Some(task)) => match &self.queue {
                 Some(Ok(_)) => {

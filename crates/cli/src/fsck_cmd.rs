@@ -1,0 +1,92 @@
+//! `diffsweep fsck`: checks every record, model and artifact of a store against its
+//! sha256, finds leftovers of dead processes, and with `--repair` sets bad entries aside
+//! as a sweep would.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+
+/// Arguments of `diffsweep fsck`.
+#[derive(clap::Args, Debug)]
+pub struct FsckArgs {
+    /// The store's root directory.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    results: PathBuf,
+    /// Move every corrupt run and model to the store's quarantine (nothing is deleted;
+    /// the next sweep runs them again).
+    #[arg(long)]
+    repair: bool,
+}
+
+/// Runs `diffsweep fsck`: exit 0 when the store is sound, 1 when something is wrong.
+pub fn run(args: FsckArgs) -> anyhow::Result<ExitCode> {
+    if !args.results.is_dir() {
+        return Err(anyhow::Error::new(crate::BadInput(format!(
+            "--results {} is not a store folder",
+            args.results.display()
+        ))));
+    }
+    let store = crate::paths::open_store(&args.results)?;
+    let started = Instant::now();
+    let report = runner::fsck::check(&store, args.repair)
+        .with_context(|| format!("cannot check the store {}", args.results.display()))?;
+    for problem in &report.problems {
+        match &problem.repaired {
+            Some(path) => println!(
+                "  set aside {}: {} (now {})",
+                problem.entry,
+                problem.reason,
+                path.display()
+            ),
+            None => println!("  {}: {}", problem.entry, problem.reason),
+        }
+    }
+    for entry in &report.busy {
+        println!("  skipped {entry}: another process holds its lock (being written)");
+    }
+    println!(
+        "fsck {}: {} runs, {} models, {} artifacts ({:.1} MB) checked in {:.2}s: {}{}",
+        args.results.display(),
+        report.runs,
+        report.models,
+        report.artifacts,
+        report.bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64(),
+        if report.problems.is_empty() {
+            "no problem found".to_string()
+        } else if args.repair {
+            format!(
+                "{}, corrupt entries set aside",
+                problems(report.problems.len())
+            )
+        } else {
+            format!(
+                "{} (run again with --repair to set corrupt entries aside)",
+                problems(report.problems.len())
+            )
+        },
+        if report.quarantined > 0 {
+            format!(
+                "; {} entries in quarantine (`gc --yes` deletes them)",
+                report.quarantined
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(if report.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn problems(n: usize) -> String {
+    if n == 1 {
+        "1 problem".into()
+    } else {
+        format!("{n} problems")
+    }
+}

@@ -1,0 +1,244 @@
+//! Fault injection: a store damaged as disks, sync tools and editors damage stores. Every
+//! fault is found by `fsck`, never used by `sweep`, `report` or `status`, set aside (not
+//! deleted) and rebuilt bit for bit.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::diffsweep;
+
+/// Four tiny cells: two share a model (they differ only in the sampler), and a second
+/// seed of each.
+const EXPERIMENT: &str = r#"
+name = "faults"
+seeds = 2
+[base]
+T = 10
+dataset = { n = 64 }
+training = { epochs = 40 }
+[grid]
+"sampling.method" = ["ancestral", "ddim"]
+"#;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    diffsweep(args)
+}
+
+/// Every run's metrics and artifact hashes, by run id.
+fn contents(store: &Path) -> BTreeMap<String, (serde_json::Value, serde_json::Value)> {
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(store.join("runs")).unwrap() {
+        let path = entry.unwrap().path();
+        let record = path.join("record.json");
+        if !record.exists() {
+            continue;
+        }
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(record).unwrap()).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        out.insert(name, (json["metrics"].clone(), json["artifacts"].clone()));
+    }
+    out
+}
+
+fn dirs(store: &Path, kind: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(store.join(kind))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    out.sort();
+    out
+}
+
+fn flip_byte(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x20;
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn slow_every_planted_fault_is_found_set_aside_and_rebuilt_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("faults.toml");
+    std::fs::write(&file, EXPERIMENT).unwrap();
+    let file = file.to_str().unwrap();
+    let clean = dir.path().join("clean");
+    let (code, _, stderr) = run(&[
+        "sweep",
+        file,
+        "--results",
+        clean.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let want = contents(&clean);
+    assert_eq!(want.len(), 4);
+    let (code, stdout, _) = run(&["fsck", "--results", clean.to_str().unwrap()]);
+    assert_eq!(code, 0, "a clean store passes: {stdout}");
+    assert!(stdout.contains("no problem found"), "{stdout}");
+
+    let store = dir.path().join("damaged");
+    copy_dir(&clean, &store);
+    let s = store.to_str().unwrap();
+    let runs = dirs(&store, "runs");
+    let models = dirs(&store, "models");
+    assert_eq!((runs.len(), models.len()), (4, 2));
+    // 1. A flipped byte in a shared model's weights.
+    flip_byte(&models[0].join("weights.safetensors"));
+    // 2. A truncated record.
+    let record = runs[0].join("record.json");
+    let text = std::fs::read_to_string(&record).unwrap();
+    std::fs::write(&record, &text[..text.len() / 2]).unwrap();
+    // 3. A digit changed inside a record that stays valid JSON.
+    let record = runs[1].join("record.json");
+    let text = std::fs::read_to_string(&record).unwrap();
+    let at = text.find("\"chamfer\": 0.").expect("a chamfer value") + "\"chamfer\": 0.".len();
+    let digit = if &text[at..at + 1] == "7" { "3" } else { "7" };
+    std::fs::write(
+        &record,
+        format!("{}{digit}{}", &text[..at], &text[at + 1..]),
+    )
+    .unwrap();
+    // 4. A flipped byte in samples.
+    flip_byte(&runs[2].join("samples.csv"));
+    // 5. An empty record.
+    std::fs::write(runs[3].join("record.json"), "").unwrap();
+    // 6. The leftover of a dead writer (process 99999 is gone; nobody holds the lock).
+    let leftover = format!(
+        ".tmp-{}-99999",
+        runs[0].file_name().unwrap().to_string_lossy()
+    );
+    std::fs::create_dir(store.join("runs").join(&leftover)).unwrap();
+
+    // fsck finds every fault and exits 1; it changes nothing without --repair.
+    let (code, stdout, _) = run(&["fsck", "--results", s]);
+    assert_eq!(code, 1, "{stdout}");
+    for entry in [&models[0], &runs[0], &runs[1], &runs[2], &runs[3]] {
+        let id = entry.file_name().unwrap().to_string_lossy().to_string();
+        assert!(stdout.contains(&id), "fsck names {id}: {stdout}");
+    }
+    assert!(stdout.contains(&leftover), "{stdout}");
+    assert!(stdout.contains("weights.safetensors"), "{stdout}");
+    assert!(stdout.contains("checksum"), "{stdout}");
+    assert!(!store.join("quarantine").exists());
+
+    // status and report carry on and name the corrupt runs.
+    let (code, stdout, stderr) = run(&["status", file, "--results", s]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("corrupt"), "{stdout}");
+    let out = dir.path().join("report");
+    let (code, _, stderr) = run(&[
+        "report",
+        file,
+        "--results",
+        s,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("stored runs are corrupt"), "{report}");
+
+    // A sweep sets every corrupt entry aside, says so, and rebuilds it bit for bit; the
+    // corrupt model is never sampled (a new evaluation of it retrains it first).
+    let (code, _, stderr) = run(&["sweep", file, "--results", s, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("set aside corrupt run"), "{stderr}");
+    let quarantined = std::fs::read_dir(store.join("quarantine")).unwrap().count();
+    assert!(quarantined >= 3, "{quarantined} entries set aside");
+    // The samples flipped in a record that parses: fsck --repair sets it aside.
+    let (code, stdout, _) = run(&["fsck", "--results", s, "--repair"]);
+    assert_eq!(code, 1, "{stdout}");
+    let (code, _, stderr) = run(&["sweep", file, "--results", s, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(contents(&store).len(), 4, "the same four runs");
+    assert_eq!(
+        contents(&store),
+        want,
+        "every metric and artifact hash as before"
+    );
+    // A sweep removes a dead writer's temporary directory when it starts.
+    let (code, stdout, _) = run(&["fsck", "--results", s]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(!store.join("runs").join(&leftover).exists());
+
+    // Nothing was deleted: the quarantine holds every damaged entry with its reason, and
+    // only gc --yes removes it.
+    for entry in std::fs::read_dir(store.join("quarantine")).unwrap() {
+        let path = entry.unwrap().path();
+        let reason = std::fs::read_to_string(path.join("reason.json")).unwrap();
+        assert!(
+            reason.contains("original_path") && reason.contains("time"),
+            "{reason}"
+        );
+        assert!(path.join("entry").is_dir());
+    }
+    let (code, stdout, _) = run(&["gc", "--keep", file, "--results", s, "--yes"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(
+        std::fs::read_dir(store.join("quarantine")).unwrap().count(),
+        0
+    );
+    let (code, stdout, _) = run(&["fsck", "--results", s]);
+    assert_eq!(code, 0, "{stdout}");
+}
+
+/// A damaged shared model is set aside and retrained before a new evaluation samples
+/// it; the runs that already name it stay, since the retrained model has their hashes.
+#[test]
+fn slow_a_corrupt_model_is_retrained_before_it_is_sampled_and_its_runs_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("faults.toml");
+    std::fs::write(
+        &file,
+        EXPERIMENT.replace("[\"ancestral\", \"ddim\"]", "[\"ancestral\"]"),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    let (code, _, stderr) = run(&["sweep", file, "--results", s, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    let before = contents(&store);
+    for model in dirs(&store, "models") {
+        flip_byte(&model.join("weights.safetensors"));
+    }
+    // DDIM cells share the stored models: each is checked, set aside and retrained.
+    let (code, stdout, stderr) = run(&[
+        "sweep",
+        file,
+        "--results",
+        s,
+        "--quiet",
+        "--set",
+        "sampling.method=ddim",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stderr.matches("set aside corrupt model").count(),
+        2,
+        "{stderr}"
+    );
+    assert!(stdout.contains("2 models trained and 0 loaded"), "{stdout}");
+    let after = contents(&store);
+    for (id, content) in &before {
+        assert_eq!(after.get(id), Some(content), "run {id} kept as it was");
+    }
+    let (code, stdout, _) = run(&["fsck", "--results", s]);
+    assert_eq!(code, 0, "{stdout}");
+}

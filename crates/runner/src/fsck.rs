@@ -1,0 +1,220 @@
+//! `fsck`: checks a whole store. Every run and model record must parse and match its own
+//! checksum, every artifact it lists must exist and match its sha256, every run must name
+//! a model that exists; temporary and set-aside directories (`.tmp-`, `.old-`, `.gc-`)
+//! left by dead processes are found. With `repair`, each bad entry is quarantined, as a
+//! sweep would, under its lock; nothing is deleted.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::quarantine::EntryKind;
+use crate::store::{Lookup, RunStore};
+use crate::{Error, Result};
+
+/// One thing `fsck` found wrong.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    /// The entry: `runs/<id>`, `models/<id>`, or a leftover's path under the root.
+    pub entry: String,
+    /// What is wrong.
+    pub reason: String,
+    /// Where `repair` moved it, if it did.
+    pub repaired: Option<PathBuf>,
+}
+
+/// What `fsck` checked and found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FsckReport {
+    /// Run records checked.
+    pub runs: usize,
+    /// Model records checked.
+    pub models: usize,
+    /// Artifacts whose sha256 was checked.
+    pub artifacts: usize,
+    /// Bytes hashed.
+    pub bytes: u64,
+    /// Corrupt or incomplete entries, and leftovers.
+    pub problems: Vec<Problem>,
+    /// Entries already in quarantine (not problems: they are set aside).
+    pub quarantined: usize,
+    /// Entries skipped because another process holds their lock (being written).
+    pub busy: Vec<String>,
+}
+
+/// Checks `files` (name to listed sha256) in `dirs` (the first that holds each file).
+fn check_artifacts(
+    listed: &BTreeMap<String, String>,
+    dirs: &[PathBuf],
+    report: &mut FsckReport,
+) -> Option<String> {
+    for (name, expected) in listed {
+        let Some(path) = dirs.iter().map(|d| d.join(name)).find(|p| p.exists()) else {
+            return Some(format!("{name} is missing"));
+        };
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(err) => return Some(format!("{name} cannot be read: {err}")),
+        };
+        report.artifacts += 1;
+        report.bytes += bytes.len() as u64;
+        if hex::encode(Sha256::digest(&bytes)) != *expected {
+            return Some(format!("{name} does not match the sha256 its record lists"));
+        }
+    }
+    None
+}
+
+/// Leftover directories of dead processes in `dir` (`.tmp-`, `.old-`, `.gc-`).
+fn leftovers(store: &RunStore, dir: &Path, report: &mut FsckReport) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            p.is_dir()
+                && [".tmp-", ".old-", ".gc-"]
+                    .iter()
+                    .any(|prefix| name.starts_with(prefix))
+        })
+        .collect();
+    found.sort();
+    for path in found {
+        // A directory whose entry another process holds is being written, not left over.
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let owner = name
+            .split_once('-')
+            .and_then(|(_, rest)| rest.get(..64))
+            .and_then(crate::identity::RunId::parse);
+        if let Some(id) = owner {
+            match store.acquire_in(dir, &id, false) {
+                Ok(Some(_lock)) => {}
+                _ => continue,
+            }
+        }
+        report.problems.push(Problem {
+            entry: crate::quarantine::relative(store, &path).to_string(),
+            reason: "a temporary or set-aside directory of a process that did not finish \
+                     (`gc --yes` removes it; a sweep restores an `.old-` copy)"
+                .into(),
+            repaired: None,
+        });
+    }
+}
+
+/// Checks every entry of `store`; with `repair`, quarantines the bad ones.
+pub fn check(store: &RunStore, repair: bool) -> Result<FsckReport> {
+    let mut report = FsckReport::default();
+    let models_dir = store.models_dir();
+    // Models this pass set aside: their runs stay, since a sweep that needs the model
+    // trains it again and the retrained model reproduces the hashes the runs list.
+    let mut set_aside: std::collections::HashSet<crate::identity::RunId> = store
+        .quarantined()?
+        .into_iter()
+        .filter_map(|(_, reason)| reason)
+        .filter(|r| r.kind == EntryKind::Model)
+        .filter_map(|r| crate::identity::RunId::parse(&r.id))
+        .collect();
+    for id in store.model_ids()? {
+        // Under the model's lock, so a model being written is not judged half-written.
+        let Some(lock) = store.acquire_in(&models_dir, &id, false)? else {
+            report.busy.push(format!("models/{id}"));
+            continue;
+        };
+        report.models += 1;
+        let problem = match store.model_record(&id) {
+            Ok(Some(record)) => {
+                check_artifacts(&record.artifacts, &[store.model_dir(&id)], &mut report)
+            }
+            Ok(None) => Some("model.json is missing".into()),
+            Err(err @ Error::Corrupt { .. }) => Some(err.to_string()),
+            Err(err) => return Err(err),
+        };
+        if let Some(reason) = problem {
+            let repaired = if repair {
+                set_aside.insert(id.clone());
+                Some(store.quarantine(EntryKind::Model, &id, &reason)?)
+            } else {
+                None
+            };
+            report.problems.push(Problem {
+                entry: format!("models/{id}"),
+                reason,
+                repaired,
+            });
+        }
+        drop(lock);
+    }
+    for id in store.run_ids()? {
+        let Some(lock) = store.try_lock(&id)? else {
+            report.busy.push(format!("runs/{id}"));
+            continue;
+        };
+        report.runs += 1;
+        let problem = match store.lookup(&id)? {
+            Lookup::Corrupt(reason) => Some(reason),
+            Lookup::Absent => Some("record.json is missing".into()),
+            Lookup::Stored(record) => match &record.model {
+                // The model's own files are the model check's: a run is only corrupt if
+                // its own files are, or if it lists hashes its model does not have.
+                Some(model) if set_aside.contains(model) => None,
+                Some(model) => match store.model_record(model) {
+                    Ok(None) => Some(format!(
+                        "it names model {} which the store does not hold",
+                        model.short()
+                    )),
+                    Ok(Some(model_record)) => {
+                        let (own, shared): (BTreeMap<_, _>, BTreeMap<_, _>) = record
+                            .artifacts
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .partition(|(name, _)| !model_record.artifacts.contains_key(name));
+                        if shared
+                            .iter()
+                            .any(|(name, hash)| model_record.artifacts[name] != *hash)
+                        {
+                            Some(format!(
+                                "it lists hashes of model {} that the model's record does not",
+                                model.short()
+                            ))
+                        } else {
+                            check_artifacts(&own, &[store.run_dir(&id)], &mut report)
+                        }
+                    }
+                    // A corrupt model is the model check's problem.
+                    Err(_) => None,
+                },
+                None => check_artifacts(&record.artifacts, &[store.run_dir(&id)], &mut report),
+            },
+        };
+        if let Some(reason) = problem {
+            let repaired = if repair {
+                Some(store.quarantine(EntryKind::Run, &id, &reason)?)
+            } else {
+                None
+            };
+            report.problems.push(Problem {
+                entry: format!("runs/{id}"),
+                reason,
+                repaired,
+            });
+        }
+        drop(lock);
+    }
+    for dir in [store.root().join("runs"), models_dir] {
+        leftovers(store, &dir, &mut report);
+    }
+    report.quarantined = store.quarantined()?.len();
+    Ok(report)
+}
