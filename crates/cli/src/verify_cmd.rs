@@ -136,7 +136,16 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             .record(&cell.id)?
             .context("a retrained run has no record")?;
         let mut problems = Vec::new();
-        let against = if let Some(old) = store.record(&cell.id)? {
+        let stored = match store.lookup(&cell.id)? {
+            runner::Lookup::Stored(old) => Some(*old),
+            runner::Lookup::Absent => None,
+            // A stored record that does not check is itself a finding.
+            runner::Lookup::Corrupt(reason) => {
+                problems.push(format!("the stored record is corrupt: {reason}"));
+                None
+            }
+        };
+        let against = if let Some(old) = stored {
             for column in NUMBERS {
                 let (a, b) = (number(&old, column), number(&new, column));
                 if a.map(f64::to_bits) != b.map(f64::to_bits) {

@@ -89,7 +89,7 @@ pub fn select(store: &RunStore, query: &RunQuery) -> Result<Sweep> {
                     config_path::get(&json, p).map(|v| (p.clone(), AxisValue::from_json(v)))
                 })
                 .collect();
-            row_of(id.as_str(), axes, seed, record)
+            row_of(id.as_str(), axes, seed, *record)
         })
         .filter(|row| query.status.is_none_or(|s| row.status == s))
         .collect();

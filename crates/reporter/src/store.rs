@@ -49,7 +49,7 @@ pub fn load(store: &RunStore, experiment: &Experiment) -> Result<ReportInput> {
     let mut corrupt = Vec::new();
     for cell in experiment.cells() {
         let record = match store.lookup(&cell.id).map_err(store_err)? {
-            runner::Lookup::Stored(record) => record,
+            runner::Lookup::Stored(record) => *record,
             runner::Lookup::Absent => {
                 pending += 1;
                 continue;

@@ -120,8 +120,8 @@ impl CellState {
     /// The state of `cell` in `store`.
     pub fn of(store: &RunStore, cell: &Cell) -> Result<CellState> {
         Ok(match store.lookup(&cell.id)? {
-            Lookup::Stored(record) if record.status == Status::Failed => CellState::Failed(record),
-            Lookup::Stored(record) => CellState::Done(record),
+            Lookup::Stored(record) if record.status == Status::Failed => CellState::Failed(*record),
+            Lookup::Stored(record) => CellState::Done(*record),
             Lookup::Corrupt(reason) => CellState::Corrupt(reason),
             Lookup::Absent => CellState::Pending,
         })
@@ -352,7 +352,7 @@ impl Executor {
             // A corrupt record is set aside under the cell's lock when its worker reaches
             // it, and the cell runs again.
             let record = match store.lookup(&cell.id)? {
-                Lookup::Stored(record) => Some(record),
+                Lookup::Stored(record) => Some(*record),
                 Lookup::Absent | Lookup::Corrupt(_) => None,
             };
             if self.needs_run(record.as_ref()) {
@@ -500,7 +500,7 @@ impl Executor {
         // Under the lock, look again: another process may have stored it meanwhile.
         match store.lookup(&cell.id) {
             Ok(Lookup::Stored(record)) if !self.needs_run(Some(&record)) => {
-                return CellOutcome::Cached(record)
+                return CellOutcome::Cached(*record)
             }
             Ok(Lookup::Corrupt(reason)) => {
                 match store.quarantine(EntryKind::Run, &cell.id, &reason) {

@@ -218,7 +218,7 @@ pub enum Lookup {
     /// Nothing.
     Absent,
     /// A record that parses and matches its checksum.
-    Stored(Record),
+    Stored(Box<Record>),
     /// A record that does not parse or does not match its checksum: the reason.
     Corrupt(String),
 }
@@ -365,7 +365,7 @@ impl RunStore {
     /// for callers that set it aside and carry on.
     pub fn lookup(&self, id: &RunId) -> Result<Lookup> {
         match self.record(id) {
-            Ok(Some(record)) => Ok(Lookup::Stored(record)),
+            Ok(Some(record)) => Ok(Lookup::Stored(Box::new(record))),
             Ok(None) => Ok(Lookup::Absent),
             Err(err @ Error::Corrupt { .. }) => Ok(Lookup::Corrupt(err.to_string())),
             Err(err) => Err(err),

@@ -188,7 +188,7 @@ fn slurm_sweep_of_quick_stores_what_a_local_sweep_stores() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("submitted 16 cells"), "{stdout}");
     assert!(
-        stdout.contains("16 completed, 0 diverged, 0 failed"),
+        stdout.contains("16 completed, 0 diverged, 0 non-finite, 0 failed"),
         "{stdout}"
     );
 
@@ -316,7 +316,7 @@ fn a_cancelled_task_shows_as_failed_and_retry_failed_trains_it_alone() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("submitted 1 cells"), "{stdout}");
     assert!(
-        stdout.contains("2 completed, 0 diverged, 0 failed"),
+        stdout.contains("2 completed, 0 diverged, 0 non-finite, 0 failed"),
         "{stdout}"
     );
     let latest = submissions(&results).last().unwrap().clone();
@@ -419,7 +419,7 @@ fn a_requeued_or_signalled_task_stores_what_an_uninterrupted_run_stores() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("1 completed, 0 diverged, 0 failed"),
+        stdout.contains("1 completed, 0 diverged, 0 non-finite, 0 failed"),
         "{stdout}"
     );
     assert_eq!(starts(), 3, "{}", std::fs::read_to_string(&log).unwrap());
@@ -650,7 +650,7 @@ fn cells_that_share_a_model_go_out_as_one_task() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("8 completed, 0 diverged, 0 failed"),
+        stdout.contains("8 completed, 0 diverged, 0 non-finite, 0 failed"),
         "{stdout}"
     );
     let submission = &submissions(&on_slurm)[0];

@@ -165,13 +165,29 @@ fn verify_retrains_and_names_each_mismatch() {
         "{stdout}"
     );
 
-    // One stored number off by one ulp is found and named.
+    // One stored number off by one ulp, in a record whose checksum is rewritten to
+    // match (a record another code version wrote): the comparison finds and names it.
     let run = std::fs::read_dir(results.join("runs"))
         .expect("runs")
         .map(|e| e.expect("entry").path())
         .find(|p| p.join("record.json").is_file())
         .expect("a run");
     let text = std::fs::read_to_string(run.join("record.json")).expect("record");
+    let mut record: runner::Record = serde_json::from_str(&text).expect("a record");
+    let metrics = record.metrics.as_mut().expect("metrics");
+    metrics.chamfer = f64::from_bits(metrics.chamfer.to_bits() + 1);
+    record.checksum = None;
+    record.checksum = Some(runner::store::content_checksum(&record));
+    let edited = serde_json::to_string_pretty(&record).expect("json");
+    std::fs::write(run.join("record.json"), &edited).expect("write");
+    let (code, stdout, _) = diffsweep(&["verify", &file, "--results", results_arg]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("MISMATCH") && stdout.contains("chamfer"),
+        "{stdout}"
+    );
+
+    // The same edit without the checksum: the stored record is named as corrupt.
     let start = text.find("\"chamfer\": ").expect("chamfer") + "\"chamfer\": ".len();
     let end = start + text[start..].find(',').expect("a comma");
     let value: f64 = text[start..end].parse().expect("a number");
@@ -184,7 +200,7 @@ fn verify_retrains_and_names_each_mismatch() {
     let (code, stdout, _) = diffsweep(&["verify", &file, "--results", results_arg]);
     assert_eq!(code, 1, "{stdout}");
     assert!(
-        stdout.contains("MISMATCH") && stdout.contains("chamfer"),
+        stdout.contains("MISMATCH") && stdout.contains("corrupt") && stdout.contains("checksum"),
         "{stdout}"
     );
 }
