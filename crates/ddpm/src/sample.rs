@@ -886,7 +886,7 @@ mod tests {
     }
 
     /// An update as `x_prev = a x + b eps + c z`, read off at unit inputs.
-    fn linear_form(step: &Step) -> [f64; 3] {
+    pub(super) fn linear_form(step: &Step) -> [f64; 3] {
         [
             step.apply_unclipped(Prediction::Epsilon, 1.0, 0.0, 0.0),
             step.apply_unclipped(Prediction::Epsilon, 0.0, 1.0, 0.0),

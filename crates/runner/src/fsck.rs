@@ -113,6 +113,32 @@ fn leftovers(store: &RunStore, dir: &Path, report: &mut FsckReport) {
     }
 }
 
+/// Records a bad entry; with `repair`, quarantines it (the caller holds its lock).
+fn found(
+    store: &RunStore,
+    kind: EntryKind,
+    id: &crate::identity::RunId,
+    reason: String,
+    repair: bool,
+    report: &mut FsckReport,
+) -> Result<()> {
+    let repaired = if repair {
+        Some(store.quarantine(kind, id, &reason)?)
+    } else {
+        None
+    };
+    let folder = match kind {
+        EntryKind::Run => "runs",
+        EntryKind::Model => "models",
+    };
+    report.problems.push(Problem {
+        entry: format!("{folder}/{id}"),
+        reason,
+        repaired,
+    });
+    Ok(())
+}
+
 /// Checks every entry of `store`; with `repair`, quarantines the bad ones.
 pub fn check(store: &RunStore, repair: bool) -> Result<FsckReport> {
     let mut report = FsckReport::default();
@@ -142,17 +168,10 @@ pub fn check(store: &RunStore, repair: bool) -> Result<FsckReport> {
             Err(err) => return Err(err),
         };
         if let Some(reason) = problem {
-            let repaired = if repair {
+            if repair {
                 set_aside.insert(id.clone());
-                Some(store.quarantine(EntryKind::Model, &id, &reason)?)
-            } else {
-                None
-            };
-            report.problems.push(Problem {
-                entry: format!("models/{id}"),
-                reason,
-                repaired,
-            });
+            }
+            found(store, EntryKind::Model, &id, reason, repair, &mut report)?;
         }
         drop(lock);
     }
@@ -199,16 +218,7 @@ pub fn check(store: &RunStore, repair: bool) -> Result<FsckReport> {
             },
         };
         if let Some(reason) = problem {
-            let repaired = if repair {
-                Some(store.quarantine(EntryKind::Run, &id, &reason)?)
-            } else {
-                None
-            };
-            report.problems.push(Problem {
-                entry: format!("runs/{id}"),
-                reason,
-                repaired,
-            });
+            found(store, EntryKind::Run, &id, reason, repair, &mut report)?;
         }
         drop(lock);
     }

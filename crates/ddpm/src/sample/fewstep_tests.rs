@@ -94,14 +94,7 @@ fn every_sampler_target_and_clip_returns_a_point_mass() {
     }
 }
 
-/// An update as `x_prev = a x + b out + c z` for epsilon prediction, read off at unit inputs.
-fn linear_form(step: &Step) -> [f64; 3] {
-    [
-        step.apply_unclipped(Prediction::Epsilon, 1.0, 0.0, 0.0),
-        step.apply_unclipped(Prediction::Epsilon, 0.0, 1.0, 0.0),
-        step.apply_unclipped(Prediction::Epsilon, 0.0, 0.0, 1.0),
-    ]
-}
+use super::tests::linear_form;
 
 #[test]
 fn the_x0_form_of_the_ancestral_step_is_its_eps_form() {
