@@ -161,7 +161,11 @@ pub fn check(store: &RunStore, repair: bool) -> Result<FsckReport> {
         report.models += 1;
         let problem = match store.model_record(&id) {
             Ok(Some(record)) => {
-                check_artifacts(&record.artifacts, &[store.model_dir(&id)], &mut report)
+                let mut listed = record.artifacts.clone();
+                if let Some(hash) = &record.config_sha256 {
+                    listed.insert("config.toml".into(), hash.clone());
+                }
+                check_artifacts(&listed, &[store.model_dir(&id)], &mut report)
             }
             Ok(None) => Some("model.json is missing".into()),
             Err(err @ Error::Corrupt { .. }) => Some(err.to_string()),

@@ -58,6 +58,11 @@ pub struct ModelRecord {
     pub host: Host,
     /// The sha256 (hex) of `loss.csv` and `weights.safetensors`.
     pub artifacts: BTreeMap<String, String>,
+    /// The sha256 (hex) of the model's `config.toml`, checked by `fsck` (kept apart from
+    /// `artifacts`, which runs copy next to their own `config.toml`). Absent in models
+    /// stored before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_sha256: Option<String>,
     /// The sha256 of the record's own content, as [`crate::Record::checksum`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum: Option<String>,
@@ -164,15 +169,12 @@ impl RunStore {
                 Ok(())
             };
             let part = toml::to_string(&config.model_part()).expect("a RunConfig serializes");
-            put(
-                "config.toml",
-                format!(
-                    "# model {id}, training semantics v{} (sampling at its defaults: runs that differ only in sampling share this model)\n{part}",
-                    ddpm::SEMANTICS_VERSION
-                )
-                .as_bytes(),
-                false,
-            )?;
+            let config_text = format!(
+                "# model {id}, training semantics v{} (sampling at its defaults: runs that differ only in sampling share this model)\n{part}",
+                ddpm::SEMANTICS_VERSION
+            );
+            put("config.toml", config_text.as_bytes(), false)?;
+            let config_sha256 = hex::encode(Sha256::digest(config_text.as_bytes()));
             put("loss.csv", loss_csv(&model.loss_curve).as_bytes(), true)?;
             put("weights.safetensors", &encode_weights(&model.weights), true)?;
             let (status, diverged_epoch) = match model.status {
@@ -195,6 +197,7 @@ impl RunStore {
                 diffsweep_version: env!("CARGO_PKG_VERSION").to_string(),
                 host: Host::current(),
                 artifacts,
+                config_sha256: Some(config_sha256),
                 checksum: None,
             };
             let record = ModelRecord {

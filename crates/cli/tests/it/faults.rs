@@ -242,3 +242,93 @@ fn slow_a_corrupt_model_is_retrained_before_it_is_sampled_and_its_runs_stay() {
     let (code, stdout, _) = run(&["fsck", "--results", s]);
     assert_eq!(code, 0, "{stdout}");
 }
+
+/// A run whose model is gone is named by fsck; --repair sets the run aside, and the next
+/// sweep retrains the model and the run, bit for bit.
+#[test]
+fn slow_a_run_whose_model_is_missing_is_found_and_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("faults.toml");
+    std::fs::write(&file, EXPERIMENT).unwrap();
+    let file = file.to_str().unwrap();
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    let (code, _, stderr) = run(&["sweep", file, "--results", s, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    let want = contents(&store);
+    let model = dirs(&store, "models").remove(0);
+    let model_id = model.file_name().unwrap().to_string_lossy().to_string();
+    std::fs::remove_dir_all(&model).unwrap();
+    let (code, stdout, _) = run(&["fsck", "--results", s]);
+    assert_eq!(code, 1, "{stdout}");
+    assert_eq!(
+        stdout.matches("which the store does not hold").count(),
+        2,
+        "{stdout}"
+    );
+    assert!(stdout.contains(&model_id[..12]), "{stdout}");
+    let (code, stdout, _) = run(&["fsck", "--results", s, "--repair"]);
+    assert_eq!(code, 1, "{stdout}");
+    let (code, stdout, stderr) = run(&["sweep", file, "--results", s, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("2 run, 2 already stored"), "{stdout}");
+    assert_eq!(contents(&store), want);
+    let (code, stdout, _) = run(&["fsck", "--results", s]);
+    assert_eq!(code, 0, "{stdout}");
+}
+
+/// kill -9 of a sweep at several moments, then a sweep to the end: every metric and
+/// artifact hash is the uninterrupted sweep's, and fsck finds nothing wrong.
+#[test]
+fn slow_kill_9_at_random_moments_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kill.toml");
+    std::fs::write(
+        &file,
+        "name = \"kill\"\nseeds = 6\n[base]\nT = 10\ndataset = { n = 200 }\ntraining = { epochs = 300 }\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let clean = dir.path().join("clean");
+    let (code, _, stderr) = run(&[
+        "sweep",
+        file,
+        "--results",
+        clean.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let want = contents(&clean);
+    assert_eq!(want.len(), 6);
+
+    let store = dir.path().join("killed");
+    let s = store.to_str().unwrap();
+    // Delays spread over the sweep's length, from a seeded draw so a failure repeats.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    for round in 0..6 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let delay = std::time::Duration::from_millis(30 + state % 400);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_diffsweep"))
+            .args(["sweep", file, "--results", s, "--quiet", "--jobs", "2"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        // SIGKILL: no handler runs, as when a node dies.
+        let _ = child.kill();
+        let _ = child.wait();
+        let (code, stdout, _) = run(&["fsck", "--results", s]);
+        assert!(
+            !stdout.contains("does not match") && !stdout.contains("corrupt file"),
+            "round {round}: nothing half-written is visible: {stdout} ({code})"
+        );
+    }
+    let (code, _, stderr) = run(&["sweep", file, "--results", s, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(contents(&store), want);
+    let (code, stdout, _) = run(&["fsck", "--results", s]);
+    assert_eq!(code, 0, "{stdout}");
+}
