@@ -332,3 +332,193 @@ fn slow_kill_9_at_random_moments_loses_nothing() {
     let (code, stdout, _) = run(&["fsck", "--results", s]);
     assert_eq!(code, 0, "{stdout}");
 }
+
+/// A sweep, a report, fsck and `gc --yes` (keeping the experiment) at once on one store:
+/// no reader sees a half-written entry, gc removes nothing the sweep writes, and the
+/// store ends as an uninterrupted sweep's.
+#[test]
+fn slow_a_sweep_report_fsck_and_gc_at_once_never_see_half_an_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("busy.toml");
+    std::fs::write(
+        &file,
+        "name = \"busy\"\nseeds = 8\n[base]\nT = 10\ndataset = { n = 200 }\ntraining = { epochs = 1500 }\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let clean = dir.path().join("clean");
+    let (code, _, stderr) = run(&[
+        "sweep",
+        file,
+        "--results",
+        clean.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let want = contents(&clean);
+
+    let store = dir.path().join("busy");
+    let s = store.to_str().unwrap();
+    let out = dir.path().join("report");
+    let o = out.to_str().unwrap();
+    let mut sweep = std::process::Command::new(env!("CARGO_BIN_EXE_diffsweep"))
+        .args(["sweep", file, "--results", s, "--quiet", "--jobs", "2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut rounds = 0;
+    while sweep.try_wait().unwrap().is_none() && rounds < 200 {
+        rounds += 1;
+        if store.join("sweeps").exists() {
+            let (_, _, stderr) = run(&["report", file, "--results", s, "--out", o]);
+            assert!(
+                !stderr.contains("corrupt"),
+                "report saw a corrupt entry: {stderr}"
+            );
+        }
+        let (_, stdout, _) = run(&["fsck", "--results", s]);
+        assert!(
+            !stdout.contains("does not match") && !stdout.contains("corrupt file"),
+            "fsck saw half an entry: {stdout}"
+        );
+        let (code, stdout, stderr) = run(&["gc", "--keep", file, "--results", s, "--yes"]);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        assert!(
+            stdout.starts_with("0 runs and 0 models") || !stdout.contains("removed run"),
+            "{stdout}"
+        );
+    }
+    assert!(sweep.wait().unwrap().success());
+    assert_eq!(contents(&store), want);
+    let (code, stdout, _) = run(&["fsck", "--results", s]);
+    assert_eq!(code, 0, "{stdout}");
+}
+
+/// A store folder the user cannot write (run as `nobody`, since root writes anywhere) is
+/// bad input, exit 2, before anything trains. Needs root to switch user; skipped with a
+/// message otherwise.
+#[test]
+fn a_store_without_write_permission_is_refused_with_exit_2() {
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let runuser = std::path::Path::new("/usr/sbin/runuser");
+    if !is_root || !runuser.exists() {
+        eprintln!("skipped: needs root and runuser to run the check as another user");
+        return;
+    }
+    // A folder every user can enter and read but only root can write, outside the
+    // private temporary directory.
+    let root = std::path::PathBuf::from(format!("/tmp/diffsweep-ro-{}", std::process::id()));
+    let store = root.join("store");
+    std::fs::create_dir_all(&store).unwrap();
+    let file = root.join("ro.toml");
+    std::fs::write(
+        &file,
+        "name = \"ro\"\nseeds = 1\n[base]\ntraining = { epochs = 5 }\n",
+    )
+    .unwrap();
+    for path in [&root, &store] {
+        std::process::Command::new("chmod")
+            .args(["755", path.to_str().unwrap()])
+            .status()
+            .unwrap();
+    }
+    std::process::Command::new("chmod")
+        .args(["644", file.to_str().unwrap()])
+        .status()
+        .unwrap();
+    let out = std::process::Command::new(runuser)
+        .args([
+            "-u",
+            "nobody",
+            "--",
+            env!("CARGO_BIN_EXE_diffsweep"),
+            "sweep",
+        ])
+        .arg(&file)
+        .args(["--results", store.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&root);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("Permission denied")
+        && stderr.contains("diffsweep")
+        && out.status.code() == Some(126)
+    {
+        eprintln!("skipped: user nobody cannot run the test binary here");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--results") && stderr.contains("cannot write"),
+        "{stderr}"
+    );
+}
+
+/// A full disk (a 256 kB tmpfs): the sweep fails with a clear message, leaves no half-
+/// written entry, and the same sweep on a store with room stores the same runs. Needs root
+/// to mount; skipped with a message otherwise.
+#[test]
+fn slow_a_full_disk_leaves_nothing_half_written() {
+    let mount = tempfile::tempdir().unwrap();
+    let m = mount.path().to_str().unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs", m])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a small tmpfs here (needs root)");
+        return;
+    }
+    struct Unmount<'a>(&'a str);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(m);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("full.toml");
+    std::fs::write(
+        &file,
+        "name = \"full\"\nseeds = 40\n[base]\nT = 10\ndataset = { n = 400 }\ntraining = { epochs = 20 }\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let store = mount.path().join("store");
+    let s = store.to_str().unwrap();
+    let (code, stdout, stderr) = run(&["sweep", file, "--results", s, "--quiet"]);
+    assert_ne!(code, 0, "40 runs do not fit in 256 kB: {stdout}");
+    assert!(
+        format!("{stdout}{stderr}").contains("No space left")
+            || format!("{stdout}{stderr}").contains("full"),
+        "names the full disk: {stdout}{stderr}"
+    );
+    // Whatever was stored is whole: fsck finds nothing corrupt.
+    let (_, stdout, _) = run(&["fsck", "--results", s]);
+    assert!(
+        !stdout.contains("does not match") && !stdout.contains("corrupt file"),
+        "{stdout}"
+    );
+    let stored = contents(&store);
+    let roomy = dir.path().join("roomy");
+    let (code, _, stderr) = run(&[
+        "sweep",
+        file,
+        "--results",
+        roomy.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let want = contents(&roomy);
+    for (id, content) in &stored {
+        assert_eq!(
+            want.get(id),
+            Some(content),
+            "run {id} stored whole on the full disk"
+        );
+    }
+}
