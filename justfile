@@ -11,8 +11,7 @@ results := "results"
 default:
     @just --list
 
-# Train every cell of an experiment that is not stored yet, then write its report
-# (also when some cells failed, which the report lists; the exit code stays the sweep's).
+# Train every pending cell of an experiment, then write its report (exit code: the sweep's).
 sweep FILE *FLAGS:
     status=0; cargo run --bin diffsweep -- sweep {{FILE}} --results {{results}} {{FLAGS}} || status=$?; \
     cargo run --bin diffsweep -- report {{FILE}} --results {{results}}; exit $status
@@ -33,8 +32,7 @@ report FILE:
 train *FLAGS:
     cargo run --bin diffsweep -- train {{FLAGS}}
 
-# Start (`up`), stop (`down`) or show (`status`) a one-node Slurm cluster on this machine
-# (root, Debian 12), for `sweep --on slurm` and the Slurm tests.
+# Start (up), stop (down) or show (status) a one-node Slurm cluster here (root, Debian 12).
 slurm-cluster ACTION:
     scripts/slurm-cluster {{ACTION}}
 

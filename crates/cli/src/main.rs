@@ -34,7 +34,9 @@ enum Command {
     /// Count an experiment's cells that are done, failed or pending.
     Status(sweep_cmd::StatusArgs),
     /// Train one cell of a Slurm submission: what each array task of `sweep --on slurm`
-    /// runs (its script is in <results>/slurm/<submission>/job.sbatch).
+    /// runs (its script is in <results>/slurm/<submission>/job.sbatch). Internal, so
+    /// hidden from the top-level help.
+    #[command(hide = true)]
     SlurmTask(slurm_cmd::TaskArgs),
     /// Print the stored record of one run.
     Show(sweep_cmd::ShowArgs),
