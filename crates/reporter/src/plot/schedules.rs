@@ -6,10 +6,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::facets::distinct;
-use super::{
-    color, densify, draw_legend, draw_mesh, emptiest_corner, font, legend_share, log_ticks,
-    plot_err, title, unit, Figure,
-};
+use super::{color, draw_mesh, font, log_ticks, plot_err, title, Figure};
 use crate::artifacts::RunArtifacts;
 use crate::sweep::{AxisValue, Sweep};
 use crate::{Error, Result};
@@ -87,7 +84,10 @@ impl ScheduleFigure {
                 let schedule = ddpm::Schedule::new(&config, t)
                     .map_err(|e| Error::Plot(format!("schedule `{label}` at T = {t}: {e}")))?;
                 Ok(Curve {
-                    colour: labels.iter().position(|l| *l == label).unwrap_or(0),
+                    colour: super::series_colour(
+                        &label,
+                        labels.iter().position(|l| *l == label).unwrap_or(0),
+                    ),
                     label,
                     steps: t,
                     betas: schedule.betas[1..].to_vec(),
@@ -120,14 +120,37 @@ impl ScheduleFigure {
     }
 }
 
+impl ScheduleFigure {
+    /// Every schedule's label with its colour, in first-seen order.
+    fn legend(&self) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = Vec::new();
+        for curve in &self.curves {
+            if !out.iter().any(|(l, _)| *l == curve.label) {
+                out.push((curve.label.clone(), curve.colour));
+            }
+        }
+        out
+    }
+
+    fn legend_width(&self) -> u32 {
+        let legend = self.legend();
+        super::legend_strip_width(legend.iter().map(|(l, _)| l.as_str()).chain(["T = 10000"]))
+    }
+}
+
 impl Figure for ScheduleFigure {
     fn size(&self) -> (u32, u32) {
-        (1100, 480)
+        let rows = self.legend().len() + self.steps.len() + 1;
+        let height = (rows as u32 * super::LEGEND_ROW as u32 + 80).max(480);
+        (1100 + self.legend_width(), height)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         let area = title(root, "Noise schedules against t/T (line style: T)")?;
-        let panels = area.split_evenly((1, 2));
+        let (width, height) = area.dim_in_pixel();
+        let (plots, strip) = area.split_horizontally(width.saturating_sub(self.legend_width()));
+        let (plots, _) = plots.split_vertically(height.min(440));
+        let panels = plots.split_evenly((1, 2));
         let min_beta = self
             .curves
             .iter()
@@ -157,7 +180,6 @@ impl Figure for ScheduleFigure {
             )
             .map_err(plot_err)?;
         draw_mesh(&mut right, "t / T", "β_t")?;
-        let mut labelled: Vec<String> = Vec::new();
         for curve in &self.curves {
             let colour = color(curve.colour);
             let style = colour.stroke_width(2);
@@ -175,37 +197,21 @@ impl Figure for ScheduleFigure {
                 .filter(|(_, b)| **b > 0.0)
                 .map(|(i, b)| ((i + 1) as f64 / t, *b))
                 .collect();
-            let first = !labelled.contains(&curve.label);
             match self.dashes(curve.steps) {
                 None => {
-                    let series = left
-                        .draw_series(LineSeries::new(noise.clone(), style))
+                    left.draw_series(LineSeries::new(noise.clone(), style))
                         .map_err(plot_err)?;
-                    if first {
-                        series.label(curve.label.clone()).legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 22, y)], colour.stroke_width(3))
-                        });
-                    }
                     right
                         .draw_series(LineSeries::new(betas.clone(), style))
                         .map_err(plot_err)?;
                 }
                 Some((dash, gap)) => {
-                    let series = left
-                        .draw_series(DashedLineSeries::new(noise.clone(), dash, gap, style))
+                    left.draw_series(DashedLineSeries::new(noise.clone(), dash, gap, style))
                         .map_err(plot_err)?;
-                    if first {
-                        series.label(curve.label.clone()).legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 22, y)], colour.stroke_width(3))
-                        });
-                    }
                     right
                         .draw_series(DashedLineSeries::new(betas.clone(), dash, gap, style))
                         .map_err(plot_err)?;
                 }
-            }
-            if first {
-                labelled.push(curve.label.clone());
             }
             // Short chains have few steps: mark each one.
             if curve.steps <= 30 {
@@ -216,59 +222,25 @@ impl Figure for ScheduleFigure {
                     .map_err(plot_err)?;
             }
         }
-        // One grey legend entry per T for the line styles.
+        // The legend beside the panels, so it never covers a curve: one line per schedule,
+        // then one grey entry per T for the line styles.
+        let mut y = super::draw_line_legend(&strip, &self.legend())?;
         for &steps in &self.steps {
-            let grey = BLACK.mix(0.6);
-            let entry = match self.dashes(steps) {
-                None => right
-                    .draw_series(LineSeries::new(std::iter::empty(), grey.stroke_width(2)))
-                    .map_err(plot_err)?,
-                Some((dash, gap)) => right
-                    .draw_series(DashedLineSeries::new(
-                        std::iter::empty(),
-                        dash,
-                        gap,
-                        grey.stroke_width(2),
-                    ))
-                    .map_err(plot_err)?,
-            };
-            let dashes = self.dashes(steps);
-            entry
-                .label(super::steps_label(steps))
-                .legend(move |(x, y)| {
-                    let style = BLACK.mix(0.6).stroke_width(2);
-                    let (dash, gap) = dashes.unwrap_or((30, 0));
-                    DashedPathElement::new(vec![(x, y), (x + 26, y)], dash, gap, style)
-                });
+            let grey = BLACK.mix(0.6).stroke_width(2);
+            let (dash, gap) = self.dashes(steps).unwrap_or((30, 0));
+            strip
+                .draw(&DashedPathElement::new(
+                    vec![(6, y), (32, y)],
+                    dash,
+                    gap,
+                    grey,
+                ))
+                .map_err(plot_err)?;
+            strip
+                .draw(&Text::new(super::steps_label(steps), (40, y - 7), font(13)))
+                .map_err(plot_err)?;
+            y += super::LEGEND_ROW;
         }
-        let labels: Vec<String> = distinct(self.curves.iter().map(|c| c.label.clone()));
-        let step_labels: Vec<String> = self.steps.iter().map(super::steps_label).collect();
-        let (beta_lo, beta_hi) = (min_beta / 2.0, 1.5);
-        let mut noise_points = Vec::new();
-        let mut beta_points = Vec::new();
-        for curve in &self.curves {
-            let t = curve.steps as f64;
-            let xs = (1..=curve.steps).map(|i| i as f64 / t);
-            let noise: Vec<(f64, f64)> = xs
-                .clone()
-                .zip(&curve.one_minus_alpha_bar)
-                .map(|(x, v)| (x, unit(*v, 0.0, 1.02, false)))
-                .collect();
-            let betas: Vec<(f64, f64)> = xs
-                .zip(&curve.betas)
-                .filter(|(_, b)| **b > 0.0)
-                .map(|(x, b)| (x, unit(*b, beta_lo, beta_hi, true)))
-                .collect();
-            noise_points.extend(densify(&noise));
-            beta_points.extend(densify(&betas));
-        }
-        let area_size = left.plotting_area().dim_in_pixel();
-        let (w, h) = legend_share(&labels, area_size);
-        let left_corner = emptiest_corner(&noise_points, w, h);
-        let (w, h) = legend_share(&step_labels, area_size);
-        let right_corner = emptiest_corner(&beta_points, w, h);
-        draw_legend(&mut left, left_corner, 14)?;
-        draw_legend(&mut right, right_corner, 14)?;
         Ok(())
     }
 }
