@@ -3,9 +3,12 @@
 //!
 //! A run flows through the modules in order: [`data`] draws the training set, [`scaling`]
 //! fits a reversible map for it, [`schedule`] turns a beta schedule into the f64
-//! quantities of the forward and reverse processes ([`process`]), [`model`] is the noise
-//! predictor on dfdx, [`train`] fits it with full-batch AdamW, [`sample`] runs the reverse
-//! process (ancestral or DDIM, over every step or a respaced subset), and [`metrics`]
+//! quantities of the forward and reverse processes ([`process`]), [`model`] defines the
+//! network on dfdx and draws its initial weights, [`fused`] is the same network as one op
+//! that [`train`] fits with full-batch AdamW on the target [`prediction`] names (noise,
+//! clean data or v), [`sample`] runs the reverse process (ancestral, DDIM or
+//! DPM-Solver++(2M), over every step or a respaced subset, the predicted x0 optionally
+//! clipped), and [`metrics`]
 //! compares samples with data in data space, next to the noise floor of a perfect model.
 //! [`run`] ties them together for one [`RunConfig`].
 //!

@@ -4,9 +4,11 @@
 //! The data flows one way. [`store`] reads the runner's records into the reporter's own
 //! model, a [`Sweep`] of [`RunRow`]s ([`sweep`]), so everything after it can be tested on
 //! synthetic runs. [`aggregate`] puts the runs in a polars frame and groups them by cell
-//! (every axis but the seed) into means, deviations and Student-t intervals ([`stats`]);
-//! [`compare`] answers the experiment's `[[compare]]` questions with Welch intervals and a
-//! verdict. [`table`] shapes the tables a reader sees, and the exporters in [`export`]
+//! (every axis but the seed) into means, medians, deviations, Student-t intervals
+//! ([`stats`]) and counts of failed and exploded runs; [`compare`] answers the
+//! experiment's `[[compare]]` questions with paired intervals over the same seeds (Welch's
+//! where the seeds differ), at 95% or Bonferroni's level, with raw and Holm-adjusted
+//! p-values, and a verdict. [`table`] shapes the tables a reader sees, and the exporters in [`export`]
 //! write them as CSV, Parquet and markdown. [`plot`] draws the figures (PNG and SVG, with a
 //! bundled font), reading samples, loss curves and weights through [`RunArtifacts`]
 //! ([`artifacts`]). [`document`] writes `report.md` around all of it.

@@ -1,17 +1,20 @@
 //! The runner turns one TOML experiment file into trained, stored runs.
 //!
-//! [`grid`] parses and validates an experiment file and expands its grid into [`Cell`]s,
+//! [`experiment`] parses and validates an experiment file and expands its grid into [`Cell`]s,
 //! each a fully resolved [`ddpm::RunConfig`]; [`config_path`] is how a dotted key such as
 //! `schedule.kind` reaches into a config, and [`location`] turns a key back into the line
 //! and column of the file it came from. [`identity`] names every cell by the sha256 of
 //! its canonical config ([`RunId`]), so two sweeps that share a cell share its run.
 //! [`store`] keeps runs on disk under `results/` ([`RunStore`]): written atomically,
-//! one lock per run, read back by the reporter. [`executor`] trains the cells that are
+//! one lock per run, every record and artifact checked against its sha256 when read back
+//! ([`quarantine`] sets corrupt entries aside, [`fsck`] checks a whole store); [`models`]
+//! keeps the trained models that runs differing only in sampling share. [`executor`] trains the cells that are
 //! not stored yet on a rayon pool, one run per worker, and [`progress`] shows it.
 //! [`plan`] estimates how long the pending cells will take.
 //!
-//! **Nothing is written before the whole experiment file has been validated**, and **a
-//! run directory is either complete or absent**.
+//! **Nothing is written before the whole experiment file has been validated**, **a run
+//! directory is either complete or absent**, and **nothing read from the store is used
+//! unchecked**.
 
 pub mod config_path;
 pub mod executor;
