@@ -548,6 +548,13 @@ impl ReverseProcess {
         let mut magnitudes = Vec::new();
         for step in &self.steps {
             model.predict(&x, step.t, &mut output);
+            if let Update::Ancestral { .. } = step.update {
+                // The eps form reads the predicted noise as it is: no x0 to form or clip,
+                // the same work per point as before the other targets existed.
+                apply_step(step, &mut x, &x0, &output, &prev_x0, rng);
+                visit(&x);
+                continue;
+            }
             for ((p, o), (x0, eps)) in x.iter().zip(&output).zip(x0.iter_mut().zip(&mut eps)) {
                 for axis in 0..2 {
                     (x0[axis], eps[axis]) =

@@ -113,19 +113,15 @@ pub(crate) fn row_of(
     seed: u64,
     record: runner::Record,
 ) -> RunRow {
-    let metrics_finite = record.metrics.as_ref().is_some_and(|m| {
-        [m.chamfer, m.sliced_wasserstein, m.mmd]
-            .iter()
-            .all(|v| v.is_finite())
-    });
+    // The runner's one definition of an outcome (a completed run whose metrics are not
+    // finite is non-finite), whoever read the record.
+    let record = record.normalized();
+    let non_finite = record.status == Status::NonFinite;
     RunRow {
         run_id: run_id.to_string(),
         axes,
         seed,
         status: match record.status {
-            // Training finished but the sampler produced non-finite points: a failure
-            // the report must show, not a seed that silently leaves the statistics.
-            Status::Completed if !metrics_finite => RunStatus::NonFinite,
             Status::Completed => RunStatus::Completed,
             Status::NonFinite => RunStatus::NonFinite,
             Status::Diverged => RunStatus::Diverged,
@@ -141,8 +137,7 @@ pub(crate) fn row_of(
         final_loss: record.final_loss,
         diverged_epoch: record.diverged_epoch,
         model: record.model.as_ref().map(|m| m.to_string()),
-        error: if matches!(record.status, Status::Completed | Status::NonFinite) && !metrics_finite
-        {
+        error: if non_finite {
             Some("the sampler produced non-finite points (metrics are not finite)".into())
         } else {
             record.error

@@ -51,6 +51,38 @@ fn dirs(store: &Path, kind: &str) -> Vec<PathBuf> {
     out
 }
 
+/// Writes an experiment file `name` into `dir`; returns its path.
+fn experiment(dir: &Path, name: &str, text: &str) -> String {
+    let file = dir.join(name);
+    std::fs::write(&file, text).unwrap();
+    file.to_str().unwrap().to_string()
+}
+
+/// Sweeps `file` into a fresh store `dir/clean` and returns its contents: what every
+/// damaged or interrupted store must end as.
+fn clean_sweep(dir: &Path, file: &str) -> BTreeMap<String, (serde_json::Value, serde_json::Value)> {
+    let clean = dir.join("clean");
+    let (code, _, stderr) = run(&[
+        "sweep",
+        file,
+        "--results",
+        clean.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    contents(&clean)
+}
+
+/// Starts `diffsweep sweep file --results store` in the background.
+fn spawn_sweep(file: &str, store: &str) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_diffsweep"))
+        .args(["sweep", file, "--results", store, "--quiet", "--jobs", "2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn flip_byte(path: &Path) {
     let mut bytes = std::fs::read(path).unwrap();
     let at = bytes.len() / 2;
@@ -282,23 +314,13 @@ fn slow_a_run_whose_model_is_missing_is_found_and_rebuilt() {
 #[test]
 fn slow_kill_9_at_random_moments_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("kill.toml");
-    std::fs::write(
-        &file,
+    let file = experiment(
+        dir.path(),
+        "kill.toml",
         "name = \"kill\"\nseeds = 6\n[base]\nT = 10\ndataset = { n = 200 }\ntraining = { epochs = 300 }\n",
-    )
-    .unwrap();
-    let file = file.to_str().unwrap();
-    let clean = dir.path().join("clean");
-    let (code, _, stderr) = run(&[
-        "sweep",
-        file,
-        "--results",
-        clean.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert_eq!(code, 0, "{stderr}");
-    let want = contents(&clean);
+    );
+    let file = file.as_str();
+    let want = clean_sweep(dir.path(), file);
     assert_eq!(want.len(), 6);
 
     let store = dir.path().join("killed");
@@ -310,12 +332,7 @@ fn slow_kill_9_at_random_moments_loses_nothing() {
         state ^= state >> 7;
         state ^= state << 17;
         let delay = std::time::Duration::from_millis(30 + state % 400);
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_diffsweep"))
-            .args(["sweep", file, "--results", s, "--quiet", "--jobs", "2"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_sweep(file, s);
         std::thread::sleep(delay);
         // SIGKILL: no handler runs, as when a node dies.
         let _ = child.kill();
@@ -339,34 +356,19 @@ fn slow_kill_9_at_random_moments_loses_nothing() {
 #[test]
 fn slow_a_sweep_report_fsck_and_gc_at_once_never_see_half_an_entry() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("busy.toml");
-    std::fs::write(
-        &file,
+    let file = experiment(
+        dir.path(),
+        "busy.toml",
         "name = \"busy\"\nseeds = 8\n[base]\nT = 10\ndataset = { n = 200 }\ntraining = { epochs = 1500 }\n",
-    )
-    .unwrap();
-    let file = file.to_str().unwrap();
-    let clean = dir.path().join("clean");
-    let (code, _, stderr) = run(&[
-        "sweep",
-        file,
-        "--results",
-        clean.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert_eq!(code, 0, "{stderr}");
-    let want = contents(&clean);
+    );
+    let file = file.as_str();
+    let want = clean_sweep(dir.path(), file);
 
     let store = dir.path().join("busy");
     let s = store.to_str().unwrap();
     let out = dir.path().join("report");
     let o = out.to_str().unwrap();
-    let mut sweep = std::process::Command::new(env!("CARGO_BIN_EXE_diffsweep"))
-        .args(["sweep", file, "--results", s, "--quiet", "--jobs", "2"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut sweep = spawn_sweep(file, s);
     let mut rounds = 0;
     while sweep.try_wait().unwrap().is_none() && rounds < 200 {
         rounds += 1;
