@@ -8,8 +8,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use crate::quarantine::EntryKind;
 use crate::store::{Lookup, RunStore};
 use crate::{Error, Result};
@@ -60,7 +58,7 @@ fn check_artifacts(
         };
         report.artifacts += 1;
         report.bytes += bytes.len() as u64;
-        if hex::encode(Sha256::digest(&bytes)) != *expected {
+        if crate::store::sha256_hex(&bytes) != *expected {
             return Some(format!("{name} does not match the sha256 its record lists"));
         }
     }

@@ -19,7 +19,6 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use ddpm::{RunConfig, RunStatus, TrainedModel};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::identity::RunId;
 use crate::store::{
@@ -164,7 +163,7 @@ impl RunStore {
             let mut put = |name: &str, bytes: &[u8], listed: bool| -> Result<()> {
                 write_synced(&tmp.join(name), bytes)?;
                 if listed {
-                    artifacts.insert(name.to_string(), hex::encode(Sha256::digest(bytes)));
+                    artifacts.insert(name.to_string(), crate::store::sha256_hex(bytes));
                 }
                 Ok(())
             };
@@ -174,7 +173,7 @@ impl RunStore {
                 ddpm::SEMANTICS_VERSION
             );
             put("config.toml", config_text.as_bytes(), false)?;
-            let config_sha256 = hex::encode(Sha256::digest(config_text.as_bytes()));
+            let config_sha256 = crate::store::sha256_hex(config_text.as_bytes());
             put("loss.csv", loss_csv(&model.loss_curve).as_bytes(), true)?;
             put("weights.safetensors", &encode_weights(&model.weights), true)?;
             let (status, diverged_epoch) = match model.status {

@@ -167,12 +167,17 @@ pub struct Record {
     pub checksum: Option<String>,
 }
 
+/// The sha256 of `bytes` in hex: how every artifact and record is named by its content.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 /// The sha256 (hex) of a record's compact JSON with its `checksum` left out: serde
 /// writes fields in declaration order and floats round-trip, so parsing a record and
 /// serialising it again gives the same bytes.
 pub fn content_checksum<T: Serialize>(value: &T) -> String {
     let json = serde_json::to_string(value).expect("a record is plain data");
-    hex::encode(Sha256::digest(json.as_bytes()))
+    sha256_hex(json.as_bytes())
 }
 
 /// Checks a record's `checksum` (when it has one) against its content.
@@ -204,7 +209,7 @@ pub(crate) fn verify_artifact(
     artifacts: &BTreeMap<String, String>,
 ) -> Result<()> {
     match artifacts.get(name) {
-        Some(expected) if hex::encode(Sha256::digest(bytes)) != *expected => Err(Error::corrupt(
+        Some(expected) if sha256_hex(bytes) != *expected => Err(Error::corrupt(
             path,
             format!("its sha256 does not match the {expected} its record lists"),
         )),
@@ -631,7 +636,7 @@ impl RunStore {
             let mut artifacts = BTreeMap::new();
             let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
                 write_synced(&tmp.join(name), bytes)?;
-                artifacts.insert(name.to_string(), hex::encode(Sha256::digest(bytes)));
+                artifacts.insert(name.to_string(), sha256_hex(bytes));
                 Ok(())
             };
             let canonical =
