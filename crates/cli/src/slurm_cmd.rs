@@ -154,7 +154,7 @@ pub fn submit_sweep(
     }
     let mut to_submit: Vec<&Cell> = Vec::new();
     let (mut stored, mut active) = (0, 0);
-    for cell in &cells {
+    for cell in cells {
         match tracker.status(store, cell).map_err(classify)? {
             status if status.is_active() => active += 1,
             CellStatus::Stored(_) if !force => stored += 1,

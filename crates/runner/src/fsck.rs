@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::identity::{EntryId, ModelId, RunId};
 use crate::quarantine::EntryKind;
 use crate::store::{Lookup, RunStore};
 use crate::{Error, Result};
@@ -66,7 +67,7 @@ fn check_artifacts(
 }
 
 /// Leftover directories of dead processes in `dir` (`.tmp-`, `.old-`, `.gc-`).
-fn leftovers(store: &RunStore, dir: &Path, report: &mut FsckReport) {
+fn leftovers<Id: EntryId>(store: &RunStore, dir: &Path, report: &mut FsckReport) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -94,7 +95,7 @@ fn leftovers(store: &RunStore, dir: &Path, report: &mut FsckReport) {
         let owner = name
             .split_once('-')
             .and_then(|(_, rest)| rest.get(..64))
-            .and_then(crate::identity::RunId::parse);
+            .and_then(Id::parse);
         if let Some(id) = owner {
             match store.acquire_in(dir, &id, false) {
                 Ok(Some(_lock)) => {}
@@ -115,7 +116,7 @@ fn leftovers(store: &RunStore, dir: &Path, report: &mut FsckReport) {
 fn found(
     store: &RunStore,
     kind: EntryKind,
-    id: &crate::identity::RunId,
+    id: &impl EntryId,
     reason: String,
     repair: bool,
     report: &mut FsckReport,
@@ -143,12 +144,12 @@ pub fn check(store: &RunStore, repair: bool) -> Result<FsckReport> {
     let models_dir = store.models_dir();
     // Models this pass set aside: their runs stay, since a sweep that needs the model
     // trains it again and the retrained model reproduces the hashes the runs list.
-    let mut set_aside: std::collections::HashSet<crate::identity::RunId> = store
+    let mut set_aside: std::collections::HashSet<ModelId> = store
         .quarantined()?
         .into_iter()
         .filter_map(|(_, reason)| reason)
         .filter(|r| r.kind == EntryKind::Model)
-        .filter_map(|r| crate::identity::RunId::parse(&r.id))
+        .filter_map(|r| ModelId::parse(&r.id))
         .collect();
     for id in store.model_ids()? {
         // Under the model's lock, so a model being written is not judged half-written.
@@ -224,9 +225,8 @@ pub fn check(store: &RunStore, repair: bool) -> Result<FsckReport> {
         }
         drop(lock);
     }
-    for dir in [store.root().join("runs"), models_dir] {
-        leftovers(store, &dir, &mut report);
-    }
+    leftovers::<RunId>(store, &store.root().join("runs"), &mut report);
+    leftovers::<ModelId>(store, &models_dir, &mut report);
     report.quarantined = store.quarantined()?.len();
     Ok(report)
 }

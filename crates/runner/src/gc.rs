@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::PathBuf;
 
+use crate::identity::{EntryId, ModelId};
 use crate::{Error, Experiment, Result, RunId, RunStore};
 
 /// What a cleanup would remove, or removed.
@@ -16,7 +17,7 @@ pub struct Garbage {
     /// Unreferenced runs left alone because another process holds their lock.
     pub held: Vec<RunId>,
     /// Stored models (`models/`) that no kept cell samples.
-    pub models: Vec<RunId>,
+    pub models: Vec<ModelId>,
     /// Temporary or set-aside directories and lock files of processes that are gone.
     pub stale: Vec<PathBuf>,
     /// Corrupt runs and models a sweep set aside (`quarantine/`): only `gc --yes`
@@ -43,7 +44,7 @@ fn size(path: &std::path::Path) -> u64 {
 
 /// The size of the run or model directory `dir`; with `remove`, it is removed, renamed
 /// aside first so that it disappears at once and as a whole. The caller holds its lock.
-fn remove_whole(dir: &std::path::Path, id: &RunId, remove: bool) -> Result<u64> {
+fn remove_whole(dir: &std::path::Path, id: &impl EntryId, remove: bool) -> Result<u64> {
     let bytes = size(dir);
     if remove {
         let aside = dir.with_file_name(format!(".gc-{id}-{}", std::process::id()));
@@ -72,8 +73,7 @@ pub fn collect(store: &RunStore, keep: &[Experiment], remove: bool) -> Result<Ga
         garbage.runs.push(id);
     }
     // Models: kept while a kept cell, or a run left in place, samples them.
-    let mut kept_models: HashSet<RunId> =
-        cells.iter().map(|c| RunId::of_model(&c.config)).collect();
+    let mut kept_models: HashSet<ModelId> = cells.iter().map(|c| ModelId::of(&c.config)).collect();
     for id in &garbage.held {
         // A corrupt record names no model it can be trusted for; the kept cells' models
         // are kept anyway.
@@ -95,9 +95,8 @@ pub fn collect(store: &RunStore, keep: &[Experiment], remove: bool) -> Result<Ga
         drop(lock);
         garbage.models.push(id);
     }
-    for dir in [store.root().join("runs"), models_dir] {
-        stale_in(store, &dir, remove, &mut garbage)?;
-    }
+    stale_in::<RunId>(store, &store.root().join("runs"), remove, &mut garbage)?;
+    stale_in::<ModelId>(store, &models_dir, remove, &mut garbage)?;
     for (path, _) in store.quarantined()? {
         garbage.bytes += size(&path);
         if remove {
@@ -110,7 +109,7 @@ pub fn collect(store: &RunStore, keep: &[Experiment], remove: bool) -> Result<Ga
 
 /// Leftovers of dead processes in `dir` (runs/ or models/): temporary and set-aside
 /// directories and lock files whose lock is free.
-fn stale_in(
+fn stale_in<Id: EntryId>(
     store: &RunStore,
     dir: &std::path::Path,
     remove: bool,
@@ -125,7 +124,7 @@ fn stale_in(
                     .or_else(|| name.strip_prefix(".tmp-").and_then(|r| r.get(..64)))
                     .or_else(|| name.strip_prefix(".old-").and_then(|r| r.get(..64)))
                     .or_else(|| name.strip_prefix(".gc-").and_then(|r| r.get(..64)))
-                    .and_then(RunId::parse);
+                    .and_then(Id::parse);
                 let Some(id) = owner else { continue };
                 if name.ends_with(".lock") {
                     // A lock file whose lock is free: its process is gone (taking and dropping

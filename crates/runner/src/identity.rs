@@ -1,10 +1,25 @@
-//! Run identity: a run is named by the sha256 of its canonical config.
+//! Identity: a run is named by the sha256 of its canonical config, a model by the sha256
+//! of its config's model part.
 
 use std::fmt;
 
 use ddpm::RunConfig;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+/// What runs and models have in common as entries of the store: a name of 64 lowercase
+/// hex digits, which names their directory, their lock file and their temporary
+/// directories. The store's locks, atomic writes and stale cleanup work on either.
+pub trait EntryId: Clone + fmt::Display + Sized {
+    /// Parses a full id: 64 lowercase hex digits.
+    fn parse(text: &str) -> Option<Self>;
+    /// The hex digits.
+    fn as_str(&self) -> &str;
+    /// The first twelve digits, enough to tell entries apart in tables.
+    fn short(&self) -> &str {
+        &self.as_str()[..12]
+    }
+}
 
 /// The content address of a run: lowercase hex sha256 of
 /// `diffsweep-run-v{SEMANTICS_VERSION}\n` followed by [`canonical_json`] of its config.
@@ -16,32 +31,48 @@ use sha2::{Digest, Sha256};
 #[serde(try_from = "String", into = "String")]
 pub struct RunId(String);
 
+/// The content address of a trained model: the same hash over the config's model part
+/// ([`RunConfig::model_part`]) under another prefix, `diffsweep-model-v{SEMANTICS_VERSION}\n`,
+/// so runs that differ only in how they sample share one model. Written in records and
+/// folder names exactly as a [`RunId`] is (64 hex digits), but never mistaken for one.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ModelId(String);
+
+/// The sha256 in hex of `prefix` followed by `canonical`.
+fn content_address(prefix: String, canonical: String) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(prefix);
+    hasher.update(canonical);
+    hex::encode(hasher.finalize())
+}
+
+/// Whether `text` is a full id: 64 lowercase hex digits.
+fn is_full_id(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 impl RunId {
     /// The id of the run that `config` describes.
     pub fn of(config: &RunConfig) -> RunId {
-        let mut hasher = Sha256::new();
-        hasher.update(format!("diffsweep-run-v{}\n", ddpm::SEMANTICS_VERSION));
-        hasher.update(canonical_json(config));
-        RunId(hex::encode(hasher.finalize()))
+        RunId(content_address(
+            format!("diffsweep-run-v{}\n", ddpm::SEMANTICS_VERSION),
+            canonical_json(config),
+        ))
     }
 
-    /// The id of the trained model behind `config`: the same hash over its model part
-    /// ([`RunConfig::model_part`]) under another prefix, so runs that differ only in how
-    /// they sample share one model.
-    pub fn of_model(config: &RunConfig) -> RunId {
-        let mut hasher = Sha256::new();
-        hasher.update(format!("diffsweep-model-v{}\n", ddpm::SEMANTICS_VERSION));
-        hasher.update(canonical_json(&config.model_part()));
-        RunId(hex::encode(hasher.finalize()))
+    /// The id of the trained model behind `config`: [`ModelId::of`], kept under its old
+    /// name while other crates move to it.
+    pub fn of_model(config: &RunConfig) -> ModelId {
+        ModelId::of(config) // TEMP-ALIAS
     }
 
     /// Parses a full id: 64 lowercase hex digits.
     pub fn parse(text: &str) -> Option<RunId> {
-        let valid = text.len() == 64
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        valid.then(|| RunId(text.to_string()))
+        is_full_id(text).then(|| RunId(text.to_string()))
     }
 
     /// The hex digits.
@@ -55,7 +86,58 @@ impl RunId {
     }
 }
 
+impl ModelId {
+    /// The id of the trained model behind `config`.
+    pub fn of(config: &RunConfig) -> ModelId {
+        ModelId(content_address(
+            format!("diffsweep-model-v{}\n", ddpm::SEMANTICS_VERSION),
+            canonical_json(&config.model_part()),
+        ))
+    }
+
+    /// Parses a full id: 64 lowercase hex digits.
+    pub fn parse(text: &str) -> Option<ModelId> {
+        is_full_id(text).then(|| ModelId(text.to_string()))
+    }
+
+    /// The hex digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first twelve digits, enough to tell models apart in tables.
+    pub fn short(&self) -> &str {
+        &self.0[..12]
+    }
+}
+
+impl EntryId for RunId {
+    fn parse(text: &str) -> Option<RunId> {
+        RunId::parse(text)
+    }
+
+    fn as_str(&self) -> &str {
+        RunId::as_str(self)
+    }
+}
+
+impl EntryId for ModelId {
+    fn parse(text: &str) -> Option<ModelId> {
+        ModelId::parse(text)
+    }
+
+    fn as_str(&self) -> &str {
+        ModelId::as_str(self)
+    }
+}
+
 impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for ModelId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -69,8 +151,24 @@ impl TryFrom<String> for RunId {
     }
 }
 
+impl TryFrom<String> for ModelId {
+    type Error = String;
+
+    /// The message is the one records gave before model ids had a type of their own
+    /// (`"model"` in a `record.json` was read as a run id), kept word for word.
+    fn try_from(text: String) -> Result<ModelId, String> {
+        ModelId::parse(&text).ok_or_else(|| format!("`{text}` is not a run id (64 hex digits)"))
+    }
+}
+
 impl From<RunId> for String {
     fn from(id: RunId) -> String {
+        id.0
+    }
+}
+
+impl From<ModelId> for String {
+    fn from(id: ModelId) -> String {
         id.0
     }
 }

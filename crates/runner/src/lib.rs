@@ -1,20 +1,23 @@
 //! The runner turns one TOML experiment file into trained, stored runs.
 //!
 //! [`experiment`] parses and validates an experiment file and expands its grid into [`Cell`]s,
-//! each a fully resolved [`ddpm::RunConfig`]; [`config_path`] is how a dotted key such as
-//! `schedule.kind` reaches into a config, and [`location`] turns a key back into the line
-//! and column of the file it came from. [`identity`] names every cell by the sha256 of
-//! its canonical config ([`RunId`]), so two sweeps that share a cell share its run.
-//! [`store`] keeps runs on disk under `results/` ([`RunStore`]): written atomically,
-//! one lock per run, every record and artifact checked against its sha256 when read back
-//! ([`quarantine`] sets corrupt entries aside, [`fsck`] checks a whole store); [`models`]
-//! keeps the trained models that runs differing only in sampling share. [`executor`] trains the cells that are
-//! not stored yet on a rayon pool, one run per worker, and [`progress`] shows it.
-//! [`plan`] estimates how long the pending cells will take.
+//! each a fully resolved [`ddpm::RunConfig`], and keeps a started sweep's [`SweepIndex`];
+//! [`config_path`] is how a dotted key such as `schedule.kind` reaches into a config, and
+//! [`location`] turns a key back into the line and column of the file it came from.
+//! [`identity`] names every cell by the sha256 of its canonical config ([`RunId`]), so two
+//! sweeps that share a cell share its run, and every trained model by the sha256 of its
+//! config's model part ([`ModelId`]), so cells that differ only in sampling share a model.
+//! [`store`] keeps runs and models on disk under `results/` ([`RunStore`]): written
+//! atomically, one lock per entry, every record and artifact checked against its sha256
+//! when read back ([`quarantine`] sets corrupt entries aside, [`fsck`] checks a whole
+//! store, [`gc`] removes what no experiment needs). [`executor`] trains the cells that
+//! are not stored yet on a rayon pool, one model and its cells per worker, through a
+//! [`Backend`] (the CPU one by default), and [`progress`] shows it. [`plan`] estimates how
+//! long the pending cells will take; [`slurm`] runs a sweep as a Slurm array job instead.
 //!
 //! **Nothing is written before the whole experiment file has been validated**, **a run
-//! directory is either complete or absent**, and **nothing read from the store is used
-//! unchecked**.
+//! directory is either complete or absent**, **nothing read from the store is used
+//! unchecked**, and **the store knows nothing of experiment files**.
 
 pub mod config_path;
 pub mod executor;
@@ -24,7 +27,6 @@ pub mod gc;
 pub mod identity;
 pub mod limits;
 pub mod location;
-pub mod models;
 pub mod plan;
 pub mod progress;
 pub mod provenance;
@@ -34,13 +36,17 @@ pub mod store;
 
 use std::path::PathBuf;
 
-pub use executor::{CellOutcome, CellState, Executor, Observer, RunEvent, Silent, SweepReport};
-pub use experiment::{Cell, Compare, Experiment, ReportOptions, Selector, Side};
-pub use identity::RunId;
+pub use executor::{
+    Backend, CellOutcome, CellState, Executor, Observer, RunEvent, Silent, SweepReport,
+};
+pub use experiment::{
+    Cell, Compare, Experiment, ReportOptions, Selector, Side, SweepCell, SweepIndex,
+};
+pub use identity::{ModelId, RunId};
 pub use plan::CostModel;
 pub use progress::{DisplayMode, SweepDisplay};
 pub use provenance::Provenance;
-pub use store::{Host, Lookup, Record, RunLock, RunStore, Status, SweepCell, SweepIndex};
+pub use store::{Host, Lookup, ModelRecord, Record, RunLock, RunStore, Status};
 
 /// Everything that can go wrong in the runner.
 #[derive(Debug, thiserror::Error)]

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use crate::identity::RunId;
+use crate::identity::EntryId;
 use crate::store::{sync_dir, write_synced, RunStore};
 use crate::{Error, Result};
 
@@ -59,7 +59,7 @@ impl RunStore {
 
     /// Moves `runs/<id>/` or `models/<id>/` aside into the quarantine with `reason`;
     /// returns where it went. The caller holds the entry's lock. Nothing is deleted.
-    pub fn quarantine(&self, kind: EntryKind, id: &RunId, reason: &str) -> Result<PathBuf> {
+    pub fn quarantine(&self, kind: EntryKind, id: &impl EntryId, reason: &str) -> Result<PathBuf> {
         let (parent, relative) = match kind {
             EntryKind::Run => ("runs", format!("runs/{id}")),
             EntryKind::Model => ("models", format!("models/{id}")),

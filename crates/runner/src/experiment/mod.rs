@@ -1,4 +1,5 @@
-//! Experiment files: parsing, validation, and the expansion of a grid into cells.
+//! Experiment files: parsing, validation, the expansion of a grid into cells, and the
+//! sweep index a started experiment leaves in the store.
 //!
 //! A file is read with `toml_edit`, which keeps the position of every key, so that a
 //! mistake anywhere (a misspelt key, a value of the wrong type, a value out of range, two
@@ -200,8 +201,8 @@ impl Experiment {
     }
 
     /// Every cell, in grid order (the first axis varies slowest), then the included cells.
-    pub fn cells(&self) -> Vec<Cell> {
-        self.cells.clone()
+    pub fn cells(&self) -> &[Cell] {
+        &self.cells
     }
 
     /// The number of cells.
@@ -292,7 +293,9 @@ fn child(doc: &DocPath, segment: Segment) -> DocPath {
 }
 
 mod expand;
+mod index;
 mod overrides;
 mod parse;
 
 use expand::label_of;
+pub use index::{SweepCell, SweepIndex};

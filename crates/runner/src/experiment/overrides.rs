@@ -230,10 +230,10 @@ T = [10, 100]
         assert_ne!(e.name, experiment(FILE, &["T=10"]).unwrap().name);
         // A new seed only adds cells: the first seeds keep their run ids.
         let more = experiment(FILE, &["seeds=3"]).unwrap();
-        let ids: Vec<_> = plain.cells().into_iter().map(|c| c.id).collect();
+        let ids: Vec<_> = plain.cells().iter().map(|c| &c.id).collect();
         assert!(ids
             .iter()
-            .all(|id| more.cells().iter().any(|c| &c.id == id)));
+            .all(|id| more.cells().iter().any(|c| &c.id == *id)));
     }
 
     #[test]

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::options::SlurmOptions;
 use crate::experiment::Cell;
-use crate::identity::RunId;
+use crate::identity::{ModelId, RunId};
 use crate::store::{replace_file, RunStore};
 use crate::{Error, Result};
 
@@ -59,10 +59,10 @@ impl Task {
     /// The tasks of `cells`: one per model, in the order the models first appear.
     pub fn group(cells: &[&Cell]) -> Vec<Task> {
         let mut tasks: Vec<Task> = Vec::new();
-        let mut of_model: std::collections::HashMap<RunId, usize> = Default::default();
+        let mut of_model: std::collections::HashMap<ModelId, usize> = Default::default();
         for cell in cells {
             let k = *of_model
-                .entry(RunId::of_model(&cell.config))
+                .entry(ModelId::of(&cell.config))
                 .or_insert_with(|| {
                     tasks.push(Task { cells: Vec::new() });
                     tasks.len() - 1
@@ -303,10 +303,7 @@ mod tests {
         for task in &tasks {
             let cells = task.cells().unwrap();
             assert_eq!(cells.len(), 2);
-            assert_eq!(
-                RunId::of_model(&cells[0].config),
-                RunId::of_model(&cells[1].config)
-            );
+            assert_eq!(ModelId::of(&cells[0].config), ModelId::of(&cells[1].config));
             assert_ne!(cells[0].id, cells[1].id);
         }
         let mut stale = tasks[0].clone();

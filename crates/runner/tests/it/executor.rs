@@ -1,32 +1,69 @@
 //! The executor: resume, failures, and parallel runs equal to sequential ones.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use runner::executor::{CellOutcome, Silent};
-use runner::{Executor, RunStore, Status};
+use ddpm::{Evaluation, Progress, RunConfig, TrainedModel};
+use runner::executor::{CellJob, CellOutcome, Silent};
+use runner::{Backend, Executor, ModelId, RunStore, Status};
 
-use crate::{fake_outcome, parse, TINY_BASE};
+use crate::{fake_evaluation, fake_model, parse, TINY_BASE};
 
-fn counting_executor(jobs: usize, calls: &Arc<AtomicUsize>) -> Executor {
-    let calls = Arc::clone(calls);
-    Executor::new(jobs)
-        .unwrap()
-        .with_trainer(move |config, progress| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            progress(ddpm::Progress::Epoch {
-                epoch: 1,
-                epochs: 1,
-                loss: 0.5,
-            });
-            match config.seed {
-                1 => panic!("seed one always panics"),
-                2 => Err(ddpm::Error::WeightMismatch(
-                    "seed two always fails".to_string(),
-                )),
-                _ => Ok(fake_outcome(config)),
-            }
-        })
+/// A backend that stands in for `ddpm`: it answers at once, deterministically from the
+/// config, and notes the seed of every model it trains.
+#[derive(Clone, Default)]
+struct FakeBackend {
+    /// Whether seed 1 panics and seed 2 fails with an error.
+    failing: bool,
+    /// The seed of every model trained, in order.
+    trained: Arc<Mutex<Vec<u64>>>,
+}
+
+impl FakeBackend {
+    fn calls(&self) -> usize {
+        self.trained.lock().unwrap().len()
+    }
+}
+
+impl Backend for FakeBackend {
+    fn train(
+        &self,
+        models: &[&RunConfig],
+        progress: &mut dyn FnMut(usize, Progress),
+    ) -> Vec<ddpm::Result<TrainedModel>> {
+        models
+            .iter()
+            .enumerate()
+            .map(|(i, config)| {
+                self.trained.lock().unwrap().push(config.seed);
+                progress(
+                    i,
+                    Progress::Epoch {
+                        epoch: 1,
+                        epochs: 1,
+                        loss: 0.5,
+                    },
+                );
+                match config.seed {
+                    1 if self.failing => panic!("seed one always panics"),
+                    2 if self.failing => Err(ddpm::Error::WeightMismatch(
+                        "seed two always fails".to_string(),
+                    )),
+                    _ => Ok(fake_model(config)),
+                }
+            })
+            .collect()
+    }
+
+    fn evaluate(&self, cells: &[CellJob<'_>]) -> Vec<ddpm::Result<Evaluation>> {
+        cells
+            .iter()
+            .map(|cell| Ok(fake_evaluation(cell.config)))
+            .collect()
+    }
+}
+
+fn fake_executor(jobs: usize, backend: &FakeBackend) -> Executor {
+    Executor::new(jobs).unwrap().with_backend(backend.clone())
 }
 
 #[test]
@@ -34,12 +71,15 @@ fn a_second_sweep_trains_nothing_and_failures_wait_for_retry() {
     let experiment = parse("name = \"r\"\nseeds = 4\n[grid]\nT = [10, 20]\n").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = RunStore::open(dir.path()).unwrap();
-    let calls = Arc::new(AtomicUsize::new(0));
+    let backend = FakeBackend {
+        failing: true,
+        ..FakeBackend::default()
+    };
 
-    let first = counting_executor(2, &calls)
-        .execute(&store, &experiment.cells(), &Silent)
+    let first = fake_executor(2, &backend)
+        .execute(&store, experiment.cells(), &Silent)
         .unwrap();
-    assert_eq!(calls.load(Ordering::SeqCst), 8);
+    assert_eq!(backend.calls(), 8);
     assert_eq!(first.trained(), 8);
     // A panic and an error are recorded as failures; the other runs go on.
     let failures = first.failures();
@@ -52,38 +92,26 @@ fn a_second_sweep_trains_nothing_and_failures_wait_for_retry() {
         .any(|(_, o)| o.error() == Some("weights do not match the model: seed two always fails")));
     assert_eq!(first.with_status(Status::Completed).len(), 4);
 
-    let second = counting_executor(2, &calls)
-        .execute(&store, &experiment.cells(), &Silent)
+    let second = fake_executor(2, &backend)
+        .execute(&store, experiment.cells(), &Silent)
         .unwrap();
-    assert_eq!(
-        calls.load(Ordering::SeqCst),
-        8,
-        "a second sweep must train nothing"
-    );
+    assert_eq!(backend.calls(), 8, "a second sweep must train nothing");
     assert_eq!(second.cached(), 8);
     assert_eq!(second.failures().len(), 4);
     for ((_, a), (_, b)) in first.cells.iter().zip(&second.cells) {
         assert_eq!(a.record(), b.record(), "stored records are not rewritten");
     }
 
-    let mut retry = counting_executor(2, &calls);
+    let mut retry = fake_executor(2, &backend);
     retry.retry_failed = true;
-    let third = retry.execute(&store, &experiment.cells(), &Silent).unwrap();
-    assert_eq!(
-        calls.load(Ordering::SeqCst),
-        12,
-        "only the failed cells are retried"
-    );
+    let third = retry.execute(&store, experiment.cells(), &Silent).unwrap();
+    assert_eq!(backend.calls(), 12, "only the failed cells are retried");
     assert_eq!(third.trained(), 4);
 
-    let mut force = counting_executor(1, &calls);
+    let mut force = fake_executor(1, &backend);
     force.force = true;
-    force.execute(&store, &experiment.cells(), &Silent).unwrap();
-    assert_eq!(
-        calls.load(Ordering::SeqCst),
-        20,
-        "--force trains everything"
-    );
+    force.execute(&store, experiment.cells(), &Silent).unwrap();
+    assert_eq!(backend.calls(), 20, "--force trains everything");
 }
 
 #[test]
@@ -96,11 +124,11 @@ fn a_leftover_temporary_directory_does_not_count_as_a_run() {
     std::fs::create_dir_all(&tmp).unwrap();
     std::fs::write(tmp.join("record.json"), "{").unwrap();
 
-    let calls = Arc::new(AtomicUsize::new(0));
-    let report = counting_executor(1, &calls)
-        .execute(&store, &experiment.cells(), &Silent)
+    let backend = FakeBackend::default();
+    let report = fake_executor(1, &backend)
+        .execute(&store, experiment.cells(), &Silent)
         .unwrap();
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(backend.calls(), 1);
     assert!(matches!(report.cells[0].1, CellOutcome::Trained(_)));
     assert!(!tmp.exists());
 }
@@ -117,11 +145,11 @@ fn slow_parallel_sweep_is_bit_identical_to_sequential() {
     let b = RunStore::open(parallel.path()).unwrap();
     let report_a = Executor::new(1)
         .unwrap()
-        .execute(&a, &cells, &Silent)
+        .execute(&a, cells, &Silent)
         .unwrap();
     let report_b = Executor::new(2)
         .unwrap()
-        .execute(&b, &cells, &Silent)
+        .execute(&b, cells, &Silent)
         .unwrap();
     assert_eq!(
         report_a.with_status(Status::Completed).len(),
@@ -131,7 +159,7 @@ fn slow_parallel_sweep_is_bit_identical_to_sequential() {
     );
     assert_eq!(report_b.trained(), 4);
 
-    for cell in &cells {
+    for cell in cells {
         let (ra, rb) = (
             a.record(&cell.id).unwrap().unwrap(),
             b.record(&cell.id).unwrap().unwrap(),
@@ -180,12 +208,8 @@ fn a_locked_cell_is_passed_over_and_trained_at_the_end() {
     let store = RunStore::open(dir.path()).unwrap();
     let held = store.lock(&cells[0].id).unwrap();
 
-    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let trained = Arc::clone(&order);
-    let executor = Executor::new(1).unwrap().with_trainer(move |config, _| {
-        trained.lock().unwrap().push(config.seed);
-        Ok(fake_outcome(config))
-    });
+    let backend = FakeBackend::default();
+    let executor = fake_executor(1, &backend);
     let releaser = {
         let store = RunStore::open(dir.path()).unwrap();
         let ids: Vec<_> = cells[1..].iter().map(|c| c.id.clone()).collect();
@@ -201,10 +225,10 @@ fn a_locked_cell_is_passed_over_and_trained_at_the_end() {
             drop(held);
         })
     };
-    let report = executor.execute(&store, &cells, &Silent).unwrap();
+    let report = executor.execute(&store, cells, &Silent).unwrap();
     releaser.join().unwrap();
     assert_eq!(report.trained(), 3);
-    assert_eq!(*order.lock().unwrap(), vec![1, 2, 0]);
+    assert_eq!(*backend.trained.lock().unwrap(), vec![1, 2, 0]);
 }
 
 /// Cells that differ only in how they sample share one model: a sweep trains it once and
@@ -220,7 +244,7 @@ fn cells_that_share_a_model_train_it_once() {
     let store = RunStore::open(dir.path()).unwrap();
     let first = Executor::new(2)
         .unwrap()
-        .execute(&store, &experiment.cells(), &Silent)
+        .execute(&store, experiment.cells(), &Silent)
         .unwrap();
     assert_eq!((first.models_trained, first.models_loaded), (2, 0));
 
@@ -229,7 +253,7 @@ fn cells_that_share_a_model_train_it_once() {
     let cells = wider.cells();
     let second = Executor::new(2)
         .unwrap()
-        .execute(&store, &cells, &Silent)
+        .execute(&store, cells, &Silent)
         .unwrap();
     assert_eq!(second.trained(), 2, "only the two beta cells are new");
     assert_eq!((second.models_trained, second.models_loaded), (0, 2));
@@ -239,18 +263,18 @@ fn cells_that_share_a_model_train_it_once() {
     let fresh_store = RunStore::open(other.path()).unwrap();
     let fresh = Executor::new(1)
         .unwrap()
-        .execute(&fresh_store, &cells, &Silent)
+        .execute(&fresh_store, cells, &Silent)
         .unwrap();
     assert_eq!((fresh.trained(), fresh.models_trained), (4, 2));
 
-    for cell in &cells {
+    for cell in cells {
         let stored = store.record(&cell.id).unwrap().unwrap();
         let again = fresh_store.record(&cell.id).unwrap().unwrap();
         let whole = ddpm::run(&cell.config, &mut |_| {}).unwrap();
         for record in [&stored, &again] {
             assert_eq!(record.metrics, whole.metrics, "{}", cell.label);
             assert_eq!(record.artifacts, again.artifacts, "{}", cell.label);
-            assert_eq!(record.model, Some(runner::RunId::of_model(&cell.config)));
+            assert_eq!(record.model, Some(ModelId::of(&cell.config)));
         }
         assert_eq!(store.samples(&cell.id).unwrap(), whole.samples);
         assert_eq!(store.weights(&cell.id).unwrap(), whole.weights);
@@ -265,4 +289,29 @@ fn cells_that_share_a_model_train_it_once() {
         store.samples(&posterior.id).unwrap(),
         store.samples(&beta.id).unwrap()
     );
+}
+
+/// The CPU backend given a group trains each model as it trains it alone, in order, and
+/// reports each one's progress under its place in the group.
+#[test]
+fn the_cpu_backend_trains_a_group_model_by_model() {
+    let text = format!("name = \"g\"\nseeds = 2\n{TINY_BASE}[grid]\nT = [10]\n");
+    let experiment = parse(&text).unwrap();
+    let configs: Vec<&RunConfig> = experiment.cells().iter().map(|c| &c.config).collect();
+    let mut reported = Vec::new();
+    let group = runner::executor::Ddpm.train(&configs, &mut |i, progress| {
+        if let Progress::Epoch { epoch, epochs, .. } = progress {
+            if epoch == epochs {
+                reported.push(i);
+            }
+        }
+    });
+    assert_eq!(reported, [0, 1]);
+    assert_eq!(group.len(), 2);
+    for (config, trained) in configs.iter().zip(group) {
+        let trained = trained.unwrap();
+        let alone = ddpm::train_model(config, &mut |_| {}).unwrap();
+        assert_eq!(trained.weights, alone.weights);
+        assert_eq!(trained.loss_curve, alone.loss_curve);
+    }
 }

@@ -9,8 +9,8 @@ fn labels(text: &str) -> Vec<String> {
     parse(text)
         .unwrap()
         .cells()
-        .into_iter()
-        .map(|c| c.label)
+        .iter()
+        .map(|c| c.label.clone())
         .collect()
 }
 
@@ -92,8 +92,8 @@ fn include_adds_cells_over_the_seeds_unless_it_sets_one() {
     assert_eq!(
         experiment
             .cells()
-            .into_iter()
-            .map(|c| c.label)
+            .iter()
+            .map(|c| c.label.clone())
             .collect::<Vec<_>>(),
         [
             "T=10 schedule.kind=polynomial scaling=minmax seed=0",

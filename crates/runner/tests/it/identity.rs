@@ -10,8 +10,8 @@ fn ids(text: &str) -> Vec<RunId> {
     parse(text)
         .unwrap()
         .cells()
-        .into_iter()
-        .map(|c| c.id)
+        .iter()
+        .map(|c| c.id.clone())
         .collect()
 }
 
@@ -89,7 +89,7 @@ fn the_committed_studies_keep_their_ids() {
             runner::Experiment::load(&root.join(format!("experiments/{study}.toml"))).unwrap();
         let ids: std::collections::BTreeSet<String> = experiment
             .cells()
-            .into_iter()
+            .iter()
             .map(|c| c.id.to_string())
             .collect();
         let csv = std::fs::read_to_string(root.join(format!("reports/{study}/runs.csv"))).unwrap();

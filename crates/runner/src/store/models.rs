@@ -1,111 +1,34 @@
-//! Trained models in the store, shared by the runs that sample them:
+//! Trained models in the store (`models/<model id>/`, see [`super`]), shared by the runs
+//! that sample them: reading a model back, checked, and writing one whole, under its lock.
 //!
-//! ```text
-//! <root>/models/<model id>/config.toml          the model part of the config (sampling at defaults)
-//! <root>/models/<model id>/model.json           status, final loss, timings, versions, artifact hashes
-//! <root>/models/<model id>/loss.csv             epoch,loss
-//! <root>/models/<model id>/weights.safetensors  the trained network, f32
-//! <root>/models/<model id>.lock                 held (flock) while a process trains it
-//! ```
-//!
-//! A model is named by [`RunId::of_model`]: runs whose configs differ only in `sampling`
-//! share it, so a sweep over samplers trains each model once. Written like runs are
-//! ([`crate::store::write_dir_atomically`]), under the model's lock.
+//! A model is named by [`ModelId::of`]: runs whose configs differ only in `sampling`
+//! share it, so a sweep over samplers trains each model once.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use ddpm::{RunConfig, RunStatus, TrainedModel};
-use serde::{Deserialize, Serialize};
 
-use crate::identity::RunId;
-use crate::store::{
+use super::atomic::{write_dir_atomically, write_synced};
+use super::checksum::{content_checksum, sha256_hex, verify_artifact, verify_checksum};
+use super::formats::{
     decode_weights, encode_weights, loss_csv, parse_loss_csv, read_json_if_present,
-    write_dir_atomically, write_synced, Host, RunLock, RunStore, Status,
 };
+use super::records::{Host, ModelRecord, Status};
+use super::{ModelLock, RunStore};
+use crate::identity::ModelId;
 use crate::{Error, Result};
 
-/// `model.json`: everything known about a trained model but its bulky artifacts.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct ModelRecord {
-    /// The model's id (the name of its directory).
-    pub id: RunId,
-    /// [`ddpm::SEMANTICS_VERSION`] when it was trained.
-    pub semantics_version: u32,
-    /// `completed` (trained) or `diverged`.
-    pub status: Status,
-    /// The first epoch with a non-finite loss, for a diverged model.
-    pub diverged_epoch: Option<usize>,
-    /// The loss of the last epoch (`"NaN"` and `"inf"` as strings).
-    #[serde(with = "crate::store::lenient_float")]
-    pub final_loss: Option<f64>,
-    /// Wall seconds spent training.
-    pub train_seconds: f64,
-    /// The instruction-set path that trained it.
-    pub kernel_isa: String,
-    /// The commit, compiler, CPU and system that trained it.
-    pub provenance: crate::Provenance,
-    /// When training started.
-    pub started_at: DateTime<Utc>,
-    /// When training ended.
-    pub finished_at: DateTime<Utc>,
-    /// The version of diffsweep that trained it.
-    pub diffsweep_version: String,
-    /// The machine that trained it.
-    pub host: Host,
-    /// The sha256 (hex) of `loss.csv` and `weights.safetensors`.
-    pub artifacts: BTreeMap<String, String>,
-    /// The sha256 (hex) of the model's `config.toml`, checked by `fsck` (kept apart from
-    /// `artifacts`, which runs copy next to their own `config.toml`). Absent in models
-    /// stored before it existed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config_sha256: Option<String>,
-    /// The sha256 of the record's own content, as [`crate::Record::checksum`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checksum: Option<String>,
-}
-
 impl RunStore {
-    /// The directory of a model (which may not exist).
-    pub fn model_dir(&self, id: &RunId) -> PathBuf {
-        self.models_dir().join(id.as_str())
-    }
-
-    /// Every stored model, in id order.
-    pub fn model_ids(&self) -> Result<Vec<RunId>> {
-        let dir = self.models_dir();
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(err) => return Err(Error::io("cannot list", dir, err)),
-        };
-        let mut ids: Vec<RunId> = entries
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().is_dir())
-            .filter_map(|e| RunId::parse(&e.file_name().to_string_lossy()))
-            .collect();
-        ids.sort();
-        Ok(ids)
-    }
-
     /// The record of a model, or `None` if it is not stored.
-    pub fn model_record(&self, id: &RunId) -> Result<Option<ModelRecord>> {
+    pub fn model_record(&self, id: &ModelId) -> Result<Option<ModelRecord>> {
         let path = self.model_dir(id).join("model.json");
         let record: Option<ModelRecord> = read_json_if_present(&path)?;
         if let Some(record) = &record {
-            crate::store::verify_checksum(&path, record, |r| &mut r.checksum)?;
+            verify_checksum(&path, record, |r| &mut r.checksum)?;
         }
         Ok(record)
-    }
-
-    /// Takes the lock of model `id`, waiting while another process holds it (it is
-    /// training the model, which this process then loads instead of training again).
-    pub fn lock_model(&self, id: &RunId) -> Result<RunLock> {
-        Ok(self
-            .acquire_in(&self.models_dir(), id, true)?
-            .expect("a blocking lock either succeeds or fails"))
     }
 
     /// Reads a stored model back, bit for bit as it was trained.
@@ -120,10 +43,10 @@ impl RunStore {
         // Checked against the record's sha256 before anything is decoded: a damaged
         // model is never sampled.
         let (path, bytes) = read("weights.safetensors")?;
-        crate::store::verify_artifact(&path, "weights.safetensors", &bytes, &record.artifacts)?;
+        verify_artifact(&path, "weights.safetensors", &bytes, &record.artifacts)?;
         let weights = decode_weights(&bytes).map_err(|m| Error::corrupt(&path, m))?;
         let (path, bytes) = read("loss.csv")?;
-        crate::store::verify_artifact(&path, "loss.csv", &bytes, &record.artifacts)?;
+        verify_artifact(&path, "loss.csv", &bytes, &record.artifacts)?;
         let text = String::from_utf8(bytes).map_err(|err| Error::corrupt(&path, err))?;
         let loss_curve = parse_loss_csv(&path, &text)?;
         let status = match (record.status, record.diverged_epoch) {
@@ -151,7 +74,7 @@ impl RunStore {
     /// Stores a trained model under its lock: temporary directory, then rename.
     pub fn write_model(
         &self,
-        lock: &RunLock,
+        lock: &ModelLock,
         config: &RunConfig,
         model: &TrainedModel,
         started_at: DateTime<Utc>,
@@ -163,7 +86,7 @@ impl RunStore {
             let mut put = |name: &str, bytes: &[u8], listed: bool| -> Result<()> {
                 write_synced(&tmp.join(name), bytes)?;
                 if listed {
-                    artifacts.insert(name.to_string(), crate::store::sha256_hex(bytes));
+                    artifacts.insert(name.to_string(), sha256_hex(bytes));
                 }
                 Ok(())
             };
@@ -173,7 +96,7 @@ impl RunStore {
                 ddpm::SEMANTICS_VERSION
             );
             put("config.toml", config_text.as_bytes(), false)?;
-            let config_sha256 = crate::store::sha256_hex(config_text.as_bytes());
+            let config_sha256 = sha256_hex(config_text.as_bytes());
             put("loss.csv", loss_csv(&model.loss_curve).as_bytes(), true)?;
             put("weights.safetensors", &encode_weights(&model.weights), true)?;
             let (status, diverged_epoch) = match model.status {
@@ -200,7 +123,7 @@ impl RunStore {
                 checksum: None,
             };
             let record = ModelRecord {
-                checksum: Some(crate::store::content_checksum(&record)),
+                checksum: Some(content_checksum(&record)),
                 ..record
             };
             let json = serde_json::to_string_pretty(&record).expect("a record is plain data");
