@@ -1,11 +1,15 @@
-//! The 2D toy data sets: moons, circles, swiss roll, eight Gaussians and checkerboard.
+//! The 2D toy data sets (moons, circles, swiss roll, eight Gaussians and checkerboard), and
+//! the two draws of its data set a run makes.
 
 use std::f64::consts::PI;
 
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-use crate::{DatasetConfig, DatasetKind, Point};
+use crate::{
+    rng::{self, Stream},
+    DatasetConfig, DatasetKind, Point, RunConfig,
+};
 
 /// Draws `config.n` points of `config.kind` with Gaussian noise of standard deviation
 /// `config.noise` on each coordinate.
@@ -28,6 +32,23 @@ pub fn generate<R: Rng + ?Sized>(config: &DatasetConfig, rng: &mut R) -> Vec<Poi
     };
     add_noise(&mut points, config.noise, rng);
     points
+}
+
+/// The training set of a run, in data space, exactly as the run sees it.
+pub fn training_data(config: &RunConfig) -> Vec<Point> {
+    let mut rng = rng::stream(config.seed, Stream::Data);
+    generate(&config.dataset, &mut rng)
+}
+
+/// The reference draw for the noise floor: the same distribution under another stream,
+/// with as many points as the run draws samples, since every metric depends on set size.
+pub(crate) fn floor_data(config: &RunConfig) -> Vec<Point> {
+    let mut rng = rng::stream(config.seed, Stream::NoiseFloor);
+    let dataset = DatasetConfig {
+        n: config.sample_count(),
+        ..config.dataset.clone()
+    };
+    generate(&dataset, &mut rng)
 }
 
 /// scikit-learn's `make_moons(n, shuffle=False)` without noise.

@@ -19,16 +19,20 @@
 pub mod config;
 pub mod data;
 pub mod fused;
-pub mod kernels;
+pub mod init;
+pub mod loaded_model;
 pub mod metrics;
-pub mod model;
+pub mod named_tensor;
 pub mod prediction;
 pub mod process;
+pub mod reference;
 pub mod rng;
 pub mod run;
 pub mod sample;
 pub mod scaling;
 pub mod schedule;
+pub mod status;
+pub mod time_encoding;
 pub mod train;
 
 pub use config::{
@@ -36,13 +40,16 @@ pub use config::{
     SamplerVariance, SamplingConfig, Scaling, ScheduleConfig, ScheduleKind, Spacing, TimeEncoding,
     TrainingConfig, MAX_EPOCHS, MAX_POINTS, MAX_STEPS,
 };
+pub use data::training_data;
+pub use loaded_model::LoadedModel;
 pub use metrics::Metrics;
-pub use model::NamedTensor;
-pub use run::{
-    evaluate, run, train_model, training_data, Evaluation, Progress, RunOutcome, RunStatus,
-    Trained, TrainedModel,
-};
+pub use named_tensor::NamedTensor;
+pub use run::{evaluate, run, train_model, Evaluation, RunOutcome, TrainedModel};
 pub use schedule::Schedule;
+pub use status::{Progress, RunStatus};
+
+/// The old name of [`LoadedModel`], kept while other crates move to the new one.
+pub use loaded_model::LoadedModel as Trained; // TEMP-ALIAS
 
 /// A point of a 2D data set, `[x, y]`.
 pub type Point = [f64; 2];

@@ -634,11 +634,11 @@ mod fewstep_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{model::NoisePredictor, rng, ModelConfig, ScheduleConfig, ScheduleKind};
+    use crate::{init::initial_weights, rng, ModelConfig, ScheduleConfig, ScheduleKind};
 
     fn network(steps: usize) -> FusedNet {
         let config = ModelConfig::default();
-        let init = NoisePredictor::new(&config, steps, 0).named_tensors();
+        let init = initial_weights(&config, steps, 0);
         FusedNet::from_named(&config, steps, &init).unwrap()
     }
 

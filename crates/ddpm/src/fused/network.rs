@@ -1,7 +1,7 @@
 //! The post's noise predictor as one fused op: its forward pass, its backward pass and
 //! AdamW over flat parameter buffers, with every buffer made once per run.
 //!
-//! The network is the one [`crate::model`] defines on dfdx (and initialises): an input of
+//! The network is the one [`crate::init`] defines on dfdx (and initialises): an input of
 //! `x_t` and the time features through 100-100-100-20-2 with LeakyReLU. Here the first
 //! layer takes the concatenated input `[x_t, features]` (3 columns with the post's one-hot
 //! time table, 18 with sinusoidal features), exactly the post's `Linear(2 + F, 100)`.
@@ -14,7 +14,8 @@
 
 use crate::{
     config::{ModelConfig, TimeEncoding},
-    model::{sinusoidal_features, NamedTensor, SINUSOIDAL_FEATURES},
+    named_tensor::NamedTensor,
+    time_encoding::{sinusoidal_features, SINUSOIDAL_FEATURES},
     Error, Result,
 };
 
@@ -26,7 +27,7 @@ use super::{
 
 /// Widths of the layers' outputs.
 const WIDTHS: [usize; 5] = [100, 100, 100, 20, 2];
-/// Names of the trunk layers as [`crate::model`] stores them (layer 0 is split).
+/// Names of the trunk layers as [`crate::init`] stores them (layer 0 is split).
 const TRUNK_NAMES: [&str; 4] = ["l2", "l3", "l4", "l5"];
 
 /// The time step of each row of a batch.
@@ -81,7 +82,7 @@ pub struct FusedNet {
 
 impl FusedNet {
     /// The network for `T = steps` with the parameters in `named` (as
-    /// [`crate::model::NoisePredictor::named_tensors`] writes them), on this CPU's best
+    /// [`crate::init::initial_weights`] draws them), on this CPU's best
     /// instruction set.
     pub fn from_named(config: &ModelConfig, steps: usize, named: &[NamedTensor]) -> Result<Self> {
         Self::from_named_on(Isa::detect(), config, steps, named)
@@ -207,7 +208,7 @@ impl FusedNet {
         Ok(())
     }
 
-    /// Every parameter by name, in the layout [`crate::model`] uses (PyTorch's: weights
+    /// Every parameter by name, in the layout [`crate::init`] uses (PyTorch's: weights
     /// `(outputs, inputs)`), so stored weights do not depend on the kernels.
     pub fn named_tensors(&self) -> Vec<NamedTensor> {
         let tensor = |name: &str, shape: Vec<usize>, data: Vec<f32>| NamedTensor {
@@ -718,7 +719,7 @@ impl Trainer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::NoisePredictor;
+    use crate::{init::initial_weights, reference::NoisePredictor};
     use rand::{Rng, SeedableRng};
 
     fn config(encoding: TimeEncoding) -> ModelConfig {
@@ -751,7 +752,7 @@ mod tests {
     #[test]
     fn named_tensors_round_trip() {
         for encoding in [TimeEncoding::OneHot, TimeEncoding::Sinusoidal] {
-            let init = NoisePredictor::new(&config(encoding), 7, 3).named_tensors();
+            let init = initial_weights(&config(encoding), 7, 3);
             let net = FusedNet::from_named(&config(encoding), 7, &init).unwrap();
             assert_eq!(net.named_tensors(), init);
             assert_eq!(
@@ -763,7 +764,7 @@ mod tests {
 
     #[test]
     fn weights_of_another_architecture_are_refused() {
-        let init = NoisePredictor::new(&ModelConfig::default(), 10, 0).named_tensors();
+        let init = initial_weights(&ModelConfig::default(), 10, 0);
         let err = FusedNet::from_named(&ModelConfig::default(), 20, &init).unwrap_err();
         assert!(matches!(err, Error::WeightMismatch(_)), "{err}");
         let err = FusedNet::from_named(&config(TimeEncoding::Sinusoidal), 10, &init).unwrap_err();
@@ -836,7 +837,7 @@ mod tests {
     #[test]
     fn blocks_of_rows_train_the_same_bits() {
         let encoding = TimeEncoding::OneHot;
-        let init = NoisePredictor::new(&config(encoding), 10, 8).named_tensors();
+        let init = initial_weights(&config(encoding), 10, 8);
         let (x, eps, ts) = batch(1300, 10, 9);
         let bits = |tensors: &[NamedTensor]| -> Vec<u32> {
             tensors
@@ -867,7 +868,7 @@ mod tests {
     #[test]
     fn every_instruction_set_trains_the_same_bits() {
         for encoding in [TimeEncoding::OneHot, TimeEncoding::Sinusoidal] {
-            let init = NoisePredictor::new(&config(encoding), 100, 6).named_tensors();
+            let init = initial_weights(&config(encoding), 100, 6);
             let runs: Vec<(Vec<u64>, Vec<NamedTensor>)> = Isa::available()
                 .into_iter()
                 .map(|isa| {
@@ -892,7 +893,7 @@ mod tests {
     /// A fixed batch is fitted: the loss falls well below its starting value.
     #[test]
     fn training_steps_reduce_the_loss() {
-        let init = NoisePredictor::new(&ModelConfig::default(), 10, 8).named_tensors();
+        let init = initial_weights(&ModelConfig::default(), 10, 8);
         let mut net = FusedNet::from_named(&ModelConfig::default(), 10, &init).unwrap();
         let (x, eps, ts) = batch(64, 10, 9);
         let mut trainer = Trainer::new(&net, 64, adam());
@@ -906,7 +907,7 @@ mod tests {
 
     #[test]
     fn a_non_finite_loss_leaves_the_weights_alone() {
-        let init = NoisePredictor::new(&ModelConfig::default(), 10, 8).named_tensors();
+        let init = initial_weights(&ModelConfig::default(), 10, 8);
         let mut net = FusedNet::from_named(&ModelConfig::default(), 10, &init).unwrap();
         let (mut x, eps, ts) = batch(8, 10, 9);
         x[3] = f32::NAN;

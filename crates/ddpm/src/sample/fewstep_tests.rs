@@ -269,7 +269,7 @@ fn an_untrained_v_network_samples_finitely_at_exact_zero_snr() {
             prediction,
             ..ModelConfig::default()
         };
-        let init = crate::model::NoisePredictor::new(&model, 1000, 0).named_tensors();
+        let init = crate::init::initial_weights(&model, 1000, 0);
         let net = FusedNet::from_named(&model, 1000, &init).unwrap();
         for method in SamplerMethod::ALL {
             for spacing in Spacing::ALL {
