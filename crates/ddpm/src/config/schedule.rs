@@ -37,7 +37,8 @@ impl ScheduleKind {
 }
 
 /// A beta schedule and its parameters. Parameters that the chosen `kind` does not use are
-/// ignored, and [`RunConfig::canonical`] resets them so they cannot change a run's identity.
+/// ignored, and [`RunConfig::canonical`](crate::RunConfig::canonical) resets them so they
+/// cannot change a run's identity.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScheduleConfig {

@@ -22,8 +22,9 @@ pub enum Rhs<'a> {
 }
 
 /// A right operand already in the panel layout of one instruction set: what
-/// [`Epilogue::LeakyReluBackward`](super::Epilogue::LeakyReluBackward) writes beside its output when asked, so the weight
-/// gradient that reads that output next needs no packing pass of its own.
+/// [`Epilogue::LeakyReluBackward`](super::Epilogue::LeakyReluBackward) writes beside its
+/// output when asked, so the weight gradient that reads that output next needs no packing
+/// pass of its own.
 #[derive(Clone, Debug, Default)]
 pub struct Packed {
     pub(super) lanes: usize,
