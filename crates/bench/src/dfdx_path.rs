@@ -4,7 +4,7 @@
 //! the "before" column of the benchmark; nothing in a run uses it.
 
 use ddpm::{
-    model::{Network, NoisePredictor, OneHotNet},
+    reference::{DfdxNetwork, NoisePredictor, OneHotNet},
     rng::{self, Stream, StreamRng},
     scaling::Scaler,
     training_data, Point, RunConfig, Schedule, TimeEncoding,
@@ -42,7 +42,7 @@ impl DfdxEpochs {
         let data = Scaler::fit(config.scaling, &raw).transform_all(&raw);
         let model = NoisePredictor::new(&config.model, config.steps, config.seed);
         let training = &config.training;
-        let Network::OneHot(net) = model.network() else {
+        let DfdxNetwork::OneHot(net) = model.network() else {
             anyhow::bail!("built with the one-hot encoding");
         };
         let optimiser = Adam::new(
@@ -95,7 +95,7 @@ impl DfdxEpochs {
         let loss = mse_loss(prediction, target);
         let value = loss.array() as f64;
         let mut grads = loss.backward();
-        if let Network::OneHot(net) = self.model.network_mut() {
+        if let DfdxNetwork::OneHot(net) = self.model.network_mut() {
             // Every parameter takes part in the loss and the Cpu device cannot fail.
             let _ = self.optimiser.update(net, &grads);
         }

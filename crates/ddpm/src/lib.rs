@@ -3,14 +3,17 @@
 //!
 //! A run flows through the modules in order: [`data`] draws the training set, [`scaling`]
 //! fits a reversible map for it, [`schedule`] turns a beta schedule into the f64
-//! quantities of the forward and reverse processes ([`process`]), [`model`] defines the
-//! network on dfdx and draws its initial weights, [`fused`] is the same network as one op
-//! that [`train`] fits with full-batch AdamW on the target [`prediction`] names (noise,
-//! clean data or v), [`sample`] runs the reverse process (ancestral, DDIM or
-//! DPM-Solver++(2M), over every step or a respaced subset, the predicted x0 optionally
-//! clipped), and [`metrics`]
-//! compares samples with data in data space, next to the noise floor of a perfect model.
-//! [`run`] ties them together for one [`RunConfig`].
+//! quantities of the forward and reverse processes ([`process`]), [`init`] draws the
+//! initial weights through the network on dfdx (PyTorch's initialisation), [`fused`] is
+//! the same network as one op that [`train`] fits with full-batch AdamW on the target
+//! [`prediction`] names (noise, clean data or v), [`sample`] runs the reverse process
+//! (ancestral, DDIM or DPM-Solver++(2M), over every step or a respaced subset, the
+//! predicted x0 optionally clipped) from a [`LoadedModel`], and [`metrics`] compares
+//! samples with data in data space, next to the noise floor of a perfect model.
+//! [`run`](mod@run) ties them together for one [`RunConfig`] ([`config`]), reporting
+//! through [`status`]. [`reference`](mod@reference) is dfdx's autodiff over the same
+//! network: what the fused op is tested against and the benchmark's "before" column; no
+//! run uses it.
 //!
 //! Every random draw comes from one seed split into independent streams ([`rng`]), so a
 //! config and seed give bit-identical results whatever the thread count. The crate does
@@ -19,16 +22,20 @@
 pub mod config;
 pub mod data;
 pub mod fused;
-pub mod kernels;
+pub mod init;
+pub mod loaded_model;
 pub mod metrics;
-pub mod model;
+pub mod named_tensor;
 pub mod prediction;
 pub mod process;
+pub mod reference;
 pub mod rng;
 pub mod run;
 pub mod sample;
 pub mod scaling;
 pub mod schedule;
+pub mod status;
+pub mod time_encoding;
 pub mod train;
 
 pub use config::{
@@ -36,13 +43,16 @@ pub use config::{
     SamplerVariance, SamplingConfig, Scaling, ScheduleConfig, ScheduleKind, Spacing, TimeEncoding,
     TrainingConfig, MAX_EPOCHS, MAX_POINTS, MAX_STEPS,
 };
+pub use data::training_data;
+pub use loaded_model::LoadedModel;
 pub use metrics::Metrics;
-pub use model::NamedTensor;
-pub use run::{
-    evaluate, run, train_model, training_data, Evaluation, Progress, RunOutcome, RunStatus,
-    Trained, TrainedModel,
-};
+pub use named_tensor::NamedTensor;
+pub use run::{evaluate, run, train_model, Evaluation, RunOutcome, TrainedModel};
 pub use schedule::Schedule;
+pub use status::{Progress, RunStatus};
+
+/// The old name of [`LoadedModel`], kept while other crates move to the new one.
+pub use loaded_model::LoadedModel as Trained; // TEMP-ALIAS
 
 /// A point of a 2D data set, `[x, y]`.
 pub type Point = [f64; 2];

@@ -1,54 +1,22 @@
-//! One run end to end: data, training, sampling and metrics for a [`RunConfig`].
+//! One run end to end: training a model, evaluating it (sampling and metrics), and both
+//! for a [`RunConfig`].
 
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
-
 use crate::{
-    data,
+    data::{floor_data, training_data},
     fused::{FusedNet, Isa},
+    init::initial_weights,
+    loaded_model::LoadedModel,
     metrics::{self, Metrics},
-    model::{NamedTensor, NoisePredictor},
-    prediction::to_x0_eps,
+    named_tensor::NamedTensor,
     rng::{self, Stream},
-    sample::{self, DataRange, ReverseProcess},
+    sample,
     scaling::Scaler,
     schedule::Schedule,
-    train, Point, Result, RunConfig, Scaling,
+    status::{Progress, RunStatus},
+    train, Point, Result, RunConfig,
 };
-
-/// How a run ended.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum RunStatus {
-    /// Training finished and samples were drawn.
-    Completed,
-    /// The training loss became non-finite at `epoch` (1-based); nothing was sampled.
-    Diverged {
-        /// The first epoch whose loss was not finite.
-        epoch: usize,
-    },
-    /// Training finished, but the sampler produced non-finite samples (an exploded reverse
-    /// chain), so the metrics are not finite. Deterministic, like divergence: a result, not
-    /// an error.
-    NonFinite,
-}
-
-/// Progress reported while a run trains.
-#[derive(Clone, Copy, Debug)]
-pub enum Progress {
-    /// `epoch` of `epochs` is done, with its loss.
-    Epoch {
-        /// Epochs done.
-        epoch: usize,
-        /// Epochs in all.
-        epochs: usize,
-        /// The loss of this epoch.
-        loss: f64,
-    },
-    /// Training is over; the sampler and metrics run.
-    Sampling,
-}
 
 /// What one run produces.
 #[derive(Clone, Debug)]
@@ -76,23 +44,6 @@ pub struct RunOutcome {
     pub sample_seconds: f64,
     /// Wall seconds spent computing metrics (including the noise floor).
     pub metric_seconds: f64,
-}
-
-/// The training set of a run, in data space, exactly as the run sees it.
-pub fn training_data(config: &RunConfig) -> Vec<Point> {
-    let mut rng = rng::stream(config.seed, Stream::Data);
-    data::generate(&config.dataset, &mut rng)
-}
-
-/// The reference draw for the noise floor: the same distribution under another stream,
-/// with as many points as the run draws samples, since every metric depends on set size.
-fn floor_data(config: &RunConfig) -> Vec<Point> {
-    let mut rng = rng::stream(config.seed, Stream::NoiseFloor);
-    let dataset = crate::DatasetConfig {
-        n: config.sample_count(),
-        ..config.dataset.clone()
-    };
-    data::generate(&dataset, &mut rng)
 }
 
 /// A trained model: the first half of a run, shared by every evaluation of a run config
@@ -170,7 +121,7 @@ pub fn evaluate(config: &RunConfig, model: &TrainedModel) -> Result<Evaluation> 
             metric_seconds: floor_seconds,
         });
     }
-    let trained = Trained::from_weights(config, &model.weights)?;
+    let trained = LoadedModel::from_weights(config, &model.weights)?;
     let started = Instant::now();
     let mut rng = rng::stream(config.seed, Stream::Sampling);
     let scaled_samples = sample::sample(
@@ -240,98 +191,6 @@ impl Evaluation {
 /// The freshly initialised network of `config`: dfdx draws the weights from the run's
 /// weight stream (PyTorch's initialisation), the fused op trains and samples them.
 fn network(config: &RunConfig) -> Result<FusedNet> {
-    let init = NoisePredictor::new(&config.model, config.steps, config.seed);
-    FusedNet::from_named(&config.model, config.steps, &init.named_tensors())
-}
-
-/// A trained model rebuilt from stored weights, for figures that need the network itself
-/// (reverse trajectories, predicted-noise fields).
-pub struct Trained {
-    config: RunConfig,
-    schedule: Schedule,
-    scaler: Scaler,
-    /// The per-axis range of the scaled training set, which `sampling.clip` bounds by.
-    range: DataRange,
-    model: FusedNet,
-}
-
-impl Trained {
-    /// Rebuilds the model of `config` and loads `weights` into it. The scaler is refitted
-    /// on the regenerated training data, which is identical to the run's.
-    pub fn from_weights(config: &RunConfig, weights: &[NamedTensor]) -> Result<Trained> {
-        config.validate()?;
-        let schedule = Schedule::new(&config.schedule, config.steps)?;
-        let data = training_data(config);
-        let scaler = Scaler::fit(config.scaling, &data);
-        let range = match config.scaling {
-            // [-1, 1] by construction; the scaled extremes may be an ulp off.
-            Scaling::MinMax => DataRange::UNIT,
-            Scaling::Standardize | Scaling::None => DataRange::of(&scaler.transform_all(&data)),
-        };
-        let model = FusedNet::from_named(&config.model, config.steps, weights)?;
-        Ok(Trained {
-            config: config.clone(),
-            schedule,
-            scaler,
-            range,
-            model,
-        })
-    }
-
-    /// The reverse process the run's `sampling` describes, for its prediction target and
-    /// its data's range.
-    pub fn reverse_process(&self) -> ReverseProcess {
-        ReverseProcess::new(
-            &self.schedule,
-            &self.config.sampling,
-            self.config.model.prediction,
-            self.range,
-        )
-    }
-
-    /// The run's config.
-    pub fn config(&self) -> &RunConfig {
-        &self.config
-    }
-
-    /// The run's schedule.
-    pub fn schedule(&self) -> &Schedule {
-        &self.schedule
-    }
-
-    /// Draws `n` samples with a sampling stream of `seed` and returns the whole reverse
-    /// trajectory in data space: entry `k` holds the state after `k` reverse steps, so
-    /// entry 0 is the initial noise `x_T` and the last entry the samples `x_0`; with every
-    /// step visited, entry `k` is `x_{T-k}` ([`Trained::timesteps`] gives the steps).
-    pub fn trajectory(&self, n: usize, seed: u64) -> Vec<Vec<Point>> {
-        let mut rng = rng::stream(seed, Stream::Sampling);
-        sample::trajectory(&self.model, &self.reverse_process(), n, &mut rng)
-            .into_iter()
-            .map(|xs| self.scaler.inverse_all(&xs))
-            .collect()
-    }
-
-    /// The steps `t` the run's sampler visits, in order: the step that entry `k + 1` of
-    /// [`Trained::trajectory`] was computed at is entry `k` here.
-    pub fn timesteps(&self) -> Vec<usize> {
-        self.reverse_process().timesteps()
-    }
-
-    /// The direction the sampler pushes each of `points` (data space) at step `t`: the
-    /// negative predicted noise `-eps_theta(x_t, t)` (converted from the network's target
-    /// when it predicts `x0` or `v`), mapped into data-space units.
-    pub fn noise_field(&self, points: &[Point], t: usize) -> Vec<Point> {
-        let scaled = self.scaler.transform_all(points);
-        let output = sample::predict_output(&self.model, &scaled, t);
-        let (signal, noise) = (self.schedule.signal_scale(t), self.schedule.noise_scale(t));
-        let prediction = self.config.model.prediction;
-        scaled
-            .iter()
-            .zip(output)
-            .map(|(x, o)| {
-                let eps = |axis: usize| to_x0_eps(prediction, x[axis], o[axis], signal, noise).1;
-                self.scaler.inverse_direction([-eps(0), -eps(1)])
-            })
-            .collect()
-    }
+    let init = initial_weights(&config.model, config.steps, config.seed);
+    FusedNet::from_named(&config.model, config.steps, &init)
 }

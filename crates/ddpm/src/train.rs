@@ -7,8 +7,8 @@ use crate::{
     fused::{AdamConfig, FusedNet, Trainer},
     prediction,
     rng::{self, Stream},
-    run::{Progress, RunStatus},
     schedule::Schedule,
+    status::{Progress, RunStatus},
     Point, RunConfig,
 };
 

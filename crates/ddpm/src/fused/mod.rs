@@ -2,8 +2,9 @@
 //! backward pass, AdamW, and the matrix product under them, dispatched at run time to
 //! AVX-512, AVX2 + FMA or scalar code that all give the same bits.
 //!
-//! [`crate::model`] defines and initialises the network on dfdx; its autodiff is the
-//! reference the fused op's gradients are tested against. Training and sampling run here.
+//! [`crate::init`] draws the initial weights through the same network on dfdx, and dfdx's
+//! autodiff over it ([`crate::reference`]) is what the fused op's gradients are tested
+//! against. Training and sampling run here.
 
 pub mod elementwise;
 pub mod gemm;

@@ -1,8 +1,15 @@
 //! Tests of the few-step fixes: prediction targets, clipping, exact zero terminal SNR and
 //! DPM-Solver++(2M), each against a closed form or a hand computation.
 
-use super::*;
-use crate::{prediction::target, rng, ModelConfig, ScheduleConfig, ScheduleKind};
+use super::{clipping::Clipping, draw::initial_noise, update::Update, *};
+use crate::{
+    config::{Clip, Prediction, SamplerMethod, SamplingConfig, Spacing},
+    fused::FusedNet,
+    prediction::target,
+    rng,
+    schedule::Schedule,
+    ModelConfig, Point, ScheduleConfig, ScheduleKind,
+};
 
 fn schedule(kind: ScheduleKind, steps: usize, zero_snr: Option<bool>) -> Schedule {
     let config = ScheduleConfig {
@@ -269,7 +276,7 @@ fn an_untrained_v_network_samples_finitely_at_exact_zero_snr() {
             prediction,
             ..ModelConfig::default()
         };
-        let init = crate::model::NoisePredictor::new(&model, 1000, 0).named_tensors();
+        let init = crate::init::initial_weights(&model, 1000, 0);
         let net = FusedNet::from_named(&model, 1000, &init).unwrap();
         for method in SamplerMethod::ALL {
             for spacing in Spacing::ALL {

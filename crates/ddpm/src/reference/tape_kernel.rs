@@ -1,4 +1,5 @@
-//! Fused CPU kernels for the noise predictor, recorded on dfdx's tape like its own ops.
+//! The bias+LeakyReLU tape kernel of the dfdx reference network, recorded on dfdx's tape
+//! like its own ops.
 //!
 //! dfdx 0.13 builds `leaky_relu(x W^T + b)` from a broadcast add, a scale and a maximum:
 //! three strided passes forward and three backward, each allocating. Profiling the post's

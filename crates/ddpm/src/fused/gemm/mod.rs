@@ -1,0 +1,275 @@
+//! The matrix product of the fused network, with one summation order on every CPU.
+//!
+//! `C = A B`, `c[i, j] = sum_p a[i, p] b[p, j]`, computed for each output element as
+//! `acc = fma(a[i, p], b[p, j], acc)` for `p = 0, 1, ..., depth - 1` starting from
+//! `acc = 0`. Vector lanes run along `j` only, so the width of the vectors (16 lanes with
+//! AVX-512, 8 with AVX2, 1 in the scalar path) changes how many outputs are computed at
+//! once but never the order in which one output is summed: every path gives the same
+//! bits. Libraries such as faer or gemm block the inner dimension by cache size and
+//! vectorise it differently per instruction set, so their sums differ across CPUs
+//! (BENCHMARKS.md compares their speed on these shapes).
+//!
+//! The right operand is packed into column panels of one or two vectors (zero-padded), so
+//! the micro-kernel streams it contiguously; the left operand is read in place, either by
+//! rows or transposed, so the weight gradient `X^T dZ` needs no transposed copy of `X`.
+//!
+//! `operands.rs` names the operands and their sizes, `packing.rs` lays `B` out in panels,
+//! `kit.rs` is the vector operations of each path, `micro.rs` the micro-kernel over one
+//! tile and `epilogue.rs` what it does to each output before storing it; this file drives
+//! them over the chunks of the sum, the blocks of rows and the panels.
+
+use pulp::{Simd, WithSimd};
+
+use super::isa::Isa;
+
+mod epilogue;
+mod kit;
+mod micro;
+mod operands;
+mod packing;
+
+pub use epilogue::Epilogue;
+pub use operands::{Dims, Lhs, Packed, Rhs};
+pub use packing::pack;
+
+use kit::{narrow, Full};
+#[cfg(target_arch = "x86_64")]
+use kit::{X4, X8};
+use micro::{micro, Block, Out};
+use packing::{panel_shape, Kind, PackB};
+
+/// Rows of `C` per micro-kernel call: 6 rows x 2 vectors = 12 accumulators, which with the
+/// two `B` vectors and one broadcast fills the 16 registers of AVX2. (8 rows on AVX-512's
+/// 32 registers measured no faster on these shapes, 12 spilled.)
+const ROW_BLOCK: usize = 6;
+/// Terms of the sum per pass over the blocks of rows: 512 rows of a 100-wide A (200 KB)
+/// and of one panel of B (64 KB) stay in L2. Measured at n = 10,000 and 100,000 against
+/// 64 to 2048 and no chunks: 512 was fastest (no chunks: 27% slower at 100,000).
+const DEPTH_BLOCK: usize = 512;
+
+/// `c = a b` (row-major `c`, `rows x cols`), overwriting `c`. `pack` is scratch space for
+/// the packed `b`; it grows on first use and is reused afterwards, so a caller that keeps
+/// it allocates nothing per call.
+///
+/// Panics if a slice is shorter than its dimensions need, which is a bug in the caller.
+pub fn matmul(isa: Isa, c: &mut [f32], a: Lhs<'_>, b: Rhs<'_>, dims: Dims, pack: &mut Vec<f32>) {
+    matmul_then(isa, c, a, b, dims, Epilogue::Store, pack);
+}
+
+/// `c += a b` in the sense of one longer sum: each output's chain of fused multiply-adds
+/// continues from the value `c` holds, so a sum over rows cut into consecutive blocks, each
+/// added with this, gives the bits of the whole sum in one product.
+///
+/// Panics if a slice is shorter than its dimensions need, which is a bug in the caller.
+pub fn matmul_continue(
+    isa: Isa,
+    c: &mut [f32],
+    a: Lhs<'_>,
+    b: Rhs<'_>,
+    dims: Dims,
+    pack: &mut Vec<f32>,
+) {
+    product(isa, c, a, b, dims, Epilogue::Store, true, pack);
+}
+
+/// Like [`matmul`], with `epilogue` applied to each output value.
+///
+/// Panics if a slice is shorter than its dimensions need, which is a bug in the caller.
+pub fn matmul_then(
+    isa: Isa,
+    c: &mut [f32],
+    a: Lhs<'_>,
+    b: Rhs<'_>,
+    dims: Dims,
+    epilogue: Epilogue<'_>,
+    pack: &mut Vec<f32>,
+) {
+    product(isa, c, a, b, dims, epilogue, false, pack);
+}
+
+/// The product behind [`matmul_then`] and [`matmul_continue`]: with `resume`, the sums
+/// start from `c` instead of zero.
+#[allow(clippy::too_many_arguments)]
+fn product(
+    isa: Isa,
+    c: &mut [f32],
+    a: Lhs<'_>,
+    b: Rhs<'_>,
+    dims: Dims,
+    mut epilogue: Epilogue<'_>,
+    resume: bool,
+    pack: &mut Vec<f32>,
+) {
+    let Dims { rows, depth, cols } = dims;
+    assert!(c.len() >= rows * cols, "C is smaller than {rows} x {cols}");
+    match a {
+        Lhs::Rows(data) | Lhs::Transposed(data) => {
+            assert!(
+                data.len() >= rows * depth,
+                "A is smaller than {rows} x {depth}"
+            )
+        }
+    }
+    match b {
+        Rhs::Rows(data) | Rhs::Transposed(data) => {
+            assert!(
+                data.len() >= depth * cols,
+                "B is smaller than {depth} x {cols}"
+            )
+        }
+        Rhs::Packed(packed) => assert!(
+            packed.rows == depth && packed.cols == cols,
+            "B was packed as {} x {}, not {depth} x {cols}",
+            packed.rows,
+            packed.cols
+        ),
+    }
+    match &mut epilogue {
+        Epilogue::Store => {}
+        Epilogue::Bias(bias) | Epilogue::BiasLeakyRelu { bias, .. } => {
+            assert!(bias.len() >= cols, "bias is shorter than {cols}")
+        }
+        Epilogue::LeakyReluBackward { out, bias_grad, .. } => {
+            assert!(
+                out.len() >= rows * cols,
+                "the activation is smaller than {rows} x {cols}"
+            );
+            assert!(bias_grad.len() >= cols, "bias_grad is shorter than {cols}");
+        }
+    }
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    // Packing B, then each block of rows, is its own dispatch: the micro-kernel's loop is
+    // compiled on its own, where the compiler keeps every accumulator in a register.
+    let lanes = isa.run(PackB {
+        b,
+        depth,
+        cols,
+        pack: &mut *pack,
+        epilogue: &mut epilogue,
+        rows,
+    });
+    let b_pack: &[f32] = match b {
+        Rhs::Packed(packed) => &packed.data,
+        Rhs::Rows(_) | Rhs::Transposed(_) => pack,
+    };
+    // A long sum (the weight gradient's, over every point) is cut into chunks of DEPTH_BLOCK
+    // terms, so the chunk of A and B that every block of rows reads stays in cache. Each
+    // chunk continues the accumulators where the last one stored them, so the order of the
+    // fused multiply-adds, and the result, is the same as without chunks.
+    for k0 in (0..depth.max(1)).step_by(DEPTH_BLOCK) {
+        let kc = (depth - k0).min(DEPTH_BLOCK);
+        for row0 in (0..rows).step_by(ROW_BLOCK) {
+            isa.run(RowBlock {
+                c: &mut *c,
+                a,
+                b_pack,
+                dims,
+                row0,
+                k0,
+                kc,
+                resume: resume || k0 > 0,
+                lanes,
+                epilogue: &mut epilogue,
+            });
+        }
+    }
+}
+
+/// Rows `row0..row0 + ROW_BLOCK` of `C`, every panel.
+struct RowBlock<'a, 'e> {
+    c: &'a mut [f32],
+    a: Lhs<'a>,
+    b_pack: &'a [f32],
+    dims: Dims,
+    row0: usize,
+    /// The first term of the sum this pass adds, and how many.
+    k0: usize,
+    kc: usize,
+    /// Whether the sums continue from the values in `C`.
+    resume: bool,
+    lanes: usize,
+    epilogue: &'a mut Epilogue<'e>,
+}
+
+impl WithSimd for RowBlock<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let RowBlock {
+            c,
+            a,
+            b_pack,
+            dims,
+            row0,
+            k0,
+            kc,
+            resume,
+            lanes,
+            epilogue,
+        } = self;
+        assert_eq!(
+            lanes,
+            super::isa::lanes::<S>(),
+            "one product runs on one instruction set"
+        );
+        let Dims { rows, depth, cols } = dims;
+        let height = (rows - row0).min(ROW_BLOCK);
+        let block = Block {
+            a,
+            rows,
+            depth,
+            row0,
+            k0,
+            kc,
+            resume,
+        };
+        let narrow = narrow::<S>(simd);
+        let mut col0 = 0;
+        while col0 < cols {
+            let shape = panel_shape(col0, cols, lanes, narrow.is_some());
+            let width = shape.width;
+            let offset = depth * col0 + k0 * width;
+            let panel = &b_pack[offset..offset + kc * width];
+            let out = Out {
+                c: &mut *c,
+                rows,
+                row0,
+                cols,
+                col0,
+                valid: shape.valid,
+                width,
+                last: k0 + kc == depth,
+                epilogue: &mut *epilogue,
+            };
+            col0 += shape.valid;
+            let full = Full(simd);
+            // One monomorphised micro-kernel per block height (rows are const generic).
+            macro_rules! by_height {
+                ($kit:expr, $vectors:literal) => {
+                    match height {
+                        6 => micro::<_, 6, $vectors>($kit, block, panel, out),
+                        5 => micro::<_, 5, $vectors>($kit, block, panel, out),
+                        4 => micro::<_, 4, $vectors>($kit, block, panel, out),
+                        3 => micro::<_, 3, $vectors>($kit, block, panel, out),
+                        2 => micro::<_, 2, $vectors>($kit, block, panel, out),
+                        _ => micro::<_, 1, $vectors>($kit, block, panel, out),
+                    }
+                };
+            }
+            match (narrow, shape.kind) {
+                #[cfg(target_arch = "x86_64")]
+                (Some(v3), Kind::X4) => by_height!(X4(v3), 1),
+                #[cfg(target_arch = "x86_64")]
+                (Some(v3), Kind::X8) => by_height!(X8(v3), 1),
+                (_, Kind::Vectors(2)) => by_height!(full, 2),
+                _ => by_height!(full, 1),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

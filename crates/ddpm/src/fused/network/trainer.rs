@@ -1,0 +1,157 @@
+//! Full-batch AdamW training of the fused network: the loss and its gradient over blocks of
+//! rows, then one AdamW step over the flat parameters.
+
+use crate::fused::{
+    elementwise::{self, AdamStep},
+    gemm::Packed,
+};
+
+use super::{
+    backward::Gradients,
+    forward::{Activations, PackedWeights, Steps},
+    net::{FusedNet, WIDTHS},
+};
+
+/// Rows per block of a training step. The forward and backward passes run block by block
+/// and the gradients' sums continue across blocks (same bits as one pass over the batch),
+/// so a block's activations and gradients (about 3 KB per row) stay in the core's caches
+/// whatever the batch size. Measured on a Zen 4 core (1 MB of L2), ms per epoch at
+/// n = 1000 / 10,000 / 100,000: one block 1.52 / 20.6 / 289; blocks of 128 rows
+/// 1.56 / 15.6 / 155; 256 rows 1.58 / 15.1 / 150; 512 rows 1.49 / 14.8 / 148; 1000 rows
+/// 1.50 / 14.8 / 153.
+pub const ROWS_PER_BLOCK: usize = 512;
+
+/// Full-batch AdamW training of a [`FusedNet`] on the simplified DDPM loss, with every
+/// buffer made once.
+pub struct Trainer {
+    pub(super) rows: usize,
+    /// Rows per block of the forward and backward passes.
+    pub(super) block: usize,
+    /// The weights packed once per step, for every block.
+    pub(super) weights: PackedWeights,
+    pub(super) acts: Activations,
+    pub(super) grads: Gradients,
+    pub(super) moment1: Vec<f32>,
+    pub(super) moment2: Vec<f32>,
+    pub(super) step: u64,
+    /// `beta1^t` and `beta2^t`, as running products in f64.
+    pub(super) beta_powers: (f64, f64),
+    pub(super) config: AdamConfig,
+}
+
+/// The optimiser settings of a [`Trainer`].
+#[derive(Clone, Copy, Debug)]
+pub struct AdamConfig {
+    /// Learning rate.
+    pub lr: f64,
+    /// Decay of the first moment.
+    pub beta1: f64,
+    /// Decay of the second moment.
+    pub beta2: f64,
+    /// Added to the root of the second moment.
+    pub eps: f64,
+    /// Decoupled weight decay.
+    pub weight_decay: f64,
+}
+
+impl Trainer {
+    /// Buffers for batches of `rows` points of `net`.
+    pub fn new(net: &FusedNet, rows: usize, config: AdamConfig) -> Trainer {
+        Trainer::with_blocks_of(net, rows, config, ROWS_PER_BLOCK)
+    }
+
+    /// Like [`Trainer::new`], with blocks of `block` rows (tests compare block sizes).
+    pub(super) fn with_blocks_of(
+        net: &FusedNet,
+        rows: usize,
+        config: AdamConfig,
+        block: usize,
+    ) -> Trainer {
+        let block = rows.clamp(1, block.max(1));
+        let mut acts = Activations::new();
+        acts.resize(block, net.layers[0].inputs);
+        let widest = WIDTHS.iter().copied().max().unwrap_or(0);
+        Trainer {
+            rows,
+            block,
+            weights: PackedWeights::default(),
+            acts,
+            grads: Gradients {
+                output: vec![0.0; block * 2],
+                hidden: [vec![0.0; block * widest], vec![0.0; block * widest]],
+                feature: vec![0.0; block],
+                params: vec![0.0; net.params.len()],
+                packed: Packed::default(),
+            },
+            moment1: vec![0.0; net.params.len()],
+            moment2: vec![0.0; net.params.len()],
+            step: 0,
+            beta_powers: (1.0, 1.0),
+            config,
+        }
+    }
+
+    /// One step on the loss `mean ||eps - eps_theta(x_t, t)||^2` over the batch. Returns the
+    /// loss before the step; a non-finite loss leaves the parameters untouched.
+    pub fn step(&mut self, net: &mut FusedNet, x_t: &[f32], eps: &[f32], steps: &[usize]) -> f64 {
+        assert_eq!(
+            steps.len(),
+            self.rows,
+            "a trainer is built for one batch size"
+        );
+        // The loss and every gradient are sums over the rows in ascending order, block
+        // after block; nothing is updated before the whole batch's loss is known.
+        let n = steps.len();
+        let scale = (2.0 / (2 * n) as f64) as f32;
+        let mut sum = 0.0f64;
+        self.grads.params.fill(0.0);
+        net.pack_weights(&mut self.weights);
+        for start in (0..n).step_by(self.block) {
+            let end = (start + self.block).min(n);
+            let rows = 2 * start..2 * end;
+            let prediction = net.forward_packed(
+                &mut self.acts,
+                &x_t[rows.clone()],
+                Steps::PerRow(&steps[start..end]),
+                &self.weights,
+            );
+            for ((g, p), e) in self.grads.output.iter_mut().zip(prediction).zip(&eps[rows]) {
+                let diff = p - e;
+                sum += f64::from(diff) * f64::from(diff);
+                *g = diff * scale;
+            }
+            net.backward(
+                &mut self.acts,
+                &mut self.grads,
+                &self.weights,
+                &steps[start..end],
+            );
+        }
+        let loss = sum / (2 * n) as f64;
+        if !loss.is_finite() {
+            return loss;
+        }
+        self.step += 1;
+        let c = self.config;
+        self.beta_powers.0 *= c.beta1;
+        self.beta_powers.1 *= c.beta2;
+        let step = AdamStep {
+            lr: c.lr as f32,
+            beta1: c.beta1 as f32,
+            beta2: c.beta2 as f32,
+            eps: c.eps as f32,
+            decay: (c.weight_decay * c.lr) as f32,
+            correction1: (1.0 / (1.0 - self.beta_powers.0)) as f32,
+            correction2: (1.0 / (1.0 - self.beta_powers.1)) as f32,
+        };
+        elementwise::adamw(
+            net.isa,
+            &mut net.params,
+            &self.grads.params,
+            &mut self.moment1,
+            &mut self.moment2,
+            step,
+        );
+        loss
+    }
+}
