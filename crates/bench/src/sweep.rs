@@ -1,7 +1,7 @@
 //! Sweep-level figures: the throughput of `--jobs 1` against `--jobs 2` on a small grid,
 //! and the peak memory of one run in a fresh process.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{bail, Context};
@@ -39,7 +39,7 @@ impl SweepFigures {
 pub fn grid(runs: usize) -> String {
     format!(
         "name = \"bench-throughput\"\n\
-         description = \"diffsweep bench: sweep throughput\"\n\
+         description = \"diffsweep-bench: sweep throughput\"\n\
          seeds = {runs}\n\n\
          [base]\n\
          dataset = {{ kind = \"moons\", n = {SWEEP_POINTS} }}\n\
@@ -84,7 +84,7 @@ fn peak_rss_kb() -> Option<u64> {
 }
 
 /// This program, even after a rebuild replaced its file.
-pub fn this_program() -> anyhow::Result<std::path::PathBuf> {
+pub fn this_program() -> anyhow::Result<PathBuf> {
     let proc_exe = Path::new("/proc/self/exe");
     if proc_exe.exists() {
         Ok(proc_exe.to_path_buf())
@@ -93,11 +93,28 @@ pub fn this_program() -> anyhow::Result<std::path::PathBuf> {
     }
 }
 
+/// The shipped `diffsweep` binary, which cargo builds into the folder of this one
+/// (`just bench` builds it first).
+pub fn diffsweep_program() -> anyhow::Result<PathBuf> {
+    let bench = std::env::current_exe().context("cannot find the running executable")?;
+    let program = bench
+        .parent()
+        .context("the running executable is in no folder")?
+        .join(format!("diffsweep{}", std::env::consts::EXE_SUFFIX));
+    if !program.is_file() {
+        bail!(
+            "cannot find the diffsweep binary at {}: build it first (`cargo build --bin diffsweep`; `just bench` does)",
+            program.display()
+        );
+    }
+    Ok(program)
+}
+
 /// Runs one training in a fresh copy of this program and reads its peak RSS, in MB.
 pub fn child_peak_rss_mb() -> anyhow::Result<Option<f64>> {
     let exe = this_program()?;
     let output = Command::new(&exe)
-        .args(["bench", "--rss-probe"])
+        .arg("--rss-probe")
         .output()
         .with_context(|| format!("cannot run {}", exe.display()))?;
     if !output.status.success() {
