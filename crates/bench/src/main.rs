@@ -24,8 +24,8 @@ struct Args {
     /// Print the figures as JSON instead of markdown.
     #[arg(long)]
     json: bool,
-    /// Train one run and print this process's peak RSS: how the benchmark measures memory
-    /// in a fresh child process.
+    /// Run one `diffsweep train` and print its peak RSS: how the benchmark measures memory
+    /// from a fresh child process.
     #[arg(long, hide = true)]
     rss_probe: bool,
 }
