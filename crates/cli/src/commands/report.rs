@@ -8,9 +8,11 @@ use anyhow::Context;
 use crate::args::ExperimentArgs;
 use crate::bad_input::BadInput;
 
-/// Arguments of `diffsweep report`. Its help lists `--out` before `--set`, as it always
-/// has: `--results` and `--set` come first and second from the experiment's arguments.
+/// Arguments of `diffsweep report`.
 #[derive(clap::Args, Debug)]
+// clap orders options as they are declared: `--results` (0) and `--set` (1) from the
+// experiment's arguments, then `--out` (2); `--set` moves to 3, so the help lists
+// `--results`, `--out`, `--set`, as it always has.
 #[command(
     mut_arg("file", |file| file.help("The experiment file (TOML) whose stored runs to report on")),
     mut_arg("set", |set| set.display_order(3)),
