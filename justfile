@@ -40,9 +40,10 @@ slurm-cluster ACTION:
 test:
     cargo test --workspace
 
-# Measure epoch, matmul, sampling, metric and sweep speed (see BENCHMARKS.md).
-bench:
-    cargo run --bin diffsweep -- bench
+# Measure epoch, matmul, sampling, metric and sweep speed with diffsweep-bench (see BENCHMARKS.md).
+bench *FLAGS:
+    cargo build --bin diffsweep
+    cargo run --bin diffsweep-bench -- {{FLAGS}}
 
 # What CI checks: formatting, lints, tests.
 ci:

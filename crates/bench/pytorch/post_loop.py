@@ -1,4 +1,4 @@
-"""The post's training loop and sampler in PyTorch: the reference `diffsweep bench` races.
+"""The post's training loop and sampler in PyTorch: the reference `diffsweep-bench` races.
 
 A faithful copy of the loop in "A practical guide to Diffusion models" (Elflein, 2022):
 the same network (one-hot time through Linear(T, 1), then 3-100-100-100-20-2 with

@@ -1,10 +1,11 @@
-//! diffsweep's benchmarks, run by `diffsweep bench`: how fast this machine trains, samples,
-//! scores and sweeps with the production code, against the post's loop in PyTorch and
-//! against diffsweep's previous dfdx-autodiff training step, all on one core.
+//! diffsweep's benchmarks, run by the `diffsweep-bench` binary (`just bench`), apart from
+//! the shipped `diffsweep`: how fast this machine trains, samples, scores and sweeps with
+//! the production code, against the post's loop in PyTorch and against diffsweep's
+//! previous dfdx-autodiff training step, all on one core.
 //!
 //! [`workloads`] calls exactly what a run calls (`ddpm::train::train`, `ddpm::sample`), and
-//! a child `diffsweep train` is timed beside it, so the benchmark and the CLI report the
-//! same thing. [`pytorch`] drives the reference script in a child process one command at a
+//! a child `diffsweep train` (the binary built beside this one) is timed beside it, so the
+//! benchmark and the CLI report the same thing. [`pytorch`] drives the reference script in a child process one command at a
 //! time, so every competitor is sampled in turn ([`timing`]) and background load hits all
 //! of them alike. [`report`] prints markdown for BENCHMARKS.md or JSON.
 
@@ -24,28 +25,19 @@ use report::{BenchReport, Exporter, Json, Markdown, ProductFigures, SampleFigure
 use timing::{interleaved, timed, Repeats, Task, Timing};
 use workloads::{epoch_macs, post_config, EpochProducts, TrainLoop};
 
-/// Arguments of `diffsweep bench`.
-#[derive(clap::Args, Debug)]
-pub struct BenchArgs {
-    /// Fewer samples and a smaller sweep (about 40 s instead of about 2 minutes).
-    #[arg(long)]
-    quick: bool,
-    /// Skip the sweep throughput figures (two small sweeps into a temporary store).
-    #[arg(long)]
-    no_sweep: bool,
+/// What to measure and how to print it: the flags of `diffsweep-bench`.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// Fewer samples and a smaller sweep.
+    pub quick: bool,
+    /// Skip the sweep throughput figures.
+    pub no_sweep: bool,
     /// Skip the PyTorch reference.
-    #[arg(long)]
-    no_pytorch: bool,
+    pub no_pytorch: bool,
     /// The Python that runs the PyTorch reference (needs `torch` and `numpy`).
-    #[arg(long, value_name = "PATH", default_value = "python3")]
-    python: String,
+    pub python: String,
     /// Print the figures as JSON instead of markdown.
-    #[arg(long)]
-    json: bool,
-    /// Train one run and print this process's peak RSS: how the benchmark measures memory
-    /// in a fresh child process.
-    #[arg(long, hide = true)]
-    rss_probe: bool,
+    pub json: bool,
 }
 
 /// One training figure to measure: `(n, T, epochs per sample, samples, with the CLI and
@@ -82,7 +74,7 @@ fn note(message: &str) {
 
 /// `diffsweep train` in a child process: its own `seconds_per_epoch`, in ms.
 fn cli_epoch_ms(n: usize, steps: usize, epochs: usize) -> anyhow::Result<f64> {
-    let exe = sweep::this_program()?;
+    let exe = sweep::diffsweep_program()?;
     let output = Command::new(&exe)
         .args(["train", "--n", &n.to_string(), "--T", &steps.to_string()])
         .args(["--epochs", &epochs.to_string()])
@@ -220,11 +212,8 @@ fn metric_figure(samples: usize) -> anyhow::Result<Timing> {
     Ok(interleaved(Repeats { warmup: 1, samples }, &mut tasks)?[0])
 }
 
-/// Runs `diffsweep bench`.
-pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    if args.rss_probe {
-        return sweep::rss_probe();
-    }
+/// Measures every figure and prints the report: what `diffsweep-bench` does.
+pub fn run(args: &BenchOptions) -> anyhow::Result<ExitCode> {
     note("measuring background load for 1 s");
     let mut machine = machine::Machine::observe();
     let mut reference = None;
@@ -274,15 +263,18 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let peak_rss_mb = sweep::child_peak_rss_mb()?;
     machine.finish();
 
-    let mut command = String::from("cargo run --bin diffsweep -- bench");
-    for (flag, on) in [
-        (" --quick", args.quick),
-        (" --no-sweep", args.no_sweep),
-        (" --no-pytorch", args.no_pytorch),
-    ] {
-        if on {
-            command.push_str(flag);
-        }
+    let mut command = String::from("cargo run --bin diffsweep-bench");
+    let flags: Vec<&str> = [
+        ("--quick", args.quick),
+        ("--no-sweep", args.no_sweep),
+        ("--no-pytorch", args.no_pytorch),
+    ]
+    .into_iter()
+    .filter_map(|(flag, on)| on.then_some(flag))
+    .collect();
+    if !flags.is_empty() {
+        command.push_str(" -- ");
+        command.push_str(&flags.join(" "));
     }
     let report = BenchReport {
         machine,

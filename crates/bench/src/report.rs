@@ -1,4 +1,4 @@
-//! What `diffsweep bench` found, and its two formats: markdown tables to paste into
+//! What `diffsweep-bench` found, and its two formats: markdown tables to paste into
 //! BENCHMARKS.md, and one JSON object.
 
 use std::fmt::Write;
@@ -55,7 +55,7 @@ pub struct ProductFigures {
     pub flops: u64,
 }
 
-/// Everything one `diffsweep bench` measured.
+/// Everything one `diffsweep-bench` run measured.
 #[derive(Serialize, Debug)]
 pub struct BenchReport {
     /// The machine.

@@ -1,14 +1,13 @@
 //! Sweep-level figures: the throughput of `--jobs 1` against `--jobs 2` on a small grid,
 //! and the peak memory of one run in a fresh process.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{bail, Context};
+use nix::sys::resource::{getrusage, UsageWho};
 use runner::{Executor, Experiment, RunStore, Silent};
 use serde::Serialize;
-
-use crate::workloads::post_config;
 
 /// Points and epochs of each run of the throughput grid.
 pub const SWEEP_POINTS: usize = 500;
@@ -39,7 +38,7 @@ impl SweepFigures {
 pub fn grid(runs: usize) -> String {
     format!(
         "name = \"bench-throughput\"\n\
-         description = \"diffsweep bench: sweep throughput\"\n\
+         description = \"diffsweep-bench: sweep throughput\"\n\
          seeds = {runs}\n\n\
          [base]\n\
          dataset = {{ kind = \"moons\", n = {SWEEP_POINTS} }}\n\
@@ -60,7 +59,7 @@ pub fn throughput(runs: usize, jobs: usize) -> anyhow::Result<SweepFigures> {
     let store = RunStore::open(dir.path()).context("cannot open the temporary store")?;
     let report = Executor::new(jobs)
         .context("the executor")?
-        .execute(&store, &experiment.cells(), &Silent)
+        .execute(&store, experiment.cells(), &Silent)
         .with_context(|| format!("the throughput sweep failed in {}", dir.path().display()))?;
     if let Some((cell, outcome)) = report.failures().first() {
         bail!(
@@ -76,15 +75,8 @@ pub fn throughput(runs: usize, jobs: usize) -> anyhow::Result<SweepFigures> {
     })
 }
 
-/// This process's peak resident set size in kB (VmHWM), on Linux.
-fn peak_rss_kb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// This program, even after a rebuild replaced its file.
-pub fn this_program() -> anyhow::Result<std::path::PathBuf> {
+pub fn this_program() -> anyhow::Result<PathBuf> {
     let proc_exe = Path::new("/proc/self/exe");
     if proc_exe.exists() {
         Ok(proc_exe.to_path_buf())
@@ -93,11 +85,29 @@ pub fn this_program() -> anyhow::Result<std::path::PathBuf> {
     }
 }
 
-/// Runs one training in a fresh copy of this program and reads its peak RSS, in MB.
+/// The shipped `diffsweep` binary, which cargo builds into the folder of this one
+/// (`just bench` builds it first).
+pub fn diffsweep_program() -> anyhow::Result<PathBuf> {
+    let bench = std::env::current_exe().context("cannot find the running executable")?;
+    let program = bench
+        .parent()
+        .context("the running executable is in no folder")?
+        .join(format!("diffsweep{}", std::env::consts::EXE_SUFFIX));
+    if !program.is_file() {
+        bail!(
+            "cannot find the diffsweep binary at {}: build it first (`cargo build --bin diffsweep`; `just bench` does)",
+            program.display()
+        );
+    }
+    Ok(program)
+}
+
+/// Starts a fresh copy of this program, which runs one `diffsweep train` (see
+/// [`rss_probe`]), and reads that run's peak RSS, in MB.
 pub fn child_peak_rss_mb() -> anyhow::Result<Option<f64>> {
     let exe = this_program()?;
     let output = Command::new(&exe)
-        .args(["bench", "--rss-probe"])
+        .arg("--rss-probe")
         .output()
         .with_context(|| format!("cannot run {}", exe.display()))?;
     if !output.status.success() {
@@ -114,14 +124,27 @@ pub fn child_peak_rss_mb() -> anyhow::Result<Option<f64>> {
         .map(|kb| kb as f64 * 1024.0 / 1e6))
 }
 
-/// The child side of [`child_peak_rss_mb`]: one whole run, then VmHWM.
+/// The child side of [`child_peak_rss_mb`]: one whole run of the shipped binary,
+/// `diffsweep train` as a user starts it (the post's config at [`RSS_POINTS`] points and
+/// [`RSS_EPOCHS`] epochs), then its peak resident set size in kB (the kernel's VmHWM of
+/// that process, as `getrusage` returns it for children). This process starts no other
+/// child, so the children's peak is that run's.
 pub fn rss_probe() -> anyhow::Result<ExitCode> {
-    let mut config = post_config(RSS_POINTS, 10);
-    config.training.epochs = RSS_EPOCHS;
-    ddpm::run(&config, &mut |_| {}).context("the probe run failed")?;
-    match peak_rss_kb() {
-        Some(kb) => println!("{kb}"),
-        None => println!("unknown"),
+    let exe = diffsweep_program()?;
+    let output = Command::new(&exe)
+        .args(["train", "--n", &RSS_POINTS.to_string(), "--T", "10"])
+        .args(["--epochs", &RSS_EPOCHS.to_string()])
+        .output()
+        .with_context(|| format!("cannot run {}", exe.display()))?;
+    if !output.status.success() {
+        bail!(
+            "the probe run failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    match getrusage(UsageWho::RUSAGE_CHILDREN) {
+        Ok(usage) => println!("{}", usage.max_rss()),
+        Err(_) => println!("unknown"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,19 +1,17 @@
 //! The `diffsweep` command line: a thin clap layer over the `ddpm`, `runner` and
-//! `reporter` crates. Each subcommand lives in its own module.
+//! `reporter` crates. Each subcommand lives in its own module under `commands/`; the
+//! arguments several of them share are in `args`, the user-error type in `bad_input`.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod fsck_cmd;
-mod gc_cmd;
+mod args;
+mod bad_input;
+mod commands;
 mod paths;
-mod report_cmd;
-mod runs_cmd;
-mod slurm_cmd;
-mod sweep_cmd;
-mod train_cmd;
-mod verify_cmd;
+
+use commands::{fsck, gc, plan, report, runs, show, slurm, status, sweep, train, verify};
 
 /// Run and track ablations of diffusion-model noise schedules.
 #[derive(Parser, Debug)]
@@ -26,71 +24,55 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train one model, sample from it and print its metrics as JSON.
-    Train(Box<train_cmd::TrainArgs>),
+    Train(Box<train::TrainArgs>),
     /// Train every cell of an experiment grid that is not stored yet.
-    Sweep(sweep_cmd::SweepArgs),
+    Sweep(sweep::SweepArgs),
     /// List an experiment's cells, which are cached, and an estimated time.
-    Plan(sweep_cmd::PlanArgs),
+    Plan(plan::PlanArgs),
     /// Count an experiment's cells that are done, failed or pending.
-    Status(sweep_cmd::StatusArgs),
+    Status(status::StatusArgs),
     /// Train one cell of a Slurm submission: what each array task of `sweep --on slurm`
     /// runs (its script is in <results>/slurm/<submission>/job.sbatch). Internal, so
     /// hidden from the top-level help.
     #[command(hide = true)]
-    SlurmTask(slurm_cmd::TaskArgs),
+    SlurmTask(slurm::TaskArgs),
     /// Print the stored record of one run.
-    Show(sweep_cmd::ShowArgs),
+    Show(show::ShowArgs),
     /// List the store's runs across every sweep, filtered by config values, status and
     /// sweep, as a table, CSV or JSON.
-    Runs(runs_cmd::RunsArgs),
+    Runs(runs::RunsArgs),
     /// Retrain runs of an experiment and check them bit for bit against the store or the
     /// committed report.
-    Verify(verify_cmd::VerifyArgs),
+    Verify(verify::VerifyArgs),
     /// List (and with --yes remove) the runs no kept experiment refers to, and leftovers.
-    Gc(gc_cmd::GcArgs),
+    Gc(gc::GcArgs),
     /// Check every record, model and artifact of a store against its sha256 (with
     /// --repair, set corrupt entries aside).
-    Fsck(fsck_cmd::FsckArgs),
+    Fsck(fsck::FsckArgs),
     /// Turn a sweep's stored runs into tables, plots and a report.
-    Report(report_cmd::ReportArgs),
-    /// Measure training, sampling, metric, sweep and memory figures of this machine.
-    Bench(bench::BenchArgs),
+    Report(report::ReportArgs),
 }
-
-/// An error in what the user asked for (a flag, a file, a key): exit code 2, and it is
-/// raised before any run starts.
-#[derive(Debug)]
-pub struct BadInput(pub String);
-
-impl std::fmt::Display for BadInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for BadInput {}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train(args) => train_cmd::run(*args),
-        Command::Sweep(args) => sweep_cmd::sweep(args),
-        Command::Plan(args) => sweep_cmd::plan(args),
-        Command::Status(args) => sweep_cmd::status(args),
-        Command::Show(args) => sweep_cmd::show(args),
-        Command::SlurmTask(args) => slurm_cmd::task(args),
-        Command::Report(args) => report_cmd::run(args),
-        Command::Runs(args) => runs_cmd::run(args),
-        Command::Verify(args) => verify_cmd::run(args),
-        Command::Gc(args) => gc_cmd::run(args),
-        Command::Fsck(args) => fsck_cmd::run(args),
-        Command::Bench(args) => bench::run(args),
+        Command::Train(args) => train::run(*args),
+        Command::Sweep(args) => sweep::run(args),
+        Command::Plan(args) => plan::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Show(args) => show::run(args),
+        Command::SlurmTask(args) => slurm::task(args),
+        Command::Report(args) => report::run(args),
+        Command::Runs(args) => runs::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Gc(args) => gc::run(args),
+        Command::Fsck(args) => fsck::run(args),
     };
     match result {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            if err.downcast_ref::<BadInput>().is_some() {
+            if err.downcast_ref::<bad_input::BadInput>().is_some() {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE

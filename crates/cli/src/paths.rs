@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::BadInput;
+use crate::bad_input::BadInput;
 
 /// Checks that `dir` is, or can be created as, a folder that accepts new files, without
 /// creating anything: the nearest existing folder on its path must take a probe file.

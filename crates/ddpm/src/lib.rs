@@ -51,9 +51,6 @@ pub use run::{evaluate, run, train_model, Evaluation, RunOutcome, TrainedModel};
 pub use schedule::Schedule;
 pub use status::{Progress, RunStatus};
 
-/// The old name of [`LoadedModel`], kept while other crates move to the new one.
-pub use loaded_model::LoadedModel as Trained; // TEMP-ALIAS
-
 /// A point of a 2D data set, `[x, y]`.
 pub type Point = [f64; 2];
 

@@ -342,7 +342,7 @@ pub fn render(
                 .config(&run.run_id)
                 .and_then(|config| Ok((config, artifacts.weights(&run.run_id)?)))
                 .and_then(|(config, weights)| {
-                    ddpm::Trained::from_weights(&config, &weights)
+                    ddpm::LoadedModel::from_weights(&config, &weights)
                         .map_err(|e| Error::Store(format!("run {}: {e}", run.run_id)))
                 });
             match trained {

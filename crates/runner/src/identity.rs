@@ -64,12 +64,6 @@ impl RunId {
         ))
     }
 
-    /// The id of the trained model behind `config`: [`ModelId::of`], kept under its old
-    /// name while other crates move to it.
-    pub fn of_model(config: &RunConfig) -> ModelId {
-        ModelId::of(config) // TEMP-ALIAS
-    }
-
     /// Parses a full id: 64 lowercase hex digits.
     pub fn parse(text: &str) -> Option<RunId> {
         is_full_id(text).then(|| RunId(text.to_string()))

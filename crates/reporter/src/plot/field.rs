@@ -59,7 +59,7 @@ fn grid(bounds: &Bounds, side: usize) -> (Vec<ddpm::Point>, f64) {
 
 impl FieldFigure {
     /// Evaluates the trained model of `run` on a 21 x 21 grid at [`field_steps`].
-    pub fn new(run: &str, trained: &ddpm::Trained) -> FieldFigure {
+    pub fn new(run: &str, trained: &ddpm::LoadedModel) -> FieldFigure {
         let data = ddpm::training_data(trained.config());
         let bounds = Bounds::of(&data)
             .map(|b| b.padded_square(0.15))

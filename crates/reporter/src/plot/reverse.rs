@@ -60,7 +60,7 @@ fn quantile(values: &mut [f64], q: f64) -> f64 {
 
 impl ReverseProcess {
     /// Runs the sampler of `trained` for `n` points with sampling seed `seed`.
-    pub fn new(run: &str, trained: &ddpm::Trained, n: usize, seed: u64) -> ReverseProcess {
+    pub fn new(run: &str, trained: &ddpm::LoadedModel, n: usize, seed: u64) -> ReverseProcess {
         let data = ddpm::training_data(trained.config());
         let trajectory = trained.trajectory(n, seed);
         // The axes hold the data and 99% of the starting noise, so a stray point does not

@@ -127,7 +127,7 @@ fn field_and_reverse_process_of_a_tiny_model() {
     let artifacts = fixture::artifacts(&sweep, FEATURED);
     let config = artifacts.config(FEATURED).unwrap();
     let weights = artifacts.weights(FEATURED).unwrap();
-    let trained = ddpm::Trained::from_weights(&config, &weights).unwrap();
+    let trained = ddpm::LoadedModel::from_weights(&config, &weights).unwrap();
 
     let field = FieldFigure::new("tiny", &trained);
     assert_eq!(

@@ -9,10 +9,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use runner::{Cell, Executor, Record, RunStore, Silent};
 
-use crate::BadInput;
+use crate::args::{jobs_or_cores, load_experiment, StoreArgs};
+use crate::bad_input::BadInput;
 
 /// Arguments of `diffsweep verify`.
 #[derive(clap::Args, Debug)]
+#[command(mut_arg("results", |results| results.help("The store holding the runs to check against")))]
 pub struct VerifyArgs {
     /// The experiment file whose runs to retrain.
     file: PathBuf,
@@ -23,9 +25,8 @@ pub struct VerifyArgs {
     /// the clock].
     #[arg(long, value_name = "SEED")]
     seed: Option<u64>,
-    /// The store holding the runs to check against.
-    #[arg(long, value_name = "DIR", default_value = "results")]
-    results: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
     /// The committed report to check against where the store has no run [default:
     /// reports/<experiment name>].
     #[arg(long, value_name = "DIR")]
@@ -84,9 +85,9 @@ fn draw(n: usize, k: usize, seed: u64) -> Vec<usize> {
 
 /// Runs `diffsweep verify`.
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let experiment = crate::sweep_cmd::load(&args.file, &[])?;
-    let jobs = crate::sweep_cmd::jobs_or_cores(args.jobs)?;
-    let store = crate::paths::open_store(&args.results)?;
+    let experiment = load_experiment(&args.file, &[])?;
+    let jobs = jobs_or_cores(args.jobs)?;
+    let store = args.store.open()?;
     let cells = experiment.cells();
     let k = args.sample.unwrap_or(cells.len()).min(cells.len());
     if k == 0 {
@@ -178,7 +179,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         } else {
             problems.push(format!(
                 "nothing to compare with: no stored run in {} and no row in {}",
-                args.results.display(),
+                args.store.results.display(),
                 report_dir.join("runs.csv").display()
             ));
             "nothing"

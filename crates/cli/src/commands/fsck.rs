@@ -2,18 +2,19 @@
 //! sha256, finds leftovers of dead processes, and with `--repair` sets bad entries aside
 //! as a sweep would.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
 
+use crate::args::StoreArgs;
+use crate::bad_input::BadInput;
+
 /// Arguments of `diffsweep fsck`.
 #[derive(clap::Args, Debug)]
 pub struct FsckArgs {
-    /// The store's root directory.
-    #[arg(long, value_name = "DIR", default_value = "results")]
-    results: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
     /// Move every corrupt run and model to the store's quarantine (nothing is deleted;
     /// the next sweep runs them again).
     #[arg(long)]
@@ -22,16 +23,16 @@ pub struct FsckArgs {
 
 /// Runs `diffsweep fsck`: exit 0 when the store is sound, 1 when something is wrong.
 pub fn run(args: FsckArgs) -> anyhow::Result<ExitCode> {
-    if !args.results.is_dir() {
-        return Err(anyhow::Error::new(crate::BadInput(format!(
+    if !args.store.results.is_dir() {
+        return Err(anyhow::Error::new(BadInput(format!(
             "--results {} is not a store folder",
-            args.results.display()
+            args.store.results.display()
         ))));
     }
-    let store = crate::paths::open_store(&args.results)?;
+    let store = args.store.open()?;
     let started = Instant::now();
     let report = runner::fsck::check(&store, args.repair)
-        .with_context(|| format!("cannot check the store {}", args.results.display()))?;
+        .with_context(|| format!("cannot check the store {}", args.store.results.display()))?;
     for problem in &report.problems {
         match &problem.repaired {
             Some(path) => println!(
@@ -48,7 +49,7 @@ pub fn run(args: FsckArgs) -> anyhow::Result<ExitCode> {
     }
     println!(
         "fsck {}: {} runs, {} models, {} artifacts ({:.1} MB) checked in {:.2}s: {}{}",
-        args.results.display(),
+        args.store.results.display(),
         report.runs,
         report.models,
         report.artifacts,

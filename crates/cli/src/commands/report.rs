@@ -5,24 +5,24 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::BadInput;
+use crate::args::ExperimentArgs;
+use crate::bad_input::BadInput;
 
 /// Arguments of `diffsweep report`.
 #[derive(clap::Args, Debug)]
+// clap orders options as they are declared: `--results` (0) and `--set` (1) from the
+// experiment's arguments, then `--out` (2); `--set` moves to 3, so the help lists
+// `--results`, `--out`, `--set`, as it always has.
+#[command(
+    mut_arg("file", |file| file.help("The experiment file (TOML) whose stored runs to report on")),
+    mut_arg("set", |set| set.display_order(3)),
+)]
 pub struct ReportArgs {
-    /// The experiment file (TOML) whose stored runs to report on.
-    file: PathBuf,
-    /// The store's root directory.
-    #[arg(long, value_name = "DIR", default_value = "results")]
-    results: PathBuf,
+    #[command(flatten)]
+    experiment: ExperimentArgs,
     /// Where to write the report [default: reports/<experiment name>].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Replace a value of the file: a [grid] axis (`--set T=10,100`), `seeds`, or any
-    /// config path in [base] (`--set training.epochs=2000`); repeatable. The result is
-    /// validated like the file and swept and reported under a name of its own.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
 }
 
 /// A reporter error as the CLI reports it: selectors that pick nothing (or too much) and
@@ -37,8 +37,8 @@ fn classify(err: reporter::Error) -> anyhow::Error {
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let experiment = crate::sweep_cmd::load(&args.file, &args.set)?;
-    let store = crate::paths::open_store(&args.results)?;
+    let experiment = args.experiment.load()?;
+    let store = args.experiment.store.open()?;
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from("reports").join(&experiment.name));

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::args::{load_experiment, StoreArgs};
+
 /// Arguments of `diffsweep gc`.
 #[derive(clap::Args, Debug)]
 pub struct GcArgs {
@@ -15,9 +17,8 @@ pub struct GcArgs {
     /// Remove what is listed (without it, nothing is touched).
     #[arg(long)]
     yes: bool,
-    /// The store's root directory.
-    #[arg(long, value_name = "DIR", default_value = "results")]
-    results: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 /// Runs `diffsweep gc`.
@@ -25,11 +26,11 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
     let keep = args
         .keep
         .iter()
-        .map(|file| crate::sweep_cmd::load(file, &[]))
+        .map(|file| load_experiment(file, &[]))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let store = crate::paths::open_store(&args.results)?;
+    let store = args.store.open()?;
     let garbage = runner::gc::collect(&store, &keep, args.yes)
-        .with_context(|| format!("cannot clean {}", args.results.display()))?;
+        .with_context(|| format!("cannot clean {}", args.store.results.display()))?;
     let verb = if args.yes { "removed" } else { "would remove" };
     for id in &garbage.runs {
         let label = store

@@ -8,7 +8,7 @@ use ddpm::{
 };
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::BadInput;
+use crate::bad_input::BadInput;
 
 /// Arguments of `diffsweep train`. Unset flags keep the value of `--config`, or the post's
 /// defaults.

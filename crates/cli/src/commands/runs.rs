@@ -2,7 +2,6 @@
 //! JSON with the columns of a report's `runs.csv`.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -10,7 +9,8 @@ use reporter::export::{CsvExporter, Exporter, JsonExporter};
 use reporter::query::RunQuery;
 use reporter::RunStatus;
 
-use crate::BadInput;
+use crate::args::StoreArgs;
+use crate::bad_input::BadInput;
 
 /// Output formats of `diffsweep runs`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -52,9 +52,8 @@ pub struct RunsArgs {
     /// How to print them.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
-    /// The store's root directory.
-    #[arg(long, value_name = "DIR", default_value = "results")]
-    results: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 /// `PATH=VALUE` as a path checked against the config and a JSON value (`10`, `0.5`,
@@ -79,7 +78,7 @@ pub fn run(args: RunsArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|w| condition(w))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let store = crate::paths::open_store(&args.results)?;
+    let store = args.store.open()?;
     if let Some(name) = &args.sweep {
         store
             .sweep_index(name)

@@ -1,0 +1,13 @@
+//! One module per `diffsweep` subcommand: its clap arguments and its `run`.
+
+pub mod fsck;
+pub mod gc;
+pub mod plan;
+pub mod report;
+pub mod runs;
+pub mod show;
+pub mod slurm;
+pub mod status;
+pub mod sweep;
+pub mod train;
+pub mod verify;

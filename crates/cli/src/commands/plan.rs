@@ -1,0 +1,126 @@
+//! `diffsweep plan`: an experiment's cells as a table, which are stored, and how long the
+//! rest would take, timed from the store's runs.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use runner::plan::format_seconds;
+use runner::{CellState, CostModel};
+
+use crate::args::{jobs_or_cores, ExperimentArgs};
+use crate::bad_input::classify;
+
+/// Arguments of `diffsweep plan`.
+#[derive(clap::Args, Debug)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    experiment: ExperimentArgs,
+    /// Runs trained at once, for the wall-time estimate, 1 to 1024 [default: all cores].
+    #[arg(long, short, value_name = "N", allow_negative_numbers = true)]
+    jobs: Option<usize>,
+}
+
+/// Prints the cells, which are stored, and how long the rest would take.
+pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    let experiment = args.experiment.load()?;
+    let jobs = jobs_or_cores(args.jobs)?;
+    let store = args.experiment.store.open()?;
+    let cost = CostModel::calibrate(&store).context("cannot read the stored runs' timings")?;
+
+    let mut header: Vec<String> = vec!["#".to_string()];
+    header.extend(experiment.axes.iter().cloned());
+    header.extend([
+        "run".to_string(),
+        "state".to_string(),
+        "estimate".to_string(),
+    ]);
+    let mut rows = Vec::new();
+    let (mut pending, mut stored, mut failed, mut seconds) = (0, 0, 0, 0.0);
+    let mut models_counted = std::collections::HashSet::new();
+    for (i, cell) in experiment.cells().iter().enumerate() {
+        let state = CellState::of(&store, cell).map_err(classify)?;
+        let (label, estimate) = match &state {
+            CellState::Done(record) => {
+                stored += 1;
+                (record.status.as_str().to_string(), "-".to_string())
+            }
+            CellState::Failed(_) => {
+                failed += 1;
+                ("failed".to_string(), "-".to_string())
+            }
+            CellState::Pending | CellState::Corrupt(_) => {
+                pending += 1;
+                // A model is trained once for all the cells that share it, and not at all
+                // when it is stored.
+                let model = runner::ModelId::of(&cell.config);
+                let train = if models_counted.insert(model.clone())
+                    && store.model_record(&model).ok().flatten().is_none()
+                {
+                    cost.training(&cell.config)
+                } else {
+                    0.0
+                };
+                let estimate = train + cost.sampling(&cell.config);
+                seconds += estimate;
+                ("pending".to_string(), format_seconds(estimate))
+            }
+        };
+        let mut row = vec![(i + 1).to_string()];
+        row.extend(experiment.axes.iter().map(|axis| bare(&cell.axes[axis])));
+        row.extend([cell.id.short().to_string(), label, estimate]);
+        rows.push(row);
+    }
+    println!(
+        "experiment {} ({}): {} cells over {}",
+        experiment.name,
+        args.experiment.file.display(),
+        experiment.len(),
+        experiment.axes.join(", ")
+    );
+    print_table(&header, &rows);
+    let basis = if cost.calibrated_from > 0 {
+        format!("timed from {} stored runs", cost.calibrated_from)
+    } else {
+        "built-in per-epoch costs; no stored runs to time yet".to_string()
+    };
+    println!(
+        "{stored} stored, {failed} failed, {pending} pending: about {} of compute, {} on {jobs} worker(s) ({basis})",
+        format_seconds(seconds),
+        format_seconds(seconds / jobs.min(pending.max(1)) as f64)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A JSON axis value as a table cell: strings without quotes.
+fn bare(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn print_table(header: &[String], rows: &[Vec<String>]) {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].len())
+                .chain([header[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let render = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    println!("{}", render(header));
+    for row in rows {
+        println!("{}", render(row));
+    }
+}

@@ -1,0 +1,46 @@
+//! `diffsweep show`: one stored run, its record and its canonical config.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::args::StoreArgs;
+use crate::bad_input::{classify, BadInput};
+
+/// Arguments of `diffsweep show`.
+#[derive(clap::Args, Debug)]
+pub struct ShowArgs {
+    /// A run id, or a prefix of at least 4 of its hex digits.
+    run_id: String,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// Prints one stored run: its record and its config.
+pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
+    let store = args.store.open()?;
+    let id = store.resolve(&args.run_id).map_err(classify)?;
+    let record = store
+        .record(&id)
+        .with_context(|| format!("cannot read the record of run {id}"))?
+        .ok_or_else(|| anyhow::Error::new(BadInput(format!("run {id} has no record"))))?;
+    let config = store
+        .config(&id)
+        .with_context(|| format!("cannot read the config of run {id}"))?;
+    let dir = store.run_dir(&id);
+    println!("run {id}: {}", record.status.as_str());
+    println!("directory: {}", dir.display());
+    println!();
+    println!("# record.json");
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&record).context("cannot format the record")?
+    );
+    println!();
+    println!("# config.toml (canonical: parameters the schedule ignores are reset)");
+    print!(
+        "{}",
+        toml::to_string(&config).context("cannot format the config")?
+    );
+    Ok(ExitCode::SUCCESS)
+}
