@@ -1,11 +1,12 @@
 //! Sweep-level figures: the throughput of `--jobs 1` against `--jobs 2` on a small grid,
 //! and the peak memory of one run in a fresh process.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
-use nix::sys::resource::{getrusage, UsageWho};
 use runner::{Executor, Experiment, RunStore, Silent};
 use serde::Serialize;
 
@@ -126,27 +127,50 @@ pub fn child_peak_rss_mb() -> anyhow::Result<Option<f64>> {
 
 /// The child side of [`child_peak_rss_mb`]: one whole run of the shipped binary,
 /// `diffsweep train` as a user starts it (the post's config at [`RSS_POINTS`] points and
-/// [`RSS_EPOCHS`] epochs), then its peak resident set size in kB (the kernel's VmHWM of
-/// that process, as `getrusage` returns it for children). This process starts no other
-/// child, so the children's peak is that run's.
+/// [`RSS_EPOCHS`] epochs), then its peak resident set size in kB: the kernel's high-water
+/// mark (`VmHWM` in `/proc/<pid>/status`), read every millisecond until the run exits, so
+/// at most the run's last millisecond goes unseen. Prints `unknown` where `/proc` is not
+/// there.
 pub fn rss_probe() -> anyhow::Result<ExitCode> {
     let exe = diffsweep_program()?;
-    let output = Command::new(&exe)
+    let mut child = Command::new(&exe)
         .args(["train", "--n", &RSS_POINTS.to_string(), "--T", "10"])
         .args(["--epochs", &RSS_EPOCHS.to_string()])
-        .output()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
         .with_context(|| format!("cannot run {}", exe.display()))?;
-    if !output.status.success() {
-        bail!(
-            "the probe run failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
+    let status_file = PathBuf::from(format!("/proc/{}/status", child.id()));
+    let mut peak_kb: Option<u64> = None;
+    let status = loop {
+        if let Some(kb) = high_water_mark_kb(&status_file) {
+            peak_kb = Some(peak_kb.map_or(kb, |peak| peak.max(kb)));
+        }
+        if let Some(status) = child.try_wait().context("cannot wait for the probe run")? {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    if !status.success() {
+        let mut stderr = String::new();
+        if let Some(mut pipe) = child.stderr.take() {
+            let _ = pipe.read_to_string(&mut stderr);
+        }
+        bail!("the probe run failed: {}", stderr.trim());
     }
-    match getrusage(UsageWho::RUSAGE_CHILDREN) {
-        Ok(usage) => println!("{}", usage.max_rss()),
-        Err(_) => println!("unknown"),
+    match peak_kb {
+        Some(kb) => println!("{kb}"),
+        None => println!("unknown"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `VmHWM` line of a process's status file, in kB; `None` once the process has
+/// exited (a zombie's status has no memory lines) or where there is no `/proc`.
+fn high_water_mark_kb(status_file: &Path) -> Option<u64> {
+    let status = std::fs::read_to_string(status_file).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[cfg(test)]

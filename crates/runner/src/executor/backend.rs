@@ -1,5 +1,5 @@
 //! What trains models and evaluates them for the executor: the [`Backend`] trait, and
-//! [`Ddpm`], the CPU backend of the `ddpm` crate.
+//! [`CpuBackend`], the CPU backend of the `ddpm` crate.
 
 use ddpm::{Evaluation, Progress, RunConfig, TrainedModel};
 
@@ -44,9 +44,9 @@ pub struct CellJob<'a> {
 /// after another on the calling thread (the fused kernels are single-threaded, so a
 /// run's bits do not depend on how many workers run beside it).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Ddpm;
+pub struct CpuBackend;
 
-impl Backend for Ddpm {
+impl Backend for CpuBackend {
     fn train(
         &self,
         models: &[&RunConfig],

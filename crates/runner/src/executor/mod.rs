@@ -6,7 +6,7 @@
 //! sequential one.
 //!
 //! The parts: `backend` (what trains and evaluates: the [`Backend`] trait and the CPU
-//! backend [`Ddpm`]), `events` (what a sweep tells its [`Observer`]), `outcome` (what
+//! backend [`CpuBackend`]), `events` (what a sweep tells its [`Observer`]), `outcome` (what
 //! became of each cell), `scheduling` (which cells run, grouped by model, on which worker),
 //! `execution` (one cell under its lock: model, evaluation, store) and `guard` (the one
 //! panic guard around backend calls).
@@ -21,7 +21,7 @@ mod guard;
 mod outcome;
 mod scheduling;
 
-pub use backend::{Backend, CellJob, Ddpm};
+pub use backend::{Backend, CellJob, CpuBackend};
 pub use events::{Observer, RunEvent, Silent};
 pub use outcome::{CellOutcome, CellState, SweepReport};
 
@@ -37,7 +37,7 @@ pub struct Executor {
 }
 
 impl Executor {
-    /// An executor with `jobs` workers that trains with the CPU backend, [`Ddpm`].
+    /// An executor with `jobs` workers that trains with the CPU backend, [`CpuBackend`].
     pub fn new(jobs: usize) -> Result<Executor> {
         if jobs == 0 {
             return Err(Error::InvalidOption(
@@ -48,7 +48,7 @@ impl Executor {
             jobs,
             retry_failed: false,
             force: false,
-            backend: Box::new(Ddpm),
+            backend: Box::new(CpuBackend),
         })
     }
 

@@ -299,7 +299,7 @@ fn the_cpu_backend_trains_a_group_model_by_model() {
     let experiment = parse(&text).unwrap();
     let configs: Vec<&RunConfig> = experiment.cells().iter().map(|c| &c.config).collect();
     let mut reported = Vec::new();
-    let group = runner::executor::Ddpm.train(&configs, &mut |i, progress| {
+    let group = runner::executor::CpuBackend.train(&configs, &mut |i, progress| {
         if let Progress::Epoch { epoch, epochs, .. } = progress {
             if epoch == epochs {
                 reported.push(i);
