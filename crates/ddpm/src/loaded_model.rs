@@ -29,14 +29,23 @@ impl LoadedModel {
     /// Rebuilds the model of `config` and loads `weights` into it. The scaler is refitted
     /// on the regenerated training data, which is identical to the run's.
     pub fn from_weights(config: &RunConfig, weights: &[NamedTensor]) -> Result<LoadedModel> {
+        LoadedModel::with_training_data(config, weights, &training_data(config))
+    }
+
+    /// [`LoadedModel::from_weights`] for a caller that already holds the run's training
+    /// data (`training_data(config)`), so it is not drawn again.
+    pub(crate) fn with_training_data(
+        config: &RunConfig,
+        weights: &[NamedTensor],
+        data: &[Point],
+    ) -> Result<LoadedModel> {
         config.validate()?;
         let schedule = Schedule::new(&config.schedule, config.steps)?;
-        let data = training_data(config);
-        let scaler = Scaler::fit(config.scaling, &data);
+        let scaler = Scaler::fit(config.scaling, data);
         let range = match config.scaling {
             // [-1, 1] by construction; the scaled extremes may be an ulp off.
             Scaling::MinMax => DataRange::UNIT,
-            Scaling::Standardize | Scaling::None => DataRange::of(&scaler.transform_all(&data)),
+            Scaling::Standardize | Scaling::None => DataRange::of(&scaler.transform_all(data)),
         };
         let model = FusedNet::from_named(&config.model, config.steps, weights)?;
         Ok(LoadedModel {

@@ -121,7 +121,7 @@ pub fn evaluate(config: &RunConfig, model: &TrainedModel) -> Result<Evaluation> 
             metric_seconds: floor_seconds,
         });
     }
-    let trained = LoadedModel::from_weights(config, &model.weights)?;
+    let trained = LoadedModel::with_training_data(config, &model.weights, &data)?;
     let started = Instant::now();
     let mut rng = rng::stream(config.seed, Stream::Sampling);
     let scaled_samples = sample::sample(
