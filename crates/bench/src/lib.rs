@@ -15,13 +15,17 @@ use anyhow::{bail, Context};
 
 pub mod dfdx_path;
 pub mod machine;
+pub mod peak;
 pub mod pytorch;
 pub mod report;
 pub mod sweep;
 pub mod timing;
 pub mod workloads;
 
-use report::{BenchReport, Exporter, Json, Markdown, ProductFigures, SampleFigures, TrainFigures};
+use report::{
+    BenchReport, BlockFigures, Exporter, Json, Markdown, ProductFigures, SampleFigures,
+    TrainFigures,
+};
 use timing::{interleaved, timed, Repeats, Task, Timing};
 use workloads::{epoch_macs, post_config, EpochProducts, TrainLoop};
 
@@ -199,6 +203,47 @@ fn product_figures(samples: usize) -> anyhow::Result<Vec<ProductFigures>> {
         .collect())
 }
 
+/// Rows per block the training step is timed at (besides the one chosen for this core's
+/// L2): from well inside the L2 of every core we know to far past it.
+const BLOCK_SIZES: [usize; 7] = [64, 128, 256, 512, 1024, 2048, 4096];
+
+/// One epoch at n = 10,000 (T = 10) with each block size, interleaved: where the working
+/// set of a block (rows x `BYTES_PER_ROW`) outgrows the L2, the epoch slows.
+fn block_figures(samples: usize, chosen: usize) -> anyhow::Result<Vec<BlockFigures>> {
+    let n = 10_000;
+    let epochs = 3;
+    let train = TrainLoop::new(&post_config(n, 10))?;
+    let mut sizes: Vec<usize> = BLOCK_SIZES.to_vec();
+    if !sizes.contains(&chosen) {
+        sizes.push(chosen);
+        sizes.sort_unstable();
+    }
+    let train = &train;
+    let mut tasks: Vec<Task<'_>> = sizes
+        .iter()
+        .map(|&rows| {
+            timed(epochs, move || {
+                ddpm::fused::set_rows_per_block(rows);
+                std::hint::black_box(train.epochs(epochs));
+            })
+        })
+        .collect();
+    let timings = interleaved(Repeats { warmup: 1, samples }, &mut tasks);
+    ddpm::fused::set_rows_per_block(chosen);
+    Ok(sizes
+        .iter()
+        .zip(timings?)
+        .map(|(&rows, timing)| BlockFigures {
+            rows,
+            n,
+            working_set_kb: rows * ddpm::fused::network::BYTES_PER_ROW / 1024,
+            chosen: rows == chosen,
+            timing,
+            flops: 2 * epoch_macs(n),
+        })
+        .collect())
+}
+
 fn metric_figure(samples: usize) -> anyhow::Result<Timing> {
     let config = post_config(1000, 10);
     let data = ddpm::training_data(&config);
@@ -214,6 +259,8 @@ fn metric_figure(samples: usize) -> anyhow::Result<Timing> {
 
 /// Measures every figure and prints the report: what `diffsweep-bench` does.
 pub fn run(args: &BenchOptions) -> anyhow::Result<ExitCode> {
+    // Blocks sized for this core's L2, as every `diffsweep` command sizes them.
+    let chosen_rows = runner::caches::tune_training_blocks();
     note("measuring background load for 1 s");
     let mut machine = machine::Machine::observe();
     let mut reference = None;
@@ -233,6 +280,8 @@ pub fn run(args: &BenchOptions) -> anyhow::Result<ExitCode> {
         }
     };
 
+    note("the FMA peak of one core, per instruction set");
+    let fma_peaks = peak::measure(if args.quick { 20_000_000 } else { 50_000_000 }, 5);
     let mut training = Vec::new();
     for case in train_cases(args.quick) {
         note(&format!(
@@ -249,6 +298,8 @@ pub fn run(args: &BenchOptions) -> anyhow::Result<ExitCode> {
     drop(reference);
     note("the matrix products of one epoch, per instruction set");
     let products = product_figures(if args.quick { 5 } else { 20 })?;
+    note("one epoch at n = 10,000 per block size");
+    let blocks = block_figures(if args.quick { 3 } else { 7 }, chosen_rows)?;
     note("metrics at 1000 points");
     let metrics_ms = metric_figure(if args.quick { 3 } else { 9 })?;
     let mut sweeps = Vec::new();
@@ -279,10 +330,12 @@ pub fn run(args: &BenchOptions) -> anyhow::Result<ExitCode> {
     let report = BenchReport {
         machine,
         command,
+        fma_peaks,
         pytorch,
         training,
         sampling,
         products,
+        blocks,
         metrics_ms,
         sweep: sweeps,
         peak_rss_mb,

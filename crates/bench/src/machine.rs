@@ -21,6 +21,8 @@ pub struct Machine {
     pub load_after: [f64; 3],
     /// Share of all CPUs busy (with other processes) over one second before the start.
     pub busy_before: Option<f64>,
+    /// The caches of CPU 0, as the kernel reports them (empty where it does not).
+    pub caches: Vec<runner::caches::Cache>,
 }
 
 impl Machine {
@@ -37,6 +39,7 @@ impl Machine {
             load_before: load_average(),
             load_after: [f64::NAN; 3],
             busy_before: busy_share(Duration::from_secs(1)),
+            caches: runner::caches::of_cpu0(),
         }
     }
 

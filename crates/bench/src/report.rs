@@ -6,7 +6,7 @@ use std::fmt::Write;
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::{machine::Machine, sweep::SweepFigures, timing::Timing};
+use crate::{machine::Machine, peak::FmaPeak, sweep::SweepFigures, timing::Timing};
 
 /// Training figures at one `(n, T)`.
 #[derive(Serialize, Debug)]
@@ -55,6 +55,23 @@ pub struct ProductFigures {
     pub flops: u64,
 }
 
+/// One epoch with the training step cut into blocks of `rows` rows.
+#[derive(Serialize, Debug)]
+pub struct BlockFigures {
+    /// Rows per block.
+    pub rows: usize,
+    /// Training points.
+    pub n: usize,
+    /// A block's buffers, KB (rows x `BYTES_PER_ROW`).
+    pub working_set_kb: usize,
+    /// Whether this is the size chosen for this core's L2.
+    pub chosen: bool,
+    /// ms per epoch.
+    pub timing: Timing,
+    /// Floating-point operations of the epoch's products.
+    pub flops: u64,
+}
+
 /// Everything one `diffsweep-bench` run measured.
 #[derive(Serialize, Debug)]
 pub struct BenchReport {
@@ -62,6 +79,8 @@ pub struct BenchReport {
     pub machine: Machine,
     /// The command that produced it.
     pub command: String,
+    /// The FMA peak of one core on each vector path.
+    pub fma_peaks: Vec<FmaPeak>,
     /// PyTorch's version, or why the reference was skipped.
     pub pytorch: Result<String, String>,
     /// Training epochs.
@@ -70,6 +89,8 @@ pub struct BenchReport {
     pub sampling: Vec<SampleFigures>,
     /// The products of one epoch, per instruction set.
     pub products: Vec<ProductFigures>,
+    /// One epoch per block size.
+    pub blocks: Vec<BlockFigures>,
     /// All three metrics at 1000 points, as a run scores its samples.
     pub metrics_ms: Timing,
     /// The throughput sweeps.
@@ -80,6 +101,23 @@ pub struct BenchReport {
 
 fn gflops(flops: u64, t: Timing) -> f64 {
     flops as f64 / (t.median_ms * 1e-3) / 1e9
+}
+
+impl BenchReport {
+    /// The FMA peak of the path `isa`, GFLOP/s.
+    pub fn peak_of(&self, isa: &str) -> Option<f64> {
+        self.fma_peaks
+            .iter()
+            .find(|p| p.isa == isa)
+            .map(|p| p.gflops)
+    }
+
+    /// `gflops` as a share of the peak of `isa`, as `78%`; `–` where the peak is unknown.
+    fn share_of_peak(&self, gflops: f64, isa: &str) -> String {
+        self.peak_of(isa).map_or("–".into(), |peak| {
+            format!("{:.0}%", 100.0 * gflops / peak)
+        })
+    }
 }
 
 fn cell(t: Option<Timing>) -> String {
@@ -136,6 +174,40 @@ impl Exporter for Markdown {
             loads(m.load_before),
             loads(m.load_after)
         )?;
+        let caches: Vec<String> = m
+            .caches
+            .iter()
+            .map(|c| format!("{} {} KB", c.name(), c.bytes / 1024))
+            .collect();
+        writeln!(
+            out,
+            "Caches of CPU 0 (/sys/devices/system/cpu/cpu0/cache): {}.  ",
+            if caches.is_empty() {
+                "unknown".to_string()
+            } else {
+                caches.join(", ")
+            }
+        )?;
+        let peaks: Vec<String> = r
+            .fma_peaks
+            .iter()
+            .map(|p| {
+                format!(
+                    "`{}` {:.1} GFLOP/s ({} f32 lanes)",
+                    p.isa, p.gflops, p.lanes
+                )
+            })
+            .collect();
+        writeln!(
+            out,
+            "FMA peak of one core ({} independent FMA chains): {}.  ",
+            crate::peak::CHAINS,
+            if peaks.is_empty() {
+                "no vector path".to_string()
+            } else {
+                peaks.join(", ")
+            }
+        )?;
         if m.under_load() {
             writeln!(
                 out,
@@ -158,13 +230,16 @@ impl Exporter for Markdown {
         writeln!(out)?;
         writeln!(
             out,
-            "| n | T | diffsweep ms/epoch | `diffsweep train` ms/epoch | PyTorch ms/epoch | dfdx autodiff (before) ms/epoch | PyTorch / diffsweep | before / after | GFLOP/s | samples x epochs |"
+            "| n | T | diffsweep ms/epoch | `diffsweep train` ms/epoch | PyTorch ms/epoch | dfdx autodiff (before) ms/epoch | PyTorch / diffsweep | before / after | GFLOP/s | of FMA peak | samples x epochs |"
         )?;
-        writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+        writeln!(
+            out,
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        )?;
         for t in &r.training {
             writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {} x {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {} | {} x {} |",
                 t.n,
                 t.steps,
                 cell(Some(t.ours)),
@@ -174,6 +249,7 @@ impl Exporter for Markdown {
                 ratio(t.pytorch, t.ours),
                 ratio(t.dfdx, t.ours),
                 gflops(t.flops, t.ours),
+                r.share_of_peak(gflops(t.flops, t.ours), m.kernel_isa),
                 t.ours.samples,
                 t.epochs_per_sample
             )?;
@@ -184,7 +260,9 @@ impl Exporter for Markdown {
             "GFLOP/s counts the matrix products only, 2 flops per multiply-add (66,820 per point \
              and epoch: forward, weight gradients, and the input gradients that are read). \
              `diffsweep train` is the CLI in a child process, 1000 epochs, its own \
-             `seconds_per_epoch`."
+             `seconds_per_epoch`. \"Of FMA peak\" divides that rate by the peak of the path \
+             the kernels took (`{}`), measured above on this core.",
+            m.kernel_isa
         )?;
 
         writeln!(out)?;
@@ -211,16 +289,46 @@ impl Exporter for Markdown {
             "### The matrix products of one epoch, per instruction set"
         )?;
         writeln!(out)?;
-        writeln!(out, "| path | n | ms | GFLOP/s |")?;
-        writeln!(out, "|---|---:|---:|---:|")?;
+        writeln!(out, "| path | n | ms | GFLOP/s | of FMA peak |")?;
+        writeln!(out, "|---|---:|---:|---:|---:|")?;
         for p in &r.products {
             writeln!(
                 out,
-                "| {} | {} | {} | {:.1} |",
+                "| {} | {} | {} | {:.1} | {} |",
                 p.isa,
                 p.n,
                 cell(Some(p.timing)),
-                gflops(p.flops, p.timing)
+                gflops(p.flops, p.timing),
+                r.share_of_peak(gflops(p.flops, p.timing), p.isa)
+            )?;
+        }
+
+        writeln!(out)?;
+        writeln!(
+            out,
+            "### Blocks of a training step (n = 10,000, T = 10; rows chosen for this L2: {})",
+            r.blocks
+                .iter()
+                .find(|b| b.chosen)
+                .map_or("–".to_string(), |b| b.rows.to_string())
+        )?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "| rows per block | block buffers KB | ms/epoch | GFLOP/s | of FMA peak |"
+        )?;
+        writeln!(out, "|---:|---:|---:|---:|---:|")?;
+        for b in &r.blocks {
+            let rate = gflops(b.flops, b.timing);
+            writeln!(
+                out,
+                "| {}{} | {} | {} | {:.1} | {} |",
+                b.rows,
+                if b.chosen { " (chosen)" } else { "" },
+                b.working_set_kb,
+                cell(Some(b.timing)),
+                rate,
+                r.share_of_peak(rate, m.kernel_isa)
             )?;
         }
 

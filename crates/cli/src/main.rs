@@ -55,6 +55,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Training blocks sized for this core's L2 (speed only: the bits never depend on it).
+    runner::caches::tune_training_blocks();
     let result = match cli.command {
         Command::Train(args) => train::run(*args),
         Command::Sweep(args) => sweep::run(args),

@@ -19,6 +19,7 @@
 //! directory is either complete or absent**, **nothing read from the store is used
 //! unchecked**, and **the store knows nothing of experiment files**.
 
+pub mod caches;
 pub mod config_path;
 pub mod executor;
 pub mod experiment;

@@ -12,4 +12,7 @@ pub mod isa;
 pub mod network;
 
 pub use isa::Isa;
-pub use network::{Activations, AdamConfig, FusedNet, Steps, Trainer};
+pub use network::{
+    rows_per_block, rows_per_block_for, set_rows_per_block, Activations, AdamConfig, FusedNet,
+    Steps, Trainer,
+};

@@ -23,7 +23,10 @@ mod trainer;
 
 pub use forward::{Activations, PackedWeights, Steps};
 pub use net::FusedNet;
-pub use trainer::{AdamConfig, Trainer, ROWS_PER_BLOCK};
+pub use trainer::{
+    rows_per_block, rows_per_block_for, set_rows_per_block, AdamConfig, Trainer, BLOCK_ROWS_RANGE,
+    BYTES_PER_ROW, ROWS_PER_BLOCK,
+};
 
 #[cfg(test)]
 mod tests;

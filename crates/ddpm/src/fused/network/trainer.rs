@@ -1,6 +1,8 @@
 //! Full-batch AdamW training of the fused network: the loss and its gradient over blocks of
 //! rows, then one AdamW step over the flat parameters.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use crate::fused::{
     elementwise::{self, AdamStep},
     gemm::Packed,
@@ -12,14 +14,52 @@ use super::{
     net::{FusedNet, WIDTHS},
 };
 
-/// Rows per block of a training step. The forward and backward passes run block by block
-/// and the gradients' sums continue across blocks (same bits as one pass over the batch),
-/// so a block's activations and gradients (about 3 KB per row) stay in the core's caches
-/// whatever the batch size. Measured on a Zen 4 core (1 MB of L2), ms per epoch at
+/// Rows per block of a training step where nothing chose another size. The forward and
+/// backward passes run block by block and the gradients' sums continue across blocks
+/// (same bits as one pass over the batch, whatever the block size: tested), so a block's
+/// activations and gradients ([`BYTES_PER_ROW`] a row) stay in the core's caches whatever
+/// the batch size. Measured on a Zen 4 core (1 MB of L2), ms per epoch at
 /// n = 1000 / 10,000 / 100,000: one block 1.52 / 20.6 / 289; blocks of 128 rows
 /// 1.56 / 15.6 / 155; 256 rows 1.58 / 15.1 / 150; 512 rows 1.49 / 14.8 / 148; 1000 rows
 /// 1.50 / 14.8 / 153.
 pub const ROWS_PER_BLOCK: usize = 512;
+
+/// The fewest and the most rows a block may have.
+pub const BLOCK_ROWS_RANGE: (usize, usize) = (64, 4096);
+
+/// Bytes of one row's block buffers: the saved activations (input and four hidden layers),
+/// the output, and the gradients flowing back (output, two hidden widths, time feature),
+/// all f32, with the input at its widest (two coordinates and 16 sinusoidal features).
+pub const BYTES_PER_ROW: usize = 4 * ((2 + 16 + 100 + 100 + 100 + 20 + 2) + (2 + 2 * 100 + 1));
+
+/// The block size of this process's training steps ([`set_rows_per_block`]).
+static ROWS_PER_BLOCK_NOW: AtomicUsize = AtomicUsize::new(ROWS_PER_BLOCK);
+
+/// Rows per block for a core whose L2 cache holds `l2_bytes`: as many rows as fill three
+/// quarters of it (the rest keeps the packed weights and the product's panels), in
+/// multiples of 64, within [`BLOCK_ROWS_RANGE`]: 320 rows for a 1 MB L2 (Zen 4), 128 for
+/// 512 KB (Zen 3), 704 for 2 MB, 64 for 256 KB. On a Zen 4 core an epoch at n = 10,000
+/// takes the same time from 64 to 512 rows (block buffers up to 1.06x its L2) and slows
+/// from 1024 rows (2.1x) on: 17.8, 19.6 and 22.0 ms at 1024, 2048 and 4096 rows against
+/// 16.1-16.9 ms (BENCHMARKS.md, "Blocks of a training step").
+pub fn rows_per_block_for(l2_bytes: u64) -> usize {
+    let rows = (l2_bytes / 4 * 3) as usize / BYTES_PER_ROW;
+    (rows / 64 * 64).clamp(BLOCK_ROWS_RANGE.0, BLOCK_ROWS_RANGE.1)
+}
+
+/// Sets the rows per block of every training step and forward pass this process makes
+/// from now on (clamped to [`BLOCK_ROWS_RANGE`]). The bits of every result stay the same;
+/// only the speed changes. The caller reads the cache sizes (this crate does no IO).
+pub fn set_rows_per_block(rows: usize) {
+    let rows = rows.clamp(BLOCK_ROWS_RANGE.0, BLOCK_ROWS_RANGE.1);
+    ROWS_PER_BLOCK_NOW.store(rows, Ordering::Relaxed);
+}
+
+/// The rows per block training steps use now: [`ROWS_PER_BLOCK`] unless
+/// [`set_rows_per_block`] chose another.
+pub fn rows_per_block() -> usize {
+    ROWS_PER_BLOCK_NOW.load(Ordering::Relaxed)
+}
 
 /// Full-batch AdamW training of a [`FusedNet`] on the simplified DDPM loss, with every
 /// buffer made once.
@@ -57,11 +97,11 @@ pub struct AdamConfig {
 impl Trainer {
     /// Buffers for batches of `rows` points of `net`.
     pub fn new(net: &FusedNet, rows: usize, config: AdamConfig) -> Trainer {
-        Trainer::with_blocks_of(net, rows, config, ROWS_PER_BLOCK)
+        Trainer::with_blocks_of(net, rows, config, rows_per_block())
     }
 
     /// Like [`Trainer::new`], with blocks of `block` rows (tests compare block sizes).
-    pub(super) fn with_blocks_of(
+    pub fn with_blocks_of(
         net: &FusedNet,
         rows: usize,
         config: AdamConfig,
