@@ -175,8 +175,8 @@ impl From<ModelId> for String {
 pub fn canonical_json(config: &RunConfig) -> String {
     let value = serde_json::to_value(config.canonical())
         .expect("a RunConfig is plain data and always serializes");
-    let mut out = String::new();
-    write_sorted(&normalize(value), &mut out);
+    let mut out = String::with_capacity(1024);
+    write_canonical(&value, &mut out);
     out
 }
 
@@ -203,20 +203,24 @@ pub fn normalize(value: serde_json::Value) -> serde_json::Value {
     }
 }
 
-fn write_sorted(value: &serde_json::Value, out: &mut String) {
+/// Writes `value` as compact JSON with object keys sorted at every level and every
+/// number as [`normalize`] would put it, in one pass: the same text as writing
+/// `normalize(value)` key-sorted, without rebuilding the value.
+fn write_canonical(value: &serde_json::Value, out: &mut String) {
     use serde_json::Value;
+    use std::fmt::Write;
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
             out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
+            for (i, (key, item)) in entries.into_iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
+                write_string(key, out);
                 out.push(':');
-                write_sorted(&map[key], out);
+                write_canonical(item, out);
             }
             out.push('}');
         }
@@ -226,11 +230,31 @@ fn write_sorted(value: &serde_json::Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                write_sorted(item, out);
+                write_canonical(item, out);
             }
             out.push(']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        Value::Number(n) => match normalize(Value::Number(n.clone())) {
+            Value::Number(n) => write!(out, "{n}").expect("writing to a String cannot fail"),
+            _ => unreachable!("normalize keeps a number a number"),
+        },
+        Value::String(text) => write_string(text, out),
+        scalar => write!(out, "{scalar}").expect("writing to a String cannot fail"),
+    }
+}
+
+/// A JSON string as `serde_json` writes it: printable ASCII without `"` or `\` as it is
+/// (every key and value of a config), anything else through `serde_json`'s escaping.
+fn write_string(text: &str, out: &mut String) {
+    if text
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::Value::from(text).to_string());
     }
 }
 
@@ -248,6 +272,57 @@ mod tests {
             normalize(json!({"a": [1.0, 1e300]})),
             json!({"a": [1, 1e300]})
         );
+    }
+
+    /// The one-pass writer gives the text of normalising first and then writing sorted,
+    /// escapes included.
+    #[test]
+    fn the_one_pass_writer_matches_normalise_then_sort() {
+        use serde_json::json;
+        let value = json!({
+            "b": [1.0, -0.0, 0.25, 1e300, 9007199254740993.0, -3, 18446744073709551615u64],
+            "a": {"z": "plain", "y": "quote \" and \\ and \n and é", "x": null, "w": true},
+            "": {"nested": [{"k2": 2.5, "k1": "v"}]}
+        });
+        let mut ours = String::new();
+        write_canonical(&value, &mut ours);
+        let mut before = String::new();
+        write_sorted_as_before(&normalize(value), &mut before);
+        assert_eq!(ours, before);
+        assert!(ours.starts_with(r#"{"":{"nested":[{"k1":"v","k2":2.5}]},"a":{"w":true"#));
+        assert!(ours.contains(r#""b":[1,0,0.25,1e+300,"#), "{ours}");
+    }
+
+    /// The writer canonical ids were made with until the one-pass writer replaced it.
+    fn write_sorted_as_before(value: &serde_json::Value, out: &mut String) {
+        use serde_json::Value;
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, key) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(key.clone()).to_string());
+                    out.push(':');
+                    write_sorted_as_before(&map[key], out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_sorted_as_before(item, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
     }
 
     #[test]
