@@ -1,9 +1,11 @@
 //! `diffsweep plan`: an experiment's cells as a table, which are stored, and how long the
 //! rest would take, timed from the store's runs.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use rayon::prelude::*;
 use runner::plan::format_seconds;
 use runner::{CellState, CostModel};
 
@@ -37,8 +39,20 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let mut rows = Vec::new();
     let (mut pending, mut stored, mut failed, mut seconds) = (0, 0, 0, 0.0);
     let mut models_counted = std::collections::HashSet::new();
-    for (i, cell) in experiment.cells().iter().enumerate() {
-        let state = CellState::of(&store, cell).map_err(classify)?;
+    // Each cell's state and model id in parallel (store lookups and hashes, independent
+    // per cell), then the table in the cells' order.
+    let looked_up: Vec<(runner::Result<CellState>, runner::ModelId)> = experiment
+        .cells()
+        .par_iter()
+        .map(|cell| {
+            (
+                CellState::of(&store, cell),
+                runner::ModelId::of(&cell.config),
+            )
+        })
+        .collect();
+    for (i, (cell, (state, model))) in experiment.cells().iter().zip(looked_up).enumerate() {
+        let state = state.map_err(classify)?;
         let (label, estimate) = match &state {
             CellState::Done(record) => {
                 stored += 1;
@@ -52,7 +66,6 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 pending += 1;
                 // A model is trained once for all the cells that share it, and not at all
                 // when it is stored.
-                let model = runner::ModelId::of(&cell.config);
                 let train = if models_counted.insert(model.clone())
                     && store.model_record(&model).ok().flatten().is_none()
                 {
@@ -119,8 +132,13 @@ fn print_table(header: &[String], rows: &[Vec<String>]) {
             .trim_end()
             .to_string()
     };
-    println!("{}", render(header));
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // A closed pipe (`plan FILE | head`) ends the table early; nothing else can fail here.
+    let _ = writeln!(out, "{}", render(header));
     for row in rows {
-        println!("{}", render(row));
+        if writeln!(out, "{}", render(row)).is_err() {
+            return;
+        }
     }
+    let _ = out.flush();
 }

@@ -1,6 +1,8 @@
 //! Pass two over an experiment file: values against the config types, the limits, the
 //! expansion into cells (counted before it is built), ranges, duplicates and selectors.
 
+use rayon::prelude::*;
+
 use super::*;
 
 impl Parser<'_> {
@@ -175,37 +177,41 @@ impl Parser<'_> {
             }
         }
 
-        let mut cells = Vec::new();
-        let mut from_product = Vec::new();
-        for draft in &drafts {
-            // Every entry was checked alone above, so only the config as a whole is left.
-            let mut table = base.clone();
-            for entry in &draft.entries {
-                config_path::set(&mut table, &entry.path, entry.value.clone())
-                    .map_err(|message| self.error(&entry.doc, Aim::Key, message))?;
-            }
-            let config = deserialize(&table).map_err(|message| {
-                self.error(draft.origin.map_or(&[][..], |d| d), Aim::Value, message)
-            })?;
-            let json = serde_json::to_value(&config).expect("a RunConfig always serializes");
-            let axis_values: BTreeMap<String, serde_json::Value> = axes
-                .iter()
-                .map(|path| {
-                    let value = config_path::get(&json, path)
-                        .cloned()
-                        .expect("axes are valid paths");
-                    (path.clone(), normalize(value))
+        // Cells are built in parallel (each is a pure function of its draft) and kept in
+        // the drafts' order; the first draft in that order that fails is the error.
+        let built: Vec<Result<Cell>> = drafts
+            .par_iter()
+            .map(|draft| {
+                // Every entry was checked alone above, so only the config as a whole is left.
+                let mut table = base.clone();
+                for entry in &draft.entries {
+                    config_path::set(&mut table, &entry.path, entry.value.clone())
+                        .map_err(|message| self.error(&entry.doc, Aim::Key, message))?;
+                }
+                let config = deserialize(&table).map_err(|message| {
+                    self.error(draft.origin.map_or(&[][..], |d| d), Aim::Value, message)
+                })?;
+                let json = serde_json::to_value(&config).expect("a RunConfig always serializes");
+                let axis_values: BTreeMap<String, serde_json::Value> = axes
+                    .iter()
+                    .map(|path| {
+                        let value = config_path::get(&json, path)
+                            .cloned()
+                            .expect("axes are valid paths");
+                        (path.clone(), normalize(value))
+                    })
+                    .collect();
+                let label = label_of(axes.iter().map(|p| (p.as_str(), &axis_values[p])));
+                Ok(Cell {
+                    id: RunId::of(&config),
+                    axes: axis_values,
+                    label,
+                    config,
                 })
-                .collect();
-            let label = label_of(axes.iter().map(|p| (p.as_str(), &axis_values[p])));
-            from_product.push(draft.origin.is_none());
-            cells.push(Cell {
-                id: RunId::of(&config),
-                axes: axis_values,
-                label,
-                config,
-            });
-        }
+            })
+            .collect();
+        let cells = built.into_iter().collect::<Result<Vec<Cell>>>()?;
+        let from_product: Vec<bool> = drafts.iter().map(|d| d.origin.is_none()).collect();
 
         // Excludes drop cells of the product; included cells are kept as written.
         let mut keep = vec![true; cells.len()];
