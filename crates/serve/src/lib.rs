@@ -1,0 +1,1 @@
+//! A read-only HTTP server over a results store.
