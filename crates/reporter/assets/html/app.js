@@ -152,7 +152,7 @@ function show(name, arg) {
 function route() {
   const hash = decodeURIComponent(location.hash.replace(/^#/, ''));
   const [name, ...rest] = hash.split('/');
-  return show(name || 'overview', rest.join('/'));
+  return show(name || D.start_view || 'overview', rest.join('/'));
 }
 
 function start() {

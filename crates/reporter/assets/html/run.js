@@ -61,17 +61,46 @@ function configOf(i) {
   return config;
 }
 
-function recordSection(i) {
+/* What the page carries of run `i`: samples, training data, loss, config, record. */
+function inlineDetails(i) {
+  const s = SAMPLES.get(i);
+  const env = D.records.environment[i];
+  return {
+    samples: s ? { points: s.points, total: s.total, data: s.data === null ? [] : D.datasets[s.data] } : null,
+    loss: LOSSES.get(RUNS.model[i]) || null,
+    config: configOf(i),
+    environment: env === null || env === undefined ? null : D.records.environments[env],
+    started: D.records.started_at[i] || null,
+    finished: D.records.finished_at[i] || null,
+  };
+}
+
+/* The same from the server (`diffsweep serve`), for what the page does not carry. */
+function fetchDetails(i) {
+  return fetch(D.run_url.replace('{id}', RUNS.id[i]))
+    .then(r => (r.ok ? r.json() : r.text().then(t => Promise.reject(new Error(t || r.statusText)))))
+    .then(json => ({
+      samples: json.samples ? { points: json.samples, total: json.total, data: json.data || [] } : null,
+      loss: json.loss || null,
+      config: json.config || null,
+      environment: json.record ? Object.fromEntries(['diffsweep_version', 'semantics_version', 'kernel_isa', 'provenance', 'host']
+        .filter(k => k in json.record).map(k => [k, json.record[k]])) : null,
+      started: json.record ? json.record.started_at : null,
+      finished: json.record ? json.record.finished_at : null,
+    }));
+}
+
+function recordSection(i, d) {
   const m = D.metrics.map((metric, k) => {
     const v = RUNS.metrics[k][i], f = RUNS.floors[k][i];
     return h('tr', {}, h('td', { text: metric }), h('td', { class: 'num', text: fmt(v) }),
       h('td', { class: 'num', text: fmt(f) }), h('td', { class: 'num', text: v !== null && f ? fmt(v / f) : '–' }));
   });
-  const env = RUNS.version[i] === null ? null : D.versions[RUNS.version[i]];
-  const e = D.records.environment[i] === null ? {} : D.records.environments[D.records.environment[i]];
+  const version = RUNS.version[i] === null ? null : D.versions[RUNS.version[i]];
+  const e = d.environment || {};
   const provenance = Object.assign({}, e.provenance || {});
-  const config = configOf(i);
   const axes = new Set(D.axes.map(a => a.name).concat(['seed']));
+  const shared = D.models[RUNS.model[i]] !== RUNS.id[i];
   return h('div', {},
     h('div', { class: 'grid3' },
       h('div', {}, h('h3', { text: 'Metrics' }),
@@ -79,20 +108,20 @@ function recordSection(i) {
           h('tr', {}, ['metric', 'value', 'noise floor', '/ floor'].map(t => h('th', { text: t }))), m)),
       h('div', {}, h('h3', { text: 'Timings' }),
         h('table', { class: 'plain' },
-          [['training', seconds(RUNS.train_seconds[i]) + (D.models[RUNS.model[i]] !== RUNS.id[i] ? ' (its shared model)' : '')],
+          [['training', seconds(RUNS.train_seconds[i]) + (shared ? ' (its shared model)' : '')],
             ['sampling', seconds(RUNS.sample_seconds[i])], ['metrics', seconds(RUNS.metric_seconds[i])],
             ['final loss', fmt(RUNS.final_loss[i])],
-            ['started', D.records.started_at[i] || '–'], ['finished', D.records.finished_at[i] || '–']]
+            ['started', d.started || '–'], ['finished', d.finished || '–']]
             .map(([k, v]) => h('tr', {}, h('th', { text: k }), h('td', { text: v }))))),
       h('div', {}, h('h3', { text: 'Code and machine' }),
         h('table', { class: 'plain', id: 'run-provenance' },
-          [['version', env || '–'], ['kernel path', e.kernel_isa || '–'],
+          [['version', version || e.diffsweep_version || '–'], ['kernel path', e.kernel_isa || '–'],
             ...Object.entries(provenance).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]),
             ['host', e.host ? `${e.host.hostname} (${e.host.cpus} CPUs)` : '–'],
-            ['model', D.models[RUNS.model[i]]]]
+            ['model', (shared ? '' : 'its own: ') + D.models[RUNS.model[i]]]]
             .map(([k, v]) => h('tr', {}, h('th', { text: k }), h('td', { text: v })))))),
     h('h3', { text: 'Config' }),
-    config ? kv(Object.entries(config), axes) : h('p', { class: 'note', text: 'The config of this run could not be read.' }));
+    d.config ? kv(Object.entries(d.config), axes) : h('p', { class: 'note', text: 'The config of this run could not be read.' }));
 }
 
 /* The featured run's reverse process: one frame per shown step, a slider and a play
@@ -129,37 +158,41 @@ function reverseSection(container) {
   return done;
 }
 
-function samplesChart(i, box) {
+function samplesChart(i, box, d) {
+  if (!d.samples) {
+    const why = RUNS.status[i] === 'diverged' || RUNS.status[i] === 'failed'
+      ? 'This run stored no samples.'
+      : `This page carries the samples of ${D.samples.length} runs (the featured run, the comparisons' cells and one run per cell, at most ${D.limits.sampled_runs}); \`diffsweep serve\` shows every run's.`;
+    box.append(h('p', { class: 'note', text: why }));
+    return null;
+  }
   const el = h('div', { class: 'chart', id: 'run-samples', style: 'height:420px' });
   box.append(el);
-  const title = n => `samples (${n}) over the training data`;
-  const inline = SAMPLES.get(i);
-  if (inline) {
-    const data = inline.data === null ? [] : D.datasets[inline.data];
-    const shown = inline.points.length < inline.total ? `${inline.points.length} of ${inline.total}` : inline.total;
-    const drawnChart = chartIn(el, scatterOption(data, inline.points, null, title(shown)));
-    DS.charts.samples = drawnChart.chart;
-    return drawnChart.done;
-  }
-  if (RUNS.status[i] === 'diverged' || RUNS.status[i] === 'failed') {
-    el.replaceWith(h('p', { class: 'note', text: 'This run stored no samples.' }));
+  const n = d.samples.points.length < d.samples.total ? `${d.samples.points.length} of ${d.samples.total}` : d.samples.total;
+  const drawnChart = chartIn(el, scatterOption(d.samples.data, d.samples.points, null, `samples (${n}) over the training data`));
+  DS.charts.samples = drawnChart.chart;
+  return drawnChart.done;
+}
+
+function lossChart(box, d) {
+  if (!d.loss || !d.loss.length) {
+    box.append(h('p', { class: 'note', text: 'The page carries no loss curve of this run.' }));
     return null;
   }
-  if (!D.samples_url) {
-    el.replaceWith(h('p', { class: 'note', text: `This page carries the samples of ${D.samples.length} runs (the featured run, the comparisons' cells and one run per cell, at most ${D.limits.sampled_runs}); \`diffsweep serve\` shows every run's.` }));
-    return null;
-  }
-  el.append(h('p', { class: 'note', text: 'loading samples…' }));
-  return fetch(D.samples_url.replace('{id}', RUNS.id[i]))
-    .then(r => (r.ok ? r.json() : Promise.reject(new Error(r.status + ' ' + r.statusText))))
-    .then(json => {
-      el.textContent = '';
-      const drawnChart = chartIn(el, scatterOption(json.data, json.samples, null, title(json.samples.length)));
-      DS.charts.samples = drawnChart.chart;
-      if (json.loss && !LOSSES.has(RUNS.model[i])) LOSSES.set(RUNS.model[i], json.loss);
-      return drawnChart.done;
-    })
-    .catch(err => { el.textContent = 'cannot load the samples: ' + err.message; });
+  const el = h('div', { class: 'chart', id: 'run-loss', style: 'height:420px' });
+  box.append(el);
+  return chartIn(el, lossOption(d.loss)).done;
+}
+
+/* Draws run `i` from `d` into `section`, below its title. */
+function drawRun(section, i, d) {
+  const samplesBox = h('div', { class: 'card' });
+  const lossBox = h('div', { class: 'card' });
+  section.append(h('div', { class: 'grid2' }, samplesBox, lossBox));
+  const steps = [samplesChart(i, samplesBox, d), lossChart(lossBox, d)];
+  if (D.reverse && D.reverse.run === i) steps.push(reverseSection(section));
+  section.append(h('div', { class: 'card' }, recordSection(i, d)));
+  return Promise.all(steps);
 }
 
 view('run', {
@@ -178,22 +211,21 @@ view('run', {
         i === D.featured ? h('span', { class: 'note', text: '  the featured run' }) : null),
       h('p', { class: 'lead' }, cellText(i) + ', seed ' + RUNS.seed[i] + ' · ', h('code', { text: RUNS.id[i] })),
       RUNS.detail[i] ? h('div', { class: 'card warnings', text: RUNS.detail[i] }) : null);
-    const charts = h('div', { class: 'grid2' });
-    const samplesBox = h('div', { class: 'card' });
-    const lossBox = h('div', { class: 'card' });
-    charts.append(samplesBox, lossBox);
-    section.append(charts);
-    const steps = [samplesChart(i, samplesBox)];
-    const loss = LOSSES.get(RUNS.model[i]);
-    if (loss && loss.length) {
-      const el = h('div', { class: 'chart', id: 'run-loss', style: 'height:420px' });
-      lossBox.append(el);
-      steps.push(chartIn(el, lossOption(loss)).done);
-    } else {
-      lossBox.append(h('p', { class: 'note', text: 'No loss curve of this run is carried by the page.' }));
-    }
-    if (D.reverse && D.reverse.run === i) steps.push(reverseSection(section));
-    put(section, h('div', { class: 'card' }, recordSection(i)));
-    return Promise.all(steps);
+    const d = inlineDetails(i);
+    const stored = RUNS.status[i] !== 'diverged' && RUNS.status[i] !== 'failed';
+    const missing = (!d.samples && stored) || !d.loss || !d.config;
+    if (!missing || !D.run_url) return drawRun(section, i, d);
+    const loading = h('p', { class: 'note', text: 'loading the run from the server…' });
+    section.append(loading);
+    return fetchDetails(i)
+      .then(f => {
+        loading.remove();
+        if (DS.currentRun !== i) return null;
+        return drawRun(section, i, {
+          samples: d.samples || f.samples, loss: d.loss || f.loss, config: d.config || f.config,
+          environment: d.environment || f.environment, started: d.started || f.started, finished: d.finished || f.finished,
+        });
+      })
+      .catch(err => { loading.textContent = 'cannot load the run: ' + err.message; });
   },
 });

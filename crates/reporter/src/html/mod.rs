@@ -49,9 +49,16 @@ pub struct PageInput<'a> {
 /// How the page reaches what it does not carry.
 #[derive(Clone, Debug, Default)]
 pub struct PageOptions {
-    /// A URL with `{id}` for a run's samples as JSON (`diffsweep serve` gives one); the
-    /// static file has none and says which runs it carries.
-    pub samples_url: Option<String>,
+    /// A URL with `{id}` that answers a run's samples, training data, loss curve, config
+    /// and record as JSON (`diffsweep serve` gives one); the static file has none and
+    /// says which runs it carries.
+    pub run_url: Option<String>,
+    /// Carry no artifacts, configs or records at all (a served run list, which fetches
+    /// each run's from `run_url` when it is opened).
+    pub light: bool,
+    /// The view the page opens on (`overview`, `metrics`, `explore`); the overview when
+    /// `None`.
+    pub start_view: Option<String>,
 }
 
 /// The limits the page was built under, so it can say what it left out.
@@ -85,7 +92,8 @@ struct PageData<'a> {
     losses: Vec<inline::LossData>,
     reverse: Option<inline::ReverseData>,
     limits: Limits,
-    samples_url: Option<String>,
+    run_url: Option<String>,
+    start_view: Option<String>,
 }
 
 /// The page's HTML.
@@ -107,10 +115,15 @@ pub fn render(
             }
         }
     }
-    let sampled = inline::sampled_runs(sweep, featured, &priority);
-    let (samples, datasets) = inline::samples(sweep, artifacts, &sampled, featured);
-    let losses = inline::losses(sweep, artifacts, &models, &runs.model, &sampled);
-    let (configs, records) = inline::configs_and_records(sweep, artifacts);
+    let (samples, datasets, losses, configs, records) = if options.light {
+        Default::default()
+    } else {
+        let sampled = inline::sampled_runs(sweep, featured, &priority);
+        let (samples, datasets) = inline::samples(sweep, artifacts, &sampled, featured);
+        let losses = inline::losses(sweep, artifacts, &models, &runs.model, &sampled);
+        let (configs, records) = inline::configs_and_records(sweep, artifacts);
+        (samples, datasets, losses, configs, records)
+    };
     let data = PageData {
         name: &sweep.name,
         description: sweep.description.trim(),
@@ -134,13 +147,15 @@ pub fn render(
         reverse: page
             .reverse
             .zip(featured)
+            .filter(|_| !options.light)
             .map(|(reverse, run)| inline::reverse(reverse, run)),
         limits: Limits {
             sampled_runs: inline::MAX_SAMPLED_RUNS,
             points_per_run: inline::POINTS_PER_RUN,
             loss_curves: inline::MAX_LOSS_CURVES,
         },
-        samples_url: options.samples_url.clone(),
+        run_url: options.run_url.clone(),
+        start_view: options.start_view.clone(),
     };
     let json = serde_json::to_string(&data).map_err(|e| Error::Plot(format!("page data: {e}")))?;
     Ok(template::page(
@@ -199,7 +214,9 @@ pub fn build(
     let comparisons =
         crate::compare::answer(sweep, &aggregate, &input.questions, input.correction)?;
     let featured = sweep.featured_run(input.featured.as_ref())?;
-    let reverse = featured.and_then(|run| reverse_process(sweep, run, artifacts));
+    let reverse = featured
+        .filter(|_| !options.light)
+        .and_then(|run| reverse_process(sweep, run, artifacts));
     let mut warnings = Vec::new();
     if input.pending_cells > 0 {
         warnings.push(format!(

@@ -129,7 +129,10 @@ impl Browser {
             _turn: turn,
         };
         let target = browser.browser_call("Target.createTarget", json!({ "url": "about:blank" }));
-        let target_id = target["targetId"].as_str().expect("a target id").to_string();
+        let target_id = target["targetId"]
+            .as_str()
+            .expect("a target id")
+            .to_string();
         let attached = browser.browser_call(
             "Target.attachToTarget",
             json!({ "targetId": target_id, "flatten": true }),
@@ -260,10 +263,9 @@ impl Browser {
                 "Runtime.consoleAPICalled" if e["params"]["type"] == "error" => {
                     Some(format!("console.error: {}", e["params"]["args"]))
                 }
-                "Runtime.exceptionThrown" => Some(format!(
-                    "exception: {}",
-                    e["params"]["exceptionDetails"]
-                )),
+                "Runtime.exceptionThrown" => {
+                    Some(format!("exception: {}", e["params"]["exceptionDetails"]))
+                }
                 "Log.entryAdded" if e["params"]["entry"]["level"] == "error" => {
                     Some(format!("log: {}", e["params"]["entry"]))
                 }

@@ -1,4 +1,8 @@
-//! The server's integration tests: one binary, one module per concern.
+//! The server's integration tests: one binary, one module per concern. The browser tests
+//! drive headless Chromium (skipped with a message when it is missing, unless
+//! DIFFSWEEP_REQUIRE_CHROMIUM=1).
 
 mod cdp;
+mod fixture;
+mod http;
 mod measure;

@@ -1,0 +1,158 @@
+//! Runs across the store: the query of `/runs` and `/api/runs` (`where`, `status`,
+//! `sweep`, as `diffsweep runs` takes them), the run list as JSON or as a page, and one
+//! run's samples, training data, loss curve, config and record.
+
+use reporter::html::inline::{round, thin_indices, DATA_POINTS, LOSS_POINTS};
+use reporter::query::RunQuery;
+use reporter::RunStatus;
+use runner::{RunId, RunStore};
+use serde_json::{json, Value};
+
+use crate::error::{HttpError, HttpResult};
+
+/// `PATH=VALUE` as `diffsweep runs --where` reads it: a config path checked against the
+/// config, and a JSON value (`10`, `0.5`, `true`) or else a string.
+pub fn condition(text: &str) -> HttpResult<(String, Value)> {
+    let bad = |why: String| HttpError::BadRequest(format!("invalid where `{text}`: {why}"));
+    let (path, value) = text
+        .split_once('=')
+        .ok_or_else(|| bad("expected PATH=VALUE, e.g. where=T=10".into()))?;
+    let path = path.trim();
+    runner::config_path::check(path).map_err(bad)?;
+    let value = value.trim();
+    let value = serde_json::from_str(value).unwrap_or_else(|_| Value::from(value));
+    Ok((path.to_string(), value))
+}
+
+/// The query of a request's query string: `where` (repeatable), `status`, `sweep`.
+pub fn parse_query(raw: Option<&str>) -> HttpResult<RunQuery> {
+    let mut query = RunQuery::default();
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        if value.is_empty() {
+            continue;
+        }
+        match key.as_ref() {
+            "where" => query.wheres.push(condition(&value)?),
+            "status" => {
+                let status = value.replace('-', "_");
+                query.status = Some(RunStatus::parse(&status).map_err(|e| {
+                    HttpError::BadRequest(format!("invalid status `{value}`: {e}"))
+                })?);
+            }
+            "sweep" => query.sweep = Some(value.into_owned()),
+            other => {
+                return Err(HttpError::BadRequest(format!(
+                    "unknown parameter `{other}`: expected where, status or sweep"
+                )))
+            }
+        }
+    }
+    Ok(query)
+}
+
+/// A sweep named in a query must be one of the store's.
+fn check_sweep(store: &RunStore, query: &RunQuery) -> HttpResult<()> {
+    if let Some(name) = &query.sweep {
+        if !crate::experiments::names(store)?.iter().any(|n| n == name) {
+            return Err(HttpError::NotFound(format!(
+                "no sweep `{name}` in this store"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The runs `query` selects as JSON, with the columns of `runs.csv` (what
+/// `diffsweep runs --format json` prints).
+pub fn list_json(store: &RunStore, query: &RunQuery) -> HttpResult<Vec<u8>> {
+    use reporter::export::Exporter;
+    check_sweep(store, query)?;
+    let table = reporter::query::table(store, query)?;
+    reporter::export::JsonExporter
+        .serialize(&table)
+        .map_err(HttpError::from)
+}
+
+/// The runs `query` selects as a report page that carries no artifacts (each run's are
+/// fetched when it is opened), opening on its run table.
+pub fn list_page(store: &RunStore, query: &RunQuery) -> HttpResult<String> {
+    check_sweep(store, query)?;
+    let sweep = reporter::query::select(store, query)?;
+    if sweep.rows.is_empty() {
+        return Ok(crate::pages::message(
+            "No runs",
+            "No stored run matches this query.",
+        ));
+    }
+    let input = reporter::ReportInput {
+        sweep,
+        questions: Vec::new(),
+        featured: None,
+        correction: reporter::compare::Correction::None,
+        pending_cells: 0,
+        corrupt: Vec::new(),
+    };
+    let options = reporter::html::PageOptions {
+        run_url: Some(crate::routes::RUN_URL.to_string()),
+        light: true,
+        start_view: Some("explore".to_string()),
+    };
+    Ok(reporter::html::build(&input, store, &options)?)
+}
+
+fn run_id(text: &str) -> HttpResult<RunId> {
+    RunId::parse(text).ok_or_else(|| {
+        HttpError::BadRequest(format!("`{text}` is not a run id (64 hexadecimal digits)"))
+    })
+}
+
+fn points(all: &[[f64; 2]], limit: usize, digits: i32) -> Vec<[f64; 2]> {
+    thin_indices(all.len(), limit)
+        .into_iter()
+        .map(|i| all[i])
+        .filter(|p| p[0].is_finite() && p[1].is_finite())
+        .map(|p| [round(p[0], digits), round(p[1], digits)])
+        .collect()
+}
+
+/// Run `id`'s samples (all of them) with its training data; with `everything`, also its
+/// loss curve, config (flattened to dotted paths) and record.
+pub fn run_json(store: &RunStore, id: &str, everything: bool) -> HttpResult<Value> {
+    let id = run_id(id)?;
+    let Some(record) = store.record(&id)? else {
+        return Err(HttpError::NotFound(format!("no run {id} in this store")));
+    };
+    let samples = store.samples(&id).unwrap_or_default();
+    let config = store.config(&id).ok();
+    let data = config
+        .as_ref()
+        .map(|c| points(&ddpm::training_data(c), DATA_POINTS, 3))
+        .unwrap_or_default();
+    let mut answer = json!({
+        "id": id.as_str(),
+        "status": record.status.as_str(),
+        "total": samples.len(),
+        "samples": points(&samples, usize::MAX, 4),
+        "data": data,
+    });
+    if everything {
+        let loss: Vec<[f64; 2]> = store
+            .loss_curve(&id)
+            .map(|curve| {
+                let finite: Vec<(usize, f64)> =
+                    curve.into_iter().filter(|(_, l)| l.is_finite()).collect();
+                thin_indices(finite.len(), LOSS_POINTS)
+                    .into_iter()
+                    .map(|i| [finite[i].0 as f64, finite[i].1])
+                    .collect()
+            })
+            .unwrap_or_default();
+        answer["loss"] = json!(loss);
+        answer["config"] = config
+            .and_then(|c| serde_json::to_value(c).ok())
+            .map(|c| json!(reporter::html::model::flatten(&c)))
+            .unwrap_or(Value::Null);
+        answer["record"] = serde_json::to_value(&record).unwrap_or(Value::Null);
+    }
+    Ok(answer)
+}
