@@ -12,12 +12,13 @@
 //! - `/api/runs/<id>` and `/api/runs/<id>/samples`: a run's samples (and training data,
 //!   loss curve, config and record) as JSON, on demand.
 //!
-//! [`routes`] maps paths to handlers, [`experiments`] counts each sweep's cells (a cache
-//! keyed by each record's size and time keeps polling cheap), [`runs`] parses run queries
-//! and reads runs, [`pages`] holds the experiment list's page, and [`error`] turns
-//! failures into status codes. Nothing is written; paths come from the store's own
+//! [`routes`] maps paths to handlers, [`experiments`] counts each sweep's cells, [`runs`]
+//! parses run queries and reads runs, [`cache`] keeps what was read under the size and
+//! time of the file it came from (so polling and 10,000-run lists stay cheap), [`pages`]
+//! holds the experiment list's page, and [`error`] turns failures into status codes. Nothing is written; paths come from the store's own
 //! listings, never from the request, so nothing outside the store can be named.
 
+pub mod cache;
 pub mod error;
 pub mod experiments;
 pub mod pages;
@@ -90,10 +91,13 @@ impl Server {
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind(address))
             .with_context(|| format!("cannot listen on {address}"))?;
+        let state = Arc::new(routes::AppState::new(store));
+        let warming = state.clone();
+        runtime.spawn_blocking(move || warming.warm());
         Ok(Server {
             runtime,
             listener,
-            state: Arc::new(routes::AppState::new(store)),
+            state,
         })
     }
 

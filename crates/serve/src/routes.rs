@@ -12,8 +12,8 @@ use axum::{Json, Router};
 use runner::RunStore;
 use serde_json::{json, Value};
 
+use crate::cache::Cache;
 use crate::error::{HttpError, HttpResult};
-use crate::experiments::Cache;
 
 /// Where a served page fetches a run (`{id}` is replaced by the run's id).
 pub const RUN_URL: &str = "/api/runs/{id}";
@@ -39,7 +39,7 @@ impl AppState {
     /// The page of experiment `name` as the store holds it now (built again only when a
     /// run of it was stored or replaced since the last build).
     pub fn experiment_page(&self, name: &str) -> HttpResult<Arc<String>> {
-        let fingerprint = self.cache.fingerprint(&self.store, name)?;
+        let fingerprint = crate::experiments::fingerprint(&self.cache, &self.store, name)?;
         let pages = || self.pages.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((built, page)) = pages().get(name) {
             if *built == fingerprint {
@@ -74,6 +74,19 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Reads every stored run into the cache, so the first run list is as quick as the
+    /// next (run on a blocking thread when the server starts).
+    pub fn warm(&self) {
+        let Ok(ids) = self.store.run_ids() else {
+            return;
+        };
+        for id in ids {
+            let _ = self.cache.stored_run(&self.store, &id);
+        }
+    }
+}
+
 /// Runs `work` on a blocking thread.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> HttpResult<T> + Send + 'static,
@@ -89,7 +102,7 @@ async fn index() -> Html<&'static str> {
 
 async fn experiments(State(state): State<Arc<AppState>>) -> HttpResult<Json<Value>> {
     blocking(move || {
-        let all = state.cache.all(&state.store)?;
+        let all = crate::experiments::all(&state.cache, &state.store)?;
         Ok(Json(json!({
             "store": state.store.root().display().to_string(),
             "experiments": all,
@@ -112,7 +125,7 @@ async fn runs_page(
 ) -> HttpResult<Html<String>> {
     blocking(move || {
         let query = crate::runs::parse_query(raw.as_deref())?;
-        crate::runs::list_page(&state.store, &query).map(Html)
+        crate::runs::list_page(&state.cache, &state.store, &query).map(Html)
     })
     .await
 }
@@ -123,7 +136,7 @@ async fn runs_json(
 ) -> HttpResult<Response> {
     let bytes = blocking(move || {
         let query = crate::runs::parse_query(raw.as_deref())?;
-        crate::runs::list_json(&state.store, &query)
+        crate::runs::list_json(&state.cache, &state.store, &query)
     })
     .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())

@@ -8,6 +8,7 @@ use reporter::RunStatus;
 use runner::{RunId, RunStore};
 use serde_json::{json, Value};
 
+use crate::cache::Cache;
 use crate::error::{HttpError, HttpResult};
 
 /// `PATH=VALUE` as `diffsweep runs --where` reads it: a config path checked against the
@@ -62,12 +63,28 @@ fn check_sweep(store: &RunStore, query: &RunQuery) -> HttpResult<()> {
     Ok(())
 }
 
+/// The runs `query` selects, as [`reporter::query::select`] selects them, each run read
+/// through the cache.
+pub fn select(cache: &Cache, store: &RunStore, query: &RunQuery) -> HttpResult<reporter::Sweep> {
+    check_sweep(store, query)?;
+    let mut seen = std::collections::HashSet::new();
+    let mut runs = Vec::new();
+    for id in reporter::query::candidates(store, query)? {
+        if seen.insert(id.clone()) {
+            runs.extend(cache.stored_run(store, &id)?);
+        }
+    }
+    Ok(reporter::query::select_from(
+        runs.iter().map(|run| run.as_ref()),
+        query,
+    ))
+}
+
 /// The runs `query` selects as JSON, with the columns of `runs.csv` (what
 /// `diffsweep runs --format json` prints).
-pub fn list_json(store: &RunStore, query: &RunQuery) -> HttpResult<Vec<u8>> {
+pub fn list_json(cache: &Cache, store: &RunStore, query: &RunQuery) -> HttpResult<Vec<u8>> {
     use reporter::export::Exporter;
-    check_sweep(store, query)?;
-    let table = reporter::query::table(store, query)?;
+    let table = reporter::aggregate::runs_frame(&select(cache, store, query)?)?;
     reporter::export::JsonExporter
         .serialize(&table)
         .map_err(HttpError::from)
@@ -75,9 +92,8 @@ pub fn list_json(store: &RunStore, query: &RunQuery) -> HttpResult<Vec<u8>> {
 
 /// The runs `query` selects as a report page that carries no artifacts (each run's are
 /// fetched when it is opened), opening on its run table.
-pub fn list_page(store: &RunStore, query: &RunQuery) -> HttpResult<String> {
-    check_sweep(store, query)?;
-    let sweep = reporter::query::select(store, query)?;
+pub fn list_page(cache: &Cache, store: &RunStore, query: &RunQuery) -> HttpResult<String> {
+    let sweep = select(cache, store, query)?;
     if sweep.rows.is_empty() {
         return Ok(crate::pages::message(
             "No runs",

@@ -13,9 +13,14 @@ function parallelDimensions() {
   dims.push({ name: 'status', type: 'category', data: STATUSES, value: i => STATUSES.indexOf(runStatus(i)) });
   D.metrics.forEach((metric, m) => {
     const values = RUNS.metrics[m].filter(v => v !== null && v > 0);
+    let [lo, hi] = [Infinity, -Infinity];
+    for (const v of values) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
     // Distances span decades once runs explode: a log axis keeps the good runs apart.
-    const log = values.length > 0 && Math.max(...values) / Math.min(...values) > 50;
-    dims.push({ name: metric, type: log ? 'log' : 'value', value: i => RUNS.metrics[m][i] ?? '-' });
+    const log = values.length > 0 && hi / lo > 50;
+    dims.push({
+      name: metric, type: log ? 'log' : 'value', value: i => RUNS.metrics[m][i] ?? '-',
+      range: log ? [lo / 1.2, hi * 1.2] : null,
+    });
   });
   return dims;
 }
@@ -34,8 +39,8 @@ function parallelOption(dims) {
         realtime: !large, areaSelectStyle: { width: 18, opacity: 0.35 },
       },
     },
-    parallelAxis: dims.map((d, k) => Object.assign({ dim: k, name: d.name, type: d.type },
-      d.type === 'category' ? { data: d.data } : { scale: true })),
+    parallelAxis: dims.map((d, k) => Object.assign({ id: 'axis-' + k, dim: k, name: d.name, type: d.type },
+      d.type === 'category' ? { data: d.data } : d.range ? { min: d.range[0], max: d.range[1] } : { scale: true })),
     visualMap: {
       type: 'piecewise', dimension: statusDim, orient: 'vertical', right: 0, top: 'middle',
       pieces: STATUSES.map((s, k) => ({ value: k, label: s, color: STATUS_COLOURS[s] })),

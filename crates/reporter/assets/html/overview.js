@@ -12,11 +12,31 @@ function verdictColour(verdict) {
   return VERDICT_COLOURS[verdict] || '#7a808c';
 }
 
+/* The x scale of one metric's rows: linear, or when the intervals reach past 30 times
+   the smallest margin (an exploded cell), logarithmic beyond ±margin (symmetric log), so
+   every row stays readable and the margin band keeps its place. */
+function forestScale(rows) {
+  const margins = rows.map(r => r.c.margin).filter(m => m > 0);
+  const ends = rows.flatMap(r => [r.c.diff].concat(r.c.interval || [])).filter(Number.isFinite);
+  const reach = Math.max(0, ...ends.map(Math.abs), ...margins);
+  let unit = margins.length ? Math.min(...margins) : 0;
+  if (!(unit > 0)) unit = reach / 100 || 1;
+  const symlog = reach > 30 * unit;
+  const f = symlog ? v => Math.sign(v) * Math.log10(1 + Math.abs(v) / unit) : v => v;
+  const inverse = symlog ? u => Math.sign(u) * unit * (Math.pow(10, Math.abs(u)) - 1) : u => u;
+  const ticks = [0];
+  if (symlog) {
+    for (let v = unit; v <= reach * 1.01; v *= 10) ticks.push(f(v), f(-v));
+    ticks.sort((a, b) => a - b);
+  }
+  return { f, inverse, symlog, ticks };
+}
+
 /* One grid per metric, one row per comparison: the interval of a − b as a whisker with
    the difference as a dot, on a band of ±margin, with 0 marked and the verdict beside. */
 function forestOption(comparisons) {
   const metrics = [...new Set(comparisons.map(c => c.metric))];
-  const rowHeight = 30, gap = 56, top = 28;
+  const rowHeight = 30, gap = 60, top = 28;
   const grids = [], xAxes = [], yAxes = [], series = [];
   let y = top;
   metrics.forEach((metric, g) => {
@@ -24,19 +44,25 @@ function forestOption(comparisons) {
     const height = rows.length * rowHeight;
     grids.push({ left: 360, right: 330, top: y, height });
     y += height + gap;
+    const scale = forestScale(rows);
     let lo = 0, hi = 0;
     for (const { c } of rows) {
       for (const v of [c.margin, -c.margin, c.diff].concat(c.interval || [])) {
-        if (Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+        if (Number.isFinite(v)) { lo = Math.min(lo, scale.f(v)); hi = Math.max(hi, scale.f(v)); }
       }
     }
     const pad = (hi - lo || 1) * 0.08;
-    xAxes.push({
-      gridIndex: g, type: 'value', min: lo - pad, max: hi + pad, name: metric + ': a − b',
+    xAxes.push(Object.assign({
+      gridIndex: g, type: 'value', min: lo - pad, max: hi + pad,
+      name: metric + ': a − b' + (scale.symlog ? ' (log beyond ±margin)' : ''),
       nameLocation: 'middle', nameGap: 24,
-      axisLabel: { formatter: v => tick(v), showMinLabel: false, showMaxLabel: false },
+      axisLabel: { formatter: v => tick(scale.inverse(v)), showMinLabel: false, showMaxLabel: false },
       splitLine: { lineStyle: { color: '#eef0f4' } },
-    });
+    }, scale.symlog ? {
+      axisLabel: { formatter: v => tick(scale.inverse(v)), customValues: scale.ticks, hideOverlap: true },
+      axisTick: { customValues: scale.ticks },
+      splitLine: { show: false },
+    } : {}));
     yAxes.push({
       gridIndex: g, type: 'category', inverse: true, data: rows.map(r => r.c.name),
       axisTick: { show: false },
@@ -45,8 +71,7 @@ function forestOption(comparisons) {
     series.push({
       type: 'custom', name: metric, xAxisIndex: g, yAxisIndex: g,
       data: rows.map(r => [r.i]),
-      encode: { y: -1, x: -1 },
-      renderItem: (params, api) => forestRow(comparisons[api.value(0)], params, api, rows.length),
+      renderItem: (params, api) => forestRow(comparisons[api.value(0)], params, api, rows.length, scale.f),
       markLine: {
         silent: true, symbol: 'none', label: { show: false },
         lineStyle: { color: '#1d2330', type: 'solid', width: 1 }, data: [{ xAxis: 0 }],
@@ -61,11 +86,11 @@ function forestOption(comparisons) {
   };
 }
 
-function forestRow(c, params, api, count) {
+function forestRow(c, params, api, count, f) {
   const box = params.coordSys;
   const band = box.height / count;
   const y = box.y + band * (params.dataIndexInside + 0.5);
-  const x = v => api.coord([v, 0])[0];
+  const x = v => api.coord([f(v), 0])[0];
   const colour = verdictColour(c.verdict);
   const children = [{
     type: 'rect', silent: true,

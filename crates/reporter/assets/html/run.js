@@ -9,7 +9,8 @@ const LOSSES = new Map(D.losses.map(l => [l.model, l.points]));
 
 function scatterOption(data, points, bounds, title) {
   const axis = (lo, hi) => ({
-    type: 'value', min: lo, max: hi, axisLine: { onZero: false }, axisLabel: { fontSize: 11, formatter: v => tick(v) },
+    type: 'value', min: lo, max: hi, axisLine: { onZero: false },
+    axisLabel: { fontSize: 11, formatter: v => tick(v), showMinLabel: false, showMaxLabel: false },
     splitLine: { lineStyle: { color: '#eef0f4' } },
   });
   const b = bounds || extent(data.concat(points));

@@ -2,6 +2,8 @@
 //! drive headless Chromium (skipped with a message when it is missing, unless
 //! DIFFSWEEP_REQUIRE_CHROMIUM=1).
 
+mod bench;
+mod browser;
 mod cdp;
 mod fixture;
 mod http;
