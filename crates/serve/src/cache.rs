@@ -6,7 +6,7 @@
 //! `record.json` stamp means an unchanged run; only new or replaced entries are read, and
 //! they are read through the store's own reader ([`RunStore::lookup`], which checks
 //! them). A page that polls every few seconds, or a run list of 10,000 runs, then costs a
-//! `stat` per run.
+//! `stat` per run; a run list asked again of an unchanged store is answered as before.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -56,7 +56,12 @@ pub struct Cache {
     indexes: Mutex<HashMap<String, (Stamp, Arc<SweepIndex>)>>,
     cells: Mutex<HashMap<String, (Stamp, CellState)>>,
     runs: Mutex<HashMap<String, (Stamp, Option<Arc<StoredRun>>)>>,
+    /// Run lists answered, by query, under the fingerprint of the runs they list.
+    answers: Mutex<HashMap<String, (u64, Arc<Vec<u8>>)>>,
 }
+
+/// Run lists kept at once (each up to a few MB for 10,000 runs).
+const MAX_ANSWERS: usize = 8;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
@@ -110,20 +115,41 @@ impl Cache {
         Ok(Some(state))
     }
 
-    /// Run `id` as a run query reads it ([`reporter::query::read`]): `None` when it is
-    /// not stored, corrupt or has no readable config.
-    pub fn stored_run(&self, store: &RunStore, id: &RunId) -> HttpResult<Option<Arc<StoredRun>>> {
+    /// Run `id` as a run query reads it ([`reporter::query::read`]), `None` when it is
+    /// not stored, corrupt or has no readable config; with the stamp of its record.
+    pub fn stored_run(
+        &self,
+        store: &RunStore,
+        id: &RunId,
+    ) -> HttpResult<(Option<Stamp>, Option<Arc<StoredRun>>)> {
         let path = store.run_dir(id).join("record.json");
         let Some(now) = stamp(&path)? else {
-            return Ok(None);
+            return Ok((None, None));
         };
         if let Some((seen, run)) = lock(&self.runs).get(id.as_str()) {
             if *seen == now {
-                return Ok(run.clone());
+                return Ok((Some(now), run.clone()));
             }
         }
         let run = reporter::query::read(store, id)?.map(Arc::new);
         lock(&self.runs).insert(id.as_str().to_string(), (now, run.clone()));
-        Ok(run)
+        Ok((Some(now), run))
+    }
+
+    /// A list answered before for `key`, if the store is as it was (`fingerprint`).
+    pub fn answer(&self, key: &str, fingerprint: u64) -> Option<Arc<Vec<u8>>> {
+        lock(&self.answers)
+            .get(key)
+            .filter(|(seen, _)| *seen == fingerprint)
+            .map(|(_, bytes)| bytes.clone())
+    }
+
+    /// Keeps the answer for `key` (the last few queries only).
+    pub fn keep_answer(&self, key: &str, fingerprint: u64, bytes: Arc<Vec<u8>>) {
+        let mut answers = lock(&self.answers);
+        if answers.len() >= MAX_ANSWERS {
+            answers.clear();
+        }
+        answers.insert(key.to_string(), (fingerprint, bytes));
     }
 }

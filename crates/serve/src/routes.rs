@@ -122,12 +122,17 @@ async fn experiment(
 async fn runs_page(
     State(state): State<Arc<AppState>>,
     RawQuery(raw): RawQuery,
-) -> HttpResult<Html<String>> {
-    blocking(move || {
+) -> HttpResult<Response> {
+    let page = blocking(move || {
         let query = crate::runs::parse_query(raw.as_deref())?;
-        crate::runs::list_page(&state.cache, &state.store, &query).map(Html)
+        crate::runs::list_page(&state.cache, &state.store, &query)
     })
-    .await
+    .await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page.as_ref().clone(),
+    )
+        .into_response())
 }
 
 async fn runs_json(
@@ -139,7 +144,11 @@ async fn runs_json(
         crate::runs::list_json(&state.cache, &state.store, &query)
     })
     .await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        bytes.as_ref().clone(),
+    )
+        .into_response())
 }
 
 async fn run(

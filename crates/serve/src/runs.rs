@@ -8,6 +8,10 @@ use reporter::RunStatus;
 use runner::{RunId, RunStore};
 use serde_json::{json, Value};
 
+use std::sync::Arc;
+
+use reporter::query::StoredRun;
+
 use crate::cache::Cache;
 use crate::error::{HttpError, HttpResult};
 
@@ -63,57 +67,84 @@ fn check_sweep(store: &RunStore, query: &RunQuery) -> HttpResult<()> {
     Ok(())
 }
 
-/// The runs `query` selects, as [`reporter::query::select`] selects them, each run read
-/// through the cache.
-pub fn select(cache: &Cache, store: &RunStore, query: &RunQuery) -> HttpResult<reporter::Sweep> {
+/// The runs `query` looks at, read through the cache, with a fingerprint of their
+/// records' stamps (it changes when any of them is stored or replaced).
+fn gather(
+    cache: &Cache,
+    store: &RunStore,
+    query: &RunQuery,
+) -> HttpResult<(u64, Vec<Arc<StoredRun>>)> {
+    use std::hash::{Hash, Hasher};
     check_sweep(store, query)?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
     let mut seen = std::collections::HashSet::new();
     let mut runs = Vec::new();
     for id in reporter::query::candidates(store, query)? {
         if seen.insert(id.clone()) {
-            runs.extend(cache.stored_run(store, &id)?);
+            let (stamp, run) = cache.stored_run(store, &id)?;
+            (id.as_str(), stamp).hash(&mut hasher);
+            runs.extend(run);
         }
     }
-    Ok(reporter::query::select_from(
-        runs.iter().map(|run| run.as_ref()),
-        query,
-    ))
+    Ok((hasher.finish(), runs))
+}
+
+/// `build` answers `query` from the runs it selects, unless the same query of the same
+/// runs was answered before.
+fn answer(
+    cache: &Cache,
+    store: &RunStore,
+    query: &RunQuery,
+    kind: &str,
+    build: impl FnOnce(reporter::Sweep) -> HttpResult<Vec<u8>>,
+) -> HttpResult<Arc<Vec<u8>>> {
+    let (fingerprint, runs) = gather(cache, store, query)?;
+    let key = format!("{kind} {query:?}");
+    if let Some(bytes) = cache.answer(&key, fingerprint) {
+        return Ok(bytes);
+    }
+    let sweep = reporter::query::select_from(runs.iter().map(|run| run.as_ref()), query);
+    let bytes = Arc::new(build(sweep)?);
+    cache.keep_answer(&key, fingerprint, bytes.clone());
+    Ok(bytes)
 }
 
 /// The runs `query` selects as JSON, with the columns of `runs.csv` (what
 /// `diffsweep runs --format json` prints).
-pub fn list_json(cache: &Cache, store: &RunStore, query: &RunQuery) -> HttpResult<Vec<u8>> {
+pub fn list_json(cache: &Cache, store: &RunStore, query: &RunQuery) -> HttpResult<Arc<Vec<u8>>> {
     use reporter::export::Exporter;
-    let table = reporter::aggregate::runs_frame(&select(cache, store, query)?)?;
-    reporter::export::JsonExporter
-        .serialize(&table)
-        .map_err(HttpError::from)
+    answer(cache, store, query, "json", |sweep| {
+        let table = reporter::aggregate::runs_frame(&sweep)?;
+        reporter::export::JsonExporter
+            .serialize(&table)
+            .map_err(HttpError::from)
+    })
 }
 
 /// The runs `query` selects as a report page that carries no artifacts (each run's are
 /// fetched when it is opened), opening on its run table.
-pub fn list_page(cache: &Cache, store: &RunStore, query: &RunQuery) -> HttpResult<String> {
-    let sweep = select(cache, store, query)?;
-    if sweep.rows.is_empty() {
-        return Ok(crate::pages::message(
-            "No runs",
-            "No stored run matches this query.",
-        ));
-    }
-    let input = reporter::ReportInput {
-        sweep,
-        questions: Vec::new(),
-        featured: None,
-        correction: reporter::compare::Correction::None,
-        pending_cells: 0,
-        corrupt: Vec::new(),
-    };
-    let options = reporter::html::PageOptions {
-        run_url: Some(crate::routes::RUN_URL.to_string()),
-        light: true,
-        start_view: Some("explore".to_string()),
-    };
-    Ok(reporter::html::build(&input, store, &options)?)
+pub fn list_page(cache: &Cache, store: &RunStore, query: &RunQuery) -> HttpResult<Arc<Vec<u8>>> {
+    answer(cache, store, query, "page", |sweep| {
+        if sweep.rows.is_empty() {
+            return Ok(
+                crate::pages::message("No runs", "No stored run matches this query.").into_bytes(),
+            );
+        }
+        let input = reporter::ReportInput {
+            sweep,
+            questions: Vec::new(),
+            featured: None,
+            correction: reporter::compare::Correction::None,
+            pending_cells: 0,
+            corrupt: Vec::new(),
+        };
+        let options = reporter::html::PageOptions {
+            run_url: Some(crate::routes::RUN_URL.to_string()),
+            light: true,
+            start_view: Some("explore".to_string()),
+        };
+        Ok(reporter::html::build(&input, store, &options)?.into_bytes())
+    })
 }
 
 fn run_id(text: &str) -> HttpResult<RunId> {

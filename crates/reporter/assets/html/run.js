@@ -38,11 +38,17 @@ function extent(points) {
 }
 
 function lossOption(points) {
+  const losses = points.map(p => p[1]).filter(v => v > 0);
+  const [lo, hi] = [Math.min(...losses), Math.max(...losses)];
   return {
     title: { text: 'training loss', textStyle: { fontSize: 13, fontWeight: 600 }, left: 8, top: 4 },
     grid: { left: 64, right: 16, top: 36, bottom: 40 },
     xAxis: { type: 'value', name: 'epoch', nameLocation: 'middle', nameGap: 24, min: 'dataMin', max: 'dataMax' },
-    yAxis: { type: 'log', axisLabel: { formatter: v => tick(v), fontSize: 11 }, splitLine: { lineStyle: { color: '#eef0f4' } } },
+    yAxis: {
+      type: 'log', min: lo / 1.2, max: hi * 1.2,
+      axisLabel: { formatter: v => tick(v), fontSize: 11 },
+      splitLine: { lineStyle: { color: '#eef0f4' } },
+    },
     tooltip: { trigger: 'axis', valueFormatter: v => fmt(v) },
     series: [{ type: 'line', name: 'loss', data: points, showSymbol: false, lineStyle: { color: '#0072b2' } }],
   };

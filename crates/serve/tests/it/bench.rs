@@ -94,14 +94,22 @@ fn ten_thousand_runs() {
 
     let server = serve(&root);
     let base = server.url();
-    for (what, path) in [
-        ("serve: run list JSON, first request", "/api/runs"),
-        ("serve: run list JSON, again", "/api/runs"),
-        ("serve: run list page", "/runs"),
+    let queries: [(&str, &str); 10] = [
+        (
+            "serve: run list JSON, first request (the server reads every record)",
+            "/api/runs",
+        ),
+        ("serve: run list JSON, asked again", "/api/runs"),
+        (
+            "serve: run list JSON, a new query (`where=sampling.method=ddim`)",
+            "/api/runs?where=sampling.method=ddim",
+        ),
         (
             "serve: run list JSON, filtered (`where=T=100`)",
             "/api/runs?where=T=100",
         ),
+        ("serve: run list page, first", "/runs"),
+        ("serve: run list page, asked again", "/runs"),
         ("serve: experiment counts, first poll", "/api/experiments"),
         ("serve: experiment counts, later polls", "/api/experiments"),
         (
@@ -112,7 +120,8 @@ fn ten_thousand_runs() {
             "serve: experiment page, unchanged store",
             "/experiments/ten-thousand",
         ),
-    ] {
+    ];
+    for (what, path) in queries {
         let started = Instant::now();
         let (status, body) = get(&format!("{base}{path}"));
         let took = started.elapsed();

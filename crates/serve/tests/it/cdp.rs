@@ -46,7 +46,7 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 /// `google-chrome` on the PATH.
 pub fn chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("DIFFSWEEP_CHROMIUM") {
-        return Some(PathBuf::from(path));
+        return Some(PathBuf::from(path)).filter(|p| p.is_file());
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -204,10 +204,14 @@ impl Browser {
         self.send(method, params, true)
     }
 
-    /// Loads `url` and waits for its load event.
+    /// Loads `url` and waits for its load event (at once for a move within the page, to
+    /// another `#fragment`, which loads nothing).
     pub fn navigate(&mut self, url: &str) {
         self.events.clear();
-        self.call("Page.navigate", json!({ "url": url }));
+        let navigated = self.call("Page.navigate", json!({ "url": url }));
+        if navigated.get("loaderId").is_none() {
+            return;
+        }
         let deadline = Instant::now() + TIMEOUT;
         while !self
             .events

@@ -8,3 +8,4 @@ mod cdp;
 mod fixture;
 mod http;
 mod measure;
+mod screenshots;
