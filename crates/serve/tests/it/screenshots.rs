@@ -52,23 +52,17 @@ fn screenshots() {
     );
     shoot(
         &mut browser,
-        &format!("{page}#overview"),
-        Some("#forest"),
-        &dir.join("report-comparisons.png"),
-    );
-    shoot(
-        &mut browser,
         &format!("{page}#metrics"),
         None,
         &dir.join("report-metrics.png"),
     );
+    // The runs brushed to the best quarter on sliced Wasserstein, sorted by it.
     shoot(
         &mut browser,
         &format!("{page}#explore"),
         None,
         &dir.join("report-runs.png"),
     );
-    // The runs brushed to the best sliced Wasserstein, sorted by it.
     browser.eval(
         "(() => { const D = diffsweep.data; const m = D.metrics.indexOf('sliced_wasserstein'); \
            const v = D.runs.metrics[m].filter(x => x !== null).sort((a, b) => a - b); \
@@ -78,19 +72,21 @@ fn screenshots() {
            return true; })()",
     );
     std::thread::sleep(Duration::from_millis(600));
-    browser.screenshot(&dir.join("report-runs-brushed.png"));
+    browser.screenshot(&dir.join("report-runs.png"));
     shoot(
         &mut browser,
         &format!("{page}#run"),
         None,
         &dir.join("report-run.png"),
     );
-    shoot(
-        &mut browser,
-        &format!("{page}#run"),
-        Some("#reverse"),
-        &dir.join("report-run-reverse.png"),
+    // The reverse process half way from noise to samples, with the run's record below.
+    browser.eval(
+        "(() => { const s = document.getElementById('reverse-frame'); s.value = Math.floor(s.max / 2); \
+           s.dispatchEvent(new Event('input')); s.closest('.card').scrollIntoView({block: 'start'}); \
+           window.scrollBy(0, -60); return true; })()",
     );
+    std::thread::sleep(Duration::from_millis(400));
+    browser.screenshot(&dir.join("report-run-reverse.png"));
 
     let fixture_dir = tempfile::tempdir().unwrap();
     let root = std::env::var_os("DIFFSWEEP_SCREENSHOT_STORE")
