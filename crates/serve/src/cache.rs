@@ -17,7 +17,6 @@ use reporter::query::StoredRun;
 use runner::{Lookup, RunId, RunStore, Status, SweepIndex};
 
 use crate::error::{HttpError, HttpResult};
-use crate::experiments::names;
 
 /// A file's size and modification time: what tells a changed file from an old one.
 pub type Stamp = (u64, SystemTime);
@@ -50,14 +49,44 @@ pub enum CellState {
     Corrupt,
 }
 
-/// What the server remembers between requests: sweep indexes and cell states by stamp.
+/// The names of the store's sweep indexes (`sweeps/<name>.json`), sorted.
+pub fn names(store: &RunStore) -> HttpResult<Vec<String>> {
+    let dir = store.root().join("sweeps");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => {
+            return Err(HttpError::Internal(format!(
+                "cannot list {}: {err}",
+                dir.display()
+            )))
+        }
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            // Temporary files of an index being replaced start with a dot.
+            let stem = name.strip_suffix(".json")?;
+            (!stem.starts_with('.') && e.path().is_file()).then(|| stem.to_string())
+        })
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Entries of one kind, by name, each with the stamp (or fingerprint) it was read under.
+type Entries<K, T> = Mutex<HashMap<String, (K, T)>>;
+
+/// What the server remembers between requests: sweep indexes, cell states and runs by
+/// the stamp of their file, run lists by the fingerprint of the runs they list.
 #[derive(Default)]
 pub struct Cache {
-    indexes: Mutex<HashMap<String, (Stamp, Arc<SweepIndex>)>>,
-    cells: Mutex<HashMap<String, (Stamp, CellState)>>,
-    runs: Mutex<HashMap<String, (Stamp, Option<Arc<StoredRun>>)>>,
+    indexes: Entries<Stamp, Arc<SweepIndex>>,
+    cells: Entries<Stamp, CellState>,
+    runs: Entries<Stamp, Option<Arc<StoredRun>>>,
     /// Run lists answered, by query, under the fingerprint of the runs they list.
-    answers: Mutex<HashMap<String, (u64, Arc<Vec<u8>>)>>,
+    answers: Entries<u64, Arc<Vec<u8>>>,
 }
 
 /// Run lists kept at once (each up to a few MB for 10,000 runs).

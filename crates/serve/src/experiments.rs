@@ -5,8 +5,8 @@
 use runner::RunStore;
 use serde::Serialize;
 
-use crate::cache::{stamp, Cache, CellState};
-use crate::error::{HttpError, HttpResult};
+use crate::cache::{names, stamp, Cache, CellState};
+use crate::error::HttpResult;
 
 /// One experiment's progress.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -29,32 +29,6 @@ pub struct Progress {
     pub corrupt: usize,
     /// Cells with no stored run yet (queued, running or not started).
     pub pending: usize,
-}
-
-/// The names of the store's sweep indexes (`sweeps/<name>.json`), sorted.
-pub fn names(store: &RunStore) -> HttpResult<Vec<String>> {
-    let dir = store.root().join("sweeps");
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(err) => {
-            return Err(HttpError::Internal(format!(
-                "cannot list {}: {err}",
-                dir.display()
-            )))
-        }
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            // Temporary files of an index being replaced start with a dot.
-            let stem = name.strip_suffix(".json")?;
-            (!stem.starts_with('.') && e.path().is_file()).then(|| stem.to_string())
-        })
-        .collect();
-    names.sort();
-    Ok(names)
 }
 
 /// The progress of sweep `name`.

@@ -15,9 +15,6 @@ use serde_json::{json, Value};
 use crate::cache::Cache;
 use crate::error::{HttpError, HttpResult};
 
-/// Where a served page fetches a run (`{id}` is replaced by the run's id).
-pub const RUN_URL: &str = "/api/runs/{id}";
-
 /// What every request shares: the store, the cell-state cache and built pages.
 pub struct AppState {
     store: RunStore,
@@ -63,7 +60,7 @@ impl AppState {
             )
         } else {
             let options = reporter::html::PageOptions {
-                run_url: Some(RUN_URL.to_string()),
+                run_url: Some(crate::runs::RUN_URL.to_string()),
                 ..Default::default()
             };
             reporter::html::build(&input, &self.store, &options)?

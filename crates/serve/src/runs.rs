@@ -15,6 +15,9 @@ use reporter::query::StoredRun;
 use crate::cache::Cache;
 use crate::error::{HttpError, HttpResult};
 
+/// Where a served page fetches a run (`{id}` is replaced by the run's id).
+pub const RUN_URL: &str = "/api/runs/{id}";
+
 /// `PATH=VALUE` as `diffsweep runs --where` reads it: a config path checked against the
 /// config, and a JSON value (`10`, `0.5`, `true`) or else a string.
 pub fn condition(text: &str) -> HttpResult<(String, Value)> {
@@ -58,7 +61,7 @@ pub fn parse_query(raw: Option<&str>) -> HttpResult<RunQuery> {
 /// A sweep named in a query must be one of the store's.
 fn check_sweep(store: &RunStore, query: &RunQuery) -> HttpResult<()> {
     if let Some(name) = &query.sweep {
-        if !crate::experiments::names(store)?.iter().any(|n| n == name) {
+        if !crate::cache::names(store)?.iter().any(|n| n == name) {
             return Err(HttpError::NotFound(format!(
                 "no sweep `{name}` in this store"
             )));
@@ -139,7 +142,7 @@ pub fn list_page(cache: &Cache, store: &RunStore, query: &RunQuery) -> HttpResul
             corrupt: Vec::new(),
         };
         let options = reporter::html::PageOptions {
-            run_url: Some(crate::routes::RUN_URL.to_string()),
+            run_url: Some(RUN_URL.to_string()),
             light: true,
             start_view: Some("explore".to_string()),
         };
