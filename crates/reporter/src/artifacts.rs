@@ -15,4 +15,10 @@ pub trait RunArtifacts {
     fn loss_curve(&self, run_id: &str) -> Result<Vec<(usize, f64)>>;
     /// The run's trained weights.
     fn weights(&self, run_id: &str) -> Result<Vec<NamedTensor>>;
+    /// The run's whole record as JSON (versions, kernel path, provenance, host, times),
+    /// when the source keeps one; `index.html` shows it in a run's view.
+    fn record_json(&self, run_id: &str) -> Result<Option<serde_json::Value>> {
+        let _ = run_id;
+        Ok(None)
+    }
 }

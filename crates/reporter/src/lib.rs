@@ -11,7 +11,8 @@
 //! p-values, and a verdict. [`table`] shapes the tables a reader sees, and the exporters in [`export`]
 //! write them as CSV, Parquet and markdown. [`plot`] draws the figures (PNG and SVG, with a
 //! bundled font), reading samples, loss curves and weights through [`RunArtifacts`]
-//! ([`artifacts`]). [`document`] writes `report.md` around all of it.
+//! ([`artifacts`]). [`document`] writes `report.md` around all of it, and [`html`] the
+//! same report as one interactive, self-contained `index.html`.
 //!
 //! A report is a pure function of the store: rows, cells and comparisons are sorted, and
 //! no table holds a timestamp, so regenerating it gives the same tables and verdicts.
@@ -21,6 +22,7 @@ pub mod artifacts;
 pub mod compare;
 pub mod document;
 pub mod export;
+pub mod html;
 pub mod plot;
 pub mod query;
 pub mod stats;
@@ -200,6 +202,8 @@ pub fn render(
     let mut figures = Vec::new();
     let mut warnings = Vec::new();
     let mut late_warnings = Vec::new();
+    // The featured run's reverse process, drawn below and animated again in index.html.
+    let mut page_reverse = None;
     let mut keep = |heading: &str, caption: String, result: Result<Vec<PathBuf>>| match result {
         Ok(paths) => {
             let relative = paths
@@ -372,6 +376,7 @@ pub fn render(
                         ),
                         strip,
                     );
+                    page_reverse = Some(reverse);
                 }
                 Err(e) => {
                     keep("Predicted noise field", String::new(), Err(e));
@@ -420,11 +425,21 @@ pub fn render(
     }
     .render();
     let report = out_dir.join("report.md");
-    std::fs::write(&report, text).map_err(|error| Error::Io {
+    std::fs::write(&report, &text).map_err(|error| Error::Io {
         path: report.clone(),
         error,
     })?;
     files.push(report.clone());
+    let page = html::PageInput {
+        input,
+        aggregate: &aggregate,
+        comparisons: &comparisons,
+        featured,
+        reverse: page_reverse.as_ref(),
+        report_markdown: &text,
+        warnings: &warnings,
+    };
+    files.push(html::write(&page, artifacts, out_dir)?);
     files.sort();
     Ok(ReportSummary {
         report,

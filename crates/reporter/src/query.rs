@@ -30,49 +30,82 @@ fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     }
 }
 
-/// The runs `query` selects, as a sweep whose axes are the config paths that differ among
-/// them (the seed aside), sorted like a report's rows.
-pub fn select(store: &RunStore, query: &RunQuery) -> Result<Sweep> {
+/// A stored run as a query reads it: its id, record, seed and config (as JSON).
+#[derive(Clone, Debug)]
+pub struct StoredRun {
+    /// The run's id.
+    pub id: runner::RunId,
+    /// Its record.
+    pub record: runner::Record,
+    /// Its config's seed.
+    pub seed: u64,
+    /// Its config, serialized.
+    pub config: serde_json::Value,
+}
+
+/// The ids `query` looks at: its sweep's cells, or every stored run.
+pub fn candidates(store: &RunStore, query: &RunQuery) -> Result<Vec<runner::RunId>> {
     let store_err = |e: runner::Error| Error::Store(e.to_string());
-    let ids = match &query.sweep {
-        Some(name) => store
+    match &query.sweep {
+        Some(name) => Ok(store
             .sweep_index(name)
             .map_err(store_err)?
             .cells
             .into_iter()
             .map(|c| c.run_id)
-            .collect(),
-        None => store.run_ids().map_err(store_err)?,
+            .collect()),
+        None => store.run_ids().map_err(store_err),
+    }
+}
+
+/// Reads run `id` for a query: `None` when it is absent, corrupt (`diffsweep fsck` names
+/// it) or its config cannot be read.
+pub fn read(store: &RunStore, id: &runner::RunId) -> Result<Option<StoredRun>> {
+    let store_err = |e: runner::Error| Error::Store(e.to_string());
+    let runner::Lookup::Stored(record) = store.lookup(id).map_err(store_err)? else {
+        return Ok(None);
     };
-    let mut selected = Vec::new();
+    let Ok(config) = store.config(id) else {
+        return Ok(None);
+    };
+    Ok(Some(StoredRun {
+        id: id.clone(),
+        record: *record,
+        seed: config.seed,
+        config: serde_json::to_value(&config).expect("a config serializes"),
+    }))
+}
+
+/// The runs `query` selects, as a sweep whose axes are the config paths that differ among
+/// them (the seed aside), sorted like a report's rows.
+pub fn select(store: &RunStore, query: &RunQuery) -> Result<Sweep> {
+    let mut runs = Vec::new();
     let mut seen = BTreeSet::new();
-    for id in ids {
+    for id in candidates(store, query)? {
         if !seen.insert(id.clone()) {
             continue;
         }
-        // A corrupt entry is no result to list (`diffsweep fsck` names it).
-        let runner::Lookup::Stored(record) = store.lookup(&id).map_err(store_err)? else {
-            continue;
-        };
-        let Ok(config) = store.config(&id) else {
-            continue;
-        };
-        let json = serde_json::to_value(&config).expect("a config serializes");
-        let matches = query
-            .wheres
-            .iter()
-            .all(|(path, want)| config_path::get(&json, path).is_some_and(|have| same(have, want)));
-        if matches {
-            selected.push((id, record, config.seed, json));
-        }
+        runs.extend(read(store, &id)?);
     }
+    Ok(select_from(&runs, query))
+}
+
+/// [`select`] over runs already read ([`candidates`] through [`read`], in that order and
+/// without repeats): `diffsweep serve` keeps them between requests.
+pub fn select_from<'a>(runs: impl IntoIterator<Item = &'a StoredRun>, query: &RunQuery) -> Sweep {
+    let selected: Vec<&StoredRun> = runs
+        .into_iter()
+        .filter(|run| {
+            query.wheres.iter().all(|(path, want)| {
+                config_path::get(&run.config, path).is_some_and(|have| same(have, want))
+            })
+        })
+        .collect();
     let paths: Vec<String> = config_path::leaf_paths()
         .into_iter()
         .filter(|p| p != SEED_AXIS)
         .filter(|p| {
-            let mut values = selected
-                .iter()
-                .map(|(_, _, _, json)| config_path::get(json, p));
+            let mut values = selected.iter().map(|run| config_path::get(&run.config, p));
             let first = values.next().flatten();
             values.any(|v| match (v, first) {
                 (Some(a), Some(b)) => !same(a, b),
@@ -82,18 +115,18 @@ pub fn select(store: &RunStore, query: &RunQuery) -> Result<Sweep> {
         .collect();
     let rows = selected
         .into_iter()
-        .map(|(id, record, seed, json)| {
+        .map(|run| {
             let axes: BTreeMap<String, AxisValue> = paths
                 .iter()
                 .filter_map(|p| {
-                    config_path::get(&json, p).map(|v| (p.clone(), AxisValue::from_json(v)))
+                    config_path::get(&run.config, p).map(|v| (p.clone(), AxisValue::from_json(v)))
                 })
                 .collect();
-            row_of(id.as_str(), axes, seed, *record)
+            row_of(run.id.as_str(), axes, run.seed, run.record.clone())
         })
         .filter(|row| query.status.is_none_or(|s| row.status == s))
         .collect();
-    Ok(Sweep::new("runs", "", &paths, rows))
+    Sweep::new("runs", "", &paths, rows)
 }
 
 /// The selected runs as a table with the columns of `runs.csv`.

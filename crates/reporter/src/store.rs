@@ -37,6 +37,11 @@ impl RunArtifacts for RunStore {
     fn weights(&self, run_id_text: &str) -> Result<Vec<NamedTensor>> {
         RunStore::weights(self, &run_id(run_id_text)?).map_err(store_err)
     }
+
+    fn record_json(&self, run_id_text: &str) -> Result<Option<serde_json::Value>> {
+        let record = RunStore::record(self, &run_id(run_id_text)?).map_err(store_err)?;
+        Ok(record.and_then(|r| serde_json::to_value(r).ok()))
+    }
 }
 
 /// Reads every stored run of `experiment`'s grid. Cells without a record (not run yet)

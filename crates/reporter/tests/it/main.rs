@@ -1,6 +1,7 @@
 //! The reporter's integration tests: one binary, one module per concern.
 
 mod fixture;
+mod page;
 
 mod aggregate;
 mod compare;

@@ -1,0 +1,79 @@
+//! The store's experiments and how far each has got: every sweep index, and for each its
+//! cells counted as done, non-finite, failed, corrupt or pending (from [`Cache`], so a
+//! page can poll it every few seconds while a sweep runs).
+
+use runner::RunStore;
+use serde::Serialize;
+
+use crate::cache::{names, stamp, Cache, CellState};
+use crate::error::HttpResult;
+
+/// One experiment's progress.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Progress {
+    /// The sweep's name.
+    pub name: String,
+    /// Its description.
+    pub description: String,
+    /// The experiment file it was swept from.
+    pub source: String,
+    /// Cells of the grid.
+    pub cells: usize,
+    /// Cells stored and completed.
+    pub done: usize,
+    /// Cells stored whose samples are not finite.
+    pub non_finite: usize,
+    /// Cells stored diverged or failed.
+    pub failed: usize,
+    /// Cells whose record is corrupt.
+    pub corrupt: usize,
+    /// Cells with no stored run yet (queued, running or not started).
+    pub pending: usize,
+}
+
+/// The progress of sweep `name`.
+pub fn progress(cache: &Cache, store: &RunStore, name: &str) -> HttpResult<Progress> {
+    let index = cache.index(store, name)?;
+    let mut progress = Progress {
+        name: index.name.clone(),
+        description: index.description.clone(),
+        source: index.source.clone(),
+        cells: index.cells.len(),
+        done: 0,
+        non_finite: 0,
+        failed: 0,
+        corrupt: 0,
+        pending: 0,
+    };
+    for cell in &index.cells {
+        match cache.cell_state(store, &cell.run_id)? {
+            Some(CellState::Done) => progress.done += 1,
+            Some(CellState::NonFinite) => progress.non_finite += 1,
+            Some(CellState::Failed) => progress.failed += 1,
+            Some(CellState::Corrupt) => progress.corrupt += 1,
+            None => progress.pending += 1,
+        }
+    }
+    Ok(progress)
+}
+
+/// The progress of every sweep of the store, by name.
+pub fn all(cache: &Cache, store: &RunStore) -> HttpResult<Vec<Progress>> {
+    names(store)?
+        .iter()
+        .map(|name| progress(cache, store, name))
+        .collect()
+}
+
+/// A value that changes whenever a run of sweep `name` is stored or replaced, or its
+/// index is: the key under which its page is kept.
+pub fn fingerprint(cache: &Cache, store: &RunStore, name: &str) -> HttpResult<u64> {
+    use std::hash::{Hash, Hasher};
+    let index = cache.index(store, name)?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    stamp(&store.root().join("sweeps").join(format!("{name}.json")))?.hash(&mut hasher);
+    for cell in &index.cells {
+        stamp(&store.run_dir(&cell.run_id).join("record.json"))?.hash(&mut hasher);
+    }
+    Ok(hasher.finish())
+}
