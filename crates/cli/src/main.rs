@@ -11,7 +11,7 @@ mod bad_input;
 mod commands;
 mod paths;
 
-use commands::{fsck, gc, plan, report, runs, show, slurm, status, sweep, train, verify};
+use commands::{fsck, gc, plan, report, runs, serve, show, slurm, status, sweep, train, verify};
 
 /// Run and track ablations of diffusion-model noise schedules.
 #[derive(Parser, Debug)]
@@ -51,6 +51,9 @@ enum Command {
     Fsck(fsck::FsckArgs),
     /// Turn a sweep's stored runs into tables, plots and a report.
     Report(report::ReportArgs),
+    /// Serve the store read-only in the browser: its experiments with live counts, each
+    /// one's interactive page, every run.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Gc(args) => gc::run(args),
         Command::Fsck(args) => fsck::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,

@@ -5,6 +5,7 @@ pub mod gc;
 pub mod plan;
 pub mod report;
 pub mod runs;
+pub mod serve;
 pub mod show;
 pub mod slurm;
 pub mod status;

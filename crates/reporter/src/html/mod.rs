@@ -191,7 +191,7 @@ pub fn reverse_process(
 ) -> Option<ReverseProcess> {
     let config = artifacts.config(&run.run_id).ok()?;
     let weights = artifacts.weights(&run.run_id).ok()?;
-    let trained = ddpm::Trained::from_weights(&config, &weights).ok()?;
+    let trained = ddpm::LoadedModel::from_weights(&config, &weights).ok()?;
     let n = trained.config().sample_count().min(1000);
     Some(ReverseProcess::new(
         &featured_label(sweep, run),

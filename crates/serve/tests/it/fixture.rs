@@ -11,8 +11,8 @@ use std::path::Path;
 use chrono::{DateTime, TimeZone, Utc};
 use ddpm::{Metrics, RunConfig, RunOutcome, RunStatus, TrainedModel};
 use rand::{Rng, SeedableRng};
-use runner::models::ModelRecord;
-use runner::{Cell, Experiment, RunId, RunStore, SweepIndex};
+use runner::ModelRecord;
+use runner::{Cell, Experiment, ModelId, RunStore, SweepIndex};
 
 /// The axes of a synthetic grid.
 pub struct Grid {
@@ -145,10 +145,10 @@ pub fn write(store: &RunStore, experiment: &Experiment, keep: impl Fn(usize) -> 
         .write_sweep_index(&SweepIndex::of(experiment))
         .expect("the index is written");
     let cells = experiment.cells();
-    let mut by_model: BTreeMap<RunId, Vec<(usize, &Cell)>> = BTreeMap::new();
+    let mut by_model: BTreeMap<ModelId, Vec<(usize, &Cell)>> = BTreeMap::new();
     for (i, cell) in cells.iter().enumerate().filter(|(i, _)| keep(*i)) {
         by_model
-            .entry(RunId::of_model(&cell.config))
+            .entry(ModelId::of(&cell.config))
             .or_default()
             .push((i, cell));
     }
@@ -160,7 +160,7 @@ pub fn write(store: &RunStore, experiment: &Experiment, keep: impl Fn(usize) -> 
     }
 }
 
-fn model(store: &RunStore, id: &RunId, config: &RunConfig, m: usize) -> ModelRecord {
+fn model(store: &RunStore, id: &ModelId, config: &RunConfig, m: usize) -> ModelRecord {
     if let Some(record) = store.model_record(id).expect("a readable model") {
         return record;
     }
@@ -263,7 +263,10 @@ fn write_run(store: &RunStore, cell: &Cell, model: &ModelRecord, i: usize) {
         .write_run_of(
             &lock,
             config,
-            &result,
+            result
+                .as_ref()
+                .map(runner::store::RunView::whole)
+                .map_err(String::as_str),
             Some(model),
             time(10 + i as i64),
             time(11 + i as i64),
