@@ -620,12 +620,26 @@ fn a_second_submission_skips_queued_cells_and_ctrl_c_leaves_the_jobs_running() {
     assert!(
         queue_state(&format!("{job}_0")).is_some()
             || queue_state(&format!("{job}_1")).is_some()
-            || essence(&results).len() == 2,
+            || stored_runs(&results) == 2,
         "the jobs were cancelled"
     );
+    // A task may be writing a run while this polls (its `.tmp-` folder then exists), so
+    // the wait counts finished runs; once both are there, nothing half-written may be left.
     wait_for("both cells to be stored", Duration::from_secs(120), || {
-        results.join("runs").is_dir() && essence(&results).len() == 2
+        stored_runs(&results) == 2
     });
+    assert_eq!(essence(&results).len(), 2);
+}
+
+/// Runs stored whole (renamed into place with their record), not counting any being written.
+fn stored_runs(results: &Path) -> usize {
+    std::fs::read_dir(results.join("runs")).map_or(0, |entries| {
+        entries
+            .flatten()
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .filter(|e| e.path().join("record.json").is_file())
+            .count()
+    })
 }
 
 #[test]
