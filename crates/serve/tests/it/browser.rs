@@ -243,6 +243,13 @@ fn clicking_a_run_shows_its_samples() {
         browser.eval("location.hash"),
         Value::String(format!("#run/{}", id.as_str().unwrap()))
     );
+    // The run view draws its charts after the hash changes; on a busy machine that can
+    // come after the page's idle promise settles.
+    browser.wait_for(
+        "!!(diffsweep.charts && diffsweep.charts.samples)",
+        WAIT,
+        "the samples chart",
+    );
     let points = browser.eval(
         "(() => { const o = diffsweep.charts.samples.getOption(); \
            return [o.series[0].name, o.series[0].data.length, o.series[1].name, o.series[1].data.length]; })()",
