@@ -1,7 +1,7 @@
 //! The reporter turns a sweep's stored runs into the tables, figures and markdown report
 //! a researcher reads: `reports/<name>/`.
 //!
-//! The data flows one way. [`store`] reads the runner's records into the reporter's own
+//! The data flows one way. [`from_store`] reads the runner's records into the reporter's own
 //! model, a [`Sweep`] of [`RunRow`]s ([`sweep`]), so everything after it can be tested on
 //! synthetic runs. [`aggregate`] puts the runs in a polars frame and groups them by cell
 //! (every axis but the seed) into means, medians, deviations, Student-t intervals
@@ -26,7 +26,7 @@ pub mod html;
 pub mod plot;
 pub mod query;
 pub mod stats;
-pub mod store;
+pub mod from_store;
 pub mod sweep;
 pub mod table;
 
@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 
 pub use artifacts::RunArtifacts;
 pub use compare::{Comparison, Question, Verdict};
-pub use store::report;
+pub use from_store::report;
 pub use sweep::{AxisValue, RunRow, RunStatus, Selector, Sweep, Timings};
 
 use document::{Document, FigureEntry};

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use polars::prelude::DataFrame;
 use runner::{config_path, RunStore};
 
-use crate::store::row_of;
+use crate::from_store::row_of;
 use crate::sweep::{AxisValue, RunStatus, Sweep, SEED_AXIS};
 use crate::{Error, Result};
 

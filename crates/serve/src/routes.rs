@@ -49,7 +49,7 @@ impl AppState {
                 "the index of sweep `{name}` keeps an experiment that does not parse any more: {e}"
             ))
         })?;
-        let input = reporter::store::load(&self.store, &experiment)?;
+        let input = reporter::from_store::load(&self.store, &experiment)?;
         let page = if input.sweep.rows.is_empty() {
             crate::pages::message(
                 &format!("{name}: no stored run yet"),

@@ -58,7 +58,7 @@ fn ten_thousand_runs() {
     assert_eq!(summary.runs, 10_000);
 
     let started = Instant::now();
-    let input = reporter::store::load(&store, &experiment).unwrap();
+    let input = reporter::from_store::load(&store, &experiment).unwrap();
     let load_time = started.elapsed();
     let started = Instant::now();
     let page = reporter::html::build(&input, &store, &Default::default()).unwrap();
