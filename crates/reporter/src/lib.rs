@@ -22,11 +22,11 @@ pub mod artifacts;
 pub mod compare;
 pub mod document;
 pub mod export;
+pub mod from_store;
 pub mod html;
 pub mod plot;
 pub mod query;
 pub mod stats;
-pub mod from_store;
 pub mod sweep;
 pub mod table;
 

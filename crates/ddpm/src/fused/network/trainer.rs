@@ -38,10 +38,11 @@ static ROWS_PER_BLOCK_NOW: AtomicUsize = AtomicUsize::new(ROWS_PER_BLOCK);
 /// Rows per block for a core whose L2 cache holds `l2_bytes`: as many rows as fill three
 /// quarters of it (the rest keeps the packed weights and the product's panels), in
 /// multiples of 64, within [`BLOCK_ROWS_RANGE`]: 320 rows for a 1 MB L2 (Zen 4), 128 for
-/// 512 KB (Zen 3), 704 for 2 MB, 64 for 256 KB. On a Zen 4 core an epoch at n = 10,000
-/// takes the same time from 64 to 512 rows (block buffers up to 1.06x its L2) and slows
-/// from 1024 rows (2.1x) on: 17.8, 19.6 and 22.0 ms at 1024, 2048 and 4096 rows against
-/// 16.1-16.9 ms (BENCHMARKS.md, "Blocks of a training step").
+/// 512 KB (Zen 3), 704 for 2 MB, 64 for 256 KB. On a Zen 4 core (1 MB L2) an epoch at
+/// n = 10,000 takes 15.7-16.7 ms from 64 to 1024 rows (block buffers up to 2.1x the L2)
+/// and slows past that: 19.7 ms at 2048 rows, 23.4 ms at 4096 (BENCHMARKS.md, 2026-12-02,
+/// "Blocks of a training step"); the rule keeps a block well inside the L2 of cores with
+/// half of it, where 512 rows (1.06 MB of buffers) would not fit.
 pub fn rows_per_block_for(l2_bytes: u64) -> usize {
     let rows = (l2_bytes / 4 * 3) as usize / BYTES_PER_ROW;
     (rows / 64 * 64).clamp(BLOCK_ROWS_RANGE.0, BLOCK_ROWS_RANGE.1)
