@@ -28,6 +28,10 @@ status FILE:
 report FILE:
     cargo run --bin diffsweep -- report {{FILE}} --results {{results}}
 
+# Serve the store read-only in the browser: live counts, each experiment's page, every run.
+serve *FLAGS:
+    cargo run --bin diffsweep -- serve --results {{results}} {{FLAGS}}
+
 # Train one model with the post's defaults (pass flags, e.g. --T 1000 --schedule ddpm).
 train *FLAGS:
     cargo run --bin diffsweep -- train {{FLAGS}}
