@@ -339,9 +339,7 @@ pub fn render(
     );
     match featured {
         Some(run) => {
-            let all_axes: Vec<usize> = (0..sweep.axes.len()).collect();
-            let cell = plot::facets::label(sweep, &run.cell_key(&sweep.axes), &all_axes);
-            let label = format!("{cell}, seed {}", run.seed);
+            let label = plot::facets::run_label(sweep, run);
             let trained = artifacts
                 .config(&run.run_id)
                 .and_then(|config| Ok((config, artifacts.weights(&run.run_id)?)))
@@ -404,14 +402,7 @@ pub fn render(
             input.corrupt.join("; ")
         ));
     }
-    let featured_text = featured.map(|r| {
-        format!(
-            "{}, seed {} (run `{}`)",
-            sweep.describe_cell(&r.cell_key(&sweep.axes)),
-            r.seed,
-            r.run_id
-        )
-    });
+    let featured_text = featured.map(|r| sweep.describe_run(r));
     let text = Document {
         sweep,
         summary_markdown: document::markdown(&summary_table),

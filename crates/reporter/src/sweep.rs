@@ -343,6 +343,16 @@ impl Sweep {
             .join(", ")
     }
 
+    /// A run as the report's header names it: its cell, its seed and its id.
+    pub fn describe_run(&self, run: &RunRow) -> String {
+        format!(
+            "{}, seed {} (run `{}`)",
+            self.describe_cell(&run.cell_key(&self.axes)),
+            run.seed,
+            run.run_id
+        )
+    }
+
     /// The run to draw in the figures of one model: the first run matching `featured`,
     /// preferring completed runs and the lowest seed; without a selector, the first cell
     /// with seed 0 (or its lowest seed).

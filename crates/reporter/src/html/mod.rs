@@ -175,13 +175,6 @@ pub fn write(page: &PageInput, artifacts: &dyn RunArtifacts, out_dir: &Path) -> 
     Ok(path)
 }
 
-/// The featured run's label in figures: its cell on every axis and its seed.
-pub fn featured_label(sweep: &crate::Sweep, run: &RunRow) -> String {
-    let all_axes: Vec<usize> = (0..sweep.axes.len()).collect();
-    let cell = crate::plot::facets::label(sweep, &run.cell_key(&sweep.axes), &all_axes);
-    format!("{cell}, seed {}", run.seed)
-}
-
 /// The featured run's reverse process, as the report draws it, or `None` when its
 /// weights cannot be read.
 pub fn reverse_process(
@@ -194,7 +187,7 @@ pub fn reverse_process(
     let trained = ddpm::LoadedModel::from_weights(&config, &weights).ok()?;
     let n = trained.config().sample_count().min(1000);
     Some(ReverseProcess::new(
-        &featured_label(sweep, run),
+        &crate::plot::facets::run_label(sweep, run),
         &trained,
         n,
         run.seed,
@@ -231,14 +224,7 @@ pub fn build(
             input.corrupt.join("; ")
         ));
     }
-    let featured_text = featured.map(|r| {
-        format!(
-            "{}, seed {} (run `{}`)",
-            sweep.describe_cell(&r.cell_key(&sweep.axes)),
-            r.seed,
-            r.run_id
-        )
-    });
+    let featured_text = featured.map(|r| sweep.describe_run(r));
     let report_markdown = crate::document::Document {
         sweep,
         summary_markdown: String::new(),

@@ -94,6 +94,13 @@ impl Facets {
     }
 }
 
+/// A run's label in figures: its cell on every axis and its seed.
+pub fn run_label(sweep: &Sweep, run: &crate::RunRow) -> String {
+    let all_axes: Vec<usize> = (0..sweep.axes.len()).collect();
+    let cell = label(sweep, &run.cell_key(&sweep.axes), &all_axes);
+    format!("{cell}, seed {}", run.seed)
+}
+
 /// Joins the values of `axes` of a cell with " / ". Text values stand alone (`ddpm`);
 /// numbers and flags carry the last part of their axis name (`power=2`).
 pub fn label(sweep: &Sweep, key: &[AxisValue], axes: &[usize]) -> String {
