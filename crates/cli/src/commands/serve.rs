@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::process::ExitCode;
 
 use crate::args::StoreArgs;
+use crate::bad_input::BadInput;
 
 /// Serves the store's experiments (with counts that refresh while a sweep writes runs),
 /// each experiment's interactive page built from the store as it is, and every run.
@@ -21,9 +22,16 @@ pub struct ServeArgs {
     port: u16,
 }
 
-/// Opens the store (a bad `--results` is the user's mistake, exit 2), then serves until
+/// Opens the store (a missing or bad `--results` is the user's mistake, exit 2), then serves until
 /// the process is stopped.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // Read-only: a missing store is not created but refused, like any bad flag.
+    if !args.store.results.exists() {
+        return Err(anyhow::Error::new(BadInput(format!(
+            "--results {}: no store there to serve; name the folder `diffsweep sweep` writes to",
+            args.store.results.display()
+        ))));
+    }
     args.store.open()?;
     ::serve::run(::serve::ServeOptions {
         results: args.store.results,

@@ -267,3 +267,24 @@ fn a_results_path_that_is_a_file_is_refused_by_every_command() {
         refused(&args, &["not-a-store", "not a folder"]);
     }
 }
+
+#[test]
+fn serve_refuses_a_store_that_is_missing_or_a_file_and_bad_addresses() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let missing = dir.path().join("no-store");
+    let missing_arg = missing.to_str().unwrap();
+    refused(
+        &["serve", "--results", missing_arg],
+        &["no store there to serve", "no-store"],
+    );
+    // Read-only: refusing it created nothing.
+    assert!(!missing.exists());
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a store").unwrap();
+    refused(
+        &["serve", "--results", file.to_str().unwrap()],
+        &["is not a folder"],
+    );
+    refused(&["serve", "--host", "nohost"], &["--host", "nohost"]);
+    refused(&["serve", "--port", "70000"], &["--port", "70000"]);
+}
