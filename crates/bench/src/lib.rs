@@ -15,6 +15,7 @@ use anyhow::{bail, Context};
 
 pub mod dfdx_path;
 pub mod machine;
+pub mod overhead;
 pub mod peak;
 pub mod pytorch;
 pub mod report;

@@ -24,6 +24,17 @@ struct Args {
     /// Print the figures as JSON instead of markdown.
     #[arg(long)]
     json: bool,
+    /// Instead of the figures above: the executor's cost per cell, phase by phase, on a
+    /// sweep of N tiny runs (at most 10,000) into a fresh store.
+    #[arg(long, value_name = "N")]
+    overhead: Option<usize>,
+    /// Workers of the `--overhead` sweep.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "overhead")]
+    jobs: usize,
+    /// Keep the `--overhead` sweep's store in DIR, and write its experiment file beside it
+    /// as DIR.toml, e.g. to time `status`, `runs` and `report` on them.
+    #[arg(long, value_name = "DIR", requires = "overhead")]
+    keep: Option<std::path::PathBuf>,
     /// Run one `diffsweep train` and print its peak RSS: how the benchmark measures memory
     /// from a fresh child process.
     #[arg(long, hide = true)]
@@ -32,7 +43,12 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let result = if args.rss_probe {
+    let result = if let Some(cells) = args.overhead {
+        bench::overhead::measure(cells, args.jobs, args.keep.as_deref()).map(|figures| {
+            print!("{}", figures.markdown());
+            ExitCode::SUCCESS
+        })
+    } else if args.rss_probe {
         bench::sweep::rss_probe()
     } else {
         bench::run(&bench::BenchOptions {

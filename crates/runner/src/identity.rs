@@ -173,10 +173,9 @@ impl From<ModelId> for String {
 /// Keys are sorted here rather than by `serde_json`'s map, whose order depends on
 /// whether any crate in the build enables its `preserve_order` feature.
 pub fn canonical_json(config: &RunConfig) -> String {
-    let value = serde_json::to_value(config.canonical())
-        .expect("a RunConfig is plain data and always serializes");
     let mut out = String::with_capacity(1024);
-    write_canonical(&value, &mut out);
+    crate::canonical::write(&config.canonical(), &mut out)
+        .expect("a RunConfig is plain data and always serializes");
     out
 }
 
@@ -203,61 +202,6 @@ pub fn normalize(value: serde_json::Value) -> serde_json::Value {
     }
 }
 
-/// Writes `value` as compact JSON with object keys sorted at every level and every
-/// number as [`normalize`] would put it, in one pass: the same text as writing
-/// `normalize(value)` key-sorted, without rebuilding the value.
-fn write_canonical(value: &serde_json::Value, out: &mut String) {
-    use serde_json::Value;
-    use std::fmt::Write;
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_string(key, out);
-                out.push(':');
-                write_canonical(item, out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        Value::Number(n) => match normalize(Value::Number(n.clone())) {
-            Value::Number(n) => write!(out, "{n}").expect("writing to a String cannot fail"),
-            _ => unreachable!("normalize keeps a number a number"),
-        },
-        Value::String(text) => write_string(text, out),
-        scalar => write!(out, "{scalar}").expect("writing to a String cannot fail"),
-    }
-}
-
-/// A JSON string as `serde_json` writes it: printable ASCII without `"` or `\` as it is
-/// (every key and value of a config), anything else through `serde_json`'s escaping.
-fn write_string(text: &str, out: &mut String) {
-    if text
-        .bytes()
-        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
-    {
-        out.push('"');
-        out.push_str(text);
-        out.push('"');
-    } else {
-        out.push_str(&serde_json::Value::from(text).to_string());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,7 +218,7 @@ mod tests {
         );
     }
 
-    /// The one-pass writer gives the text of normalising first and then writing sorted,
+    /// The direct writer gives the text of normalising first and then writing sorted,
     /// escapes included.
     #[test]
     fn the_one_pass_writer_matches_normalise_then_sort() {
@@ -285,7 +229,7 @@ mod tests {
             "": {"nested": [{"k2": 2.5, "k1": "v"}]}
         });
         let mut ours = String::new();
-        write_canonical(&value, &mut ours);
+        crate::canonical::write(&value, &mut ours).unwrap();
         let mut before = String::new();
         write_sorted_as_before(&normalize(value), &mut before);
         assert_eq!(ours, before);
@@ -323,6 +267,35 @@ mod tests {
             }
             scalar => out.push_str(&scalar.to_string()),
         }
+    }
+
+    /// Every cell of every committed experiment (and each cell's model part) gets the
+    /// text the value-tree writer gives: the ids of every stored run stay.
+    #[test]
+    fn committed_experiments_keep_their_canonical_text() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+                continue;
+            }
+            let experiment = crate::Experiment::load(&path).unwrap();
+            for cell in experiment.cells() {
+                for value in [cell.config.canonical(), cell.config.model_part()] {
+                    let mut before = String::new();
+                    write_sorted_as_before(
+                        &normalize(serde_json::to_value(&value).unwrap()),
+                        &mut before,
+                    );
+                    let mut ours = String::new();
+                    crate::canonical::write(&value, &mut ours).unwrap();
+                    assert_eq!(ours, before, "{}", path.display());
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1000, "only {checked} configs checked");
     }
 
     #[test]

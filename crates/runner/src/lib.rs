@@ -20,7 +20,9 @@
 //! unchecked**, and **the store knows nothing of experiment files**.
 
 pub mod caches;
+pub mod canonical;
 pub mod config_path;
+pub mod costs;
 pub mod executor;
 pub mod experiment;
 pub mod fsck;

@@ -1,6 +1,7 @@
 //! Time estimates for pending cells, calibrated on the runs already stored.
 
 use ddpm::RunConfig;
+use rayon::prelude::*;
 
 use crate::store::{RunStore, Status};
 use crate::Result;
@@ -34,25 +35,30 @@ impl CostModel {
     /// The median per-unit costs of the completed runs in `store`, or the defaults when
     /// it has none.
     pub fn calibrate(store: &RunStore) -> Result<CostModel> {
-        let mut train = Vec::new();
-        let mut sample = Vec::new();
-        for id in store.run_ids()? {
-            // Corrupt entries are not timings to trust.
-            let crate::store::Lookup::Stored(record) = store.lookup(&id)? else {
-                continue;
-            };
-            if record.status != Status::Completed || record.train_seconds <= 0.0 {
-                continue;
-            }
-            let Ok(config) = store.config(&id) else {
-                continue;
-            };
-            train.push(
-                record.train_seconds / (config.training.epochs as f64 * config.dataset.n as f64),
-            );
-            sample
-                .push(record.sample_seconds / (config.steps as f64 * config.sample_count() as f64));
-        }
+        // Each run's two per-unit costs, read in parallel (a record and a config each);
+        // the medians do not depend on the order.
+        let timings: Vec<Option<(f64, f64)>> = store
+            .run_ids()?
+            .par_iter()
+            .map(|id| {
+                // Corrupt entries are not timings to trust.
+                let crate::store::Lookup::Stored(record) = store.lookup(id)? else {
+                    return Ok(None);
+                };
+                if record.status != Status::Completed || record.train_seconds <= 0.0 {
+                    return Ok(None);
+                }
+                let Ok(config) = store.config(id) else {
+                    return Ok(None);
+                };
+                Ok(Some((
+                    record.train_seconds
+                        / (config.training.epochs as f64 * config.dataset.n as f64),
+                    record.sample_seconds / (config.steps as f64 * config.sample_count() as f64),
+                )))
+            })
+            .collect::<Result<_>>()?;
+        let (mut train, mut sample): (Vec<f64>, Vec<f64>) = timings.into_iter().flatten().unzip();
         let defaults = CostModel::default();
         Ok(CostModel {
             train_per_point_epoch: median(&mut train).unwrap_or(defaults.train_per_point_epoch),

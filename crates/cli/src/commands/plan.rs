@@ -1,6 +1,7 @@
 //! `diffsweep plan`: an experiment's cells as a table, which are stored, and how long the
 //! rest would take, timed from the store's runs.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -38,20 +39,34 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     ]);
     let mut rows = Vec::new();
     let (mut pending, mut stored, mut failed, mut seconds) = (0, 0, 0, 0.0);
-    let mut models_counted = std::collections::HashSet::new();
-    // Each cell's state and model id in parallel (store lookups and hashes, independent
-    // per cell), then the table in the cells' order.
-    let looked_up: Vec<(runner::Result<CellState>, runner::ModelId)> = experiment
+    let mut models_counted = HashSet::new();
+    // Each cell's state, model id and (for a pending cell) whether its model is stored, in
+    // parallel (store lookups and hashes, independent per cell), then the table in the
+    // cells' order.
+    // The store is listed once: a cell whose run (or model) is not listed is not stored,
+    // without an open per cell.
+    let listed_runs: HashSet<runner::RunId> = store.run_ids()?.into_iter().collect();
+    let listed_models: HashSet<runner::ModelId> = store.model_ids()?.into_iter().collect();
+    let looked_up: Vec<(runner::Result<CellState>, runner::ModelId, bool)> = experiment
         .cells()
         .par_iter()
         .map(|cell| {
-            (
-                CellState::of(&store, cell),
-                runner::ModelId::of(&cell.config),
-            )
+            let state = if listed_runs.contains(&cell.id) {
+                CellState::of(&store, cell)
+            } else {
+                Ok(CellState::Pending)
+            };
+            let model = runner::ModelId::of(&cell.config);
+            let pending = matches!(state, Ok(CellState::Pending | CellState::Corrupt(_)));
+            let model_stored = pending
+                && listed_models.contains(&model)
+                && store.model_record(&model).ok().flatten().is_some();
+            (state, model, model_stored)
         })
         .collect();
-    for (i, (cell, (state, model))) in experiment.cells().iter().zip(looked_up).enumerate() {
+    for (i, (cell, (state, model, model_stored))) in
+        experiment.cells().iter().zip(looked_up).enumerate()
+    {
         let state = state.map_err(classify)?;
         let (label, estimate) = match &state {
             CellState::Done(record) => {
@@ -66,9 +81,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 pending += 1;
                 // A model is trained once for all the cells that share it, and not at all
                 // when it is stored.
-                let train = if models_counted.insert(model.clone())
-                    && store.model_record(&model).ok().flatten().is_none()
-                {
+                let train = if models_counted.insert(model) && !model_stored {
                     cost.training(&cell.config)
                 } else {
                     0.0

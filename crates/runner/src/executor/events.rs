@@ -2,6 +2,7 @@
 //! [`Observer`] that receives them.
 
 use super::outcome::CellOutcome;
+use crate::costs::{self, Phase};
 use crate::experiment::Cell;
 
 /// What happens to one run, as the sweep goes.
@@ -73,3 +74,20 @@ pub trait Observer: Sync {
 pub struct Silent;
 
 impl Observer for Silent {}
+
+/// An observer whose every call is timed as [`Phase::Events`].
+pub(super) struct TimedObserver<'a>(pub(super) &'a dyn Observer);
+
+impl Observer for TimedObserver<'_> {
+    fn sweep_started(&self, total: usize, to_run: usize, jobs: usize) {
+        costs::timed(Phase::Events, || self.0.sweep_started(total, to_run, jobs));
+    }
+
+    fn event(&self, event: RunEvent<'_>) {
+        costs::timed(Phase::Events, || self.0.event(event));
+    }
+
+    fn sweep_finished(&self) {
+        costs::timed(Phase::Events, || self.0.sweep_finished());
+    }
+}

@@ -12,6 +12,7 @@ use super::events::{Observer, RunEvent};
 use super::guard::{guarded, single};
 use super::outcome::CellOutcome;
 use super::Executor;
+use crate::costs::{self, Phase};
 use crate::experiment::Cell;
 use crate::identity::ModelId;
 use crate::quarantine::EntryKind;
@@ -133,7 +134,9 @@ impl Executor {
             model,
         };
         let evaluation: std::result::Result<Evaluation, String> =
-            single(guarded(|| self.backend.evaluate(&[job])));
+            costs::timed(Phase::Evaluate, || {
+                single(guarded(|| self.backend.evaluate(&[job])))
+            });
         let result = match &evaluation {
             Ok(evaluation) => Ok(RunView::evaluated(model, evaluation)),
             Err(message) => Err(message.as_str()),
@@ -222,9 +225,11 @@ impl Executor {
                 }
             }
         };
-        let model = single(guarded(|| {
-            self.backend.train(&[&cell.config], &mut progress)
-        }))
+        let model = costs::timed(Phase::Train, || {
+            single(guarded(|| {
+                self.backend.train(&[&cell.config], &mut progress)
+            }))
+        })
         .map_err(ModelFailure::Run)?;
         let record = store
             .write_model(&lock, &cell.config, &model, started_at, Utc::now())

@@ -7,10 +7,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::events::{Observer, RunEvent};
+use super::events::{Observer, RunEvent, TimedObserver};
 use super::execution::{Context, ModelCounts, ModelSlot};
 use super::outcome::{CellOutcome, SweepReport};
 use super::Executor;
+use crate::costs::{self, Phase};
 use crate::experiment::Cell;
 use crate::identity::ModelId;
 use crate::store::{Lookup, RunStore};
@@ -28,6 +29,7 @@ impl Executor {
         observer: &dyn Observer,
     ) -> Result<SweepReport> {
         let started = Instant::now();
+        let observer = &TimedObserver(observer);
         store.clean_stale()?;
         let mut outcomes: Vec<Option<CellOutcome>> = Vec::with_capacity(cells.len());
         // The cells to run, grouped by model in the order their models first appear.
@@ -37,7 +39,8 @@ impl Executor {
         for (i, cell) in cells.iter().enumerate() {
             // A corrupt record is set aside under the cell's lock when its worker reaches
             // it, and the cell runs again.
-            let record = match store.lookup(&cell.id)? {
+            let looked_up = costs::timed(Phase::Plan, || store.lookup(&cell.id))?;
+            let record = match looked_up {
                 Lookup::Stored(record) => Some(*record),
                 Lookup::Absent | Lookup::Corrupt(_) => None,
             };

@@ -5,6 +5,20 @@ use rayon::prelude::*;
 
 use super::*;
 
+/// An entry's identity while the file is resolved (drafts borrow the entries).
+fn address(entry: &Entry) -> usize {
+    entry as *const Entry as usize
+}
+
+/// The value `config` has at the leaf `path`, as a cell's axes hold it (normalised JSON).
+fn leaf_of(config: &RunConfig, path: &str) -> serde_json::Value {
+    let json = serde_json::to_value(config).expect("a RunConfig always serializes");
+    let value = config_path::get(&json, path)
+        .cloned()
+        .expect("axes are valid paths");
+    normalize(value)
+}
+
 impl Parser<'_> {
     /// Sets one entry and checks that the config still deserializes.
     pub(super) fn apply(&self, table: &mut toml::Table, entry: &Entry) -> Result<RunConfig> {
@@ -54,6 +68,9 @@ impl Parser<'_> {
             });
         }
         let mut axes: Vec<String> = Vec::new();
+        // Each entry's value as the config serializes it (the cells' axis values), from
+        // the config it was checked in: a leaf's value depends on its own entry only.
+        let mut leaves: HashMap<usize, serde_json::Value> = HashMap::new();
         let mut axis_docs: HashMap<String, DocPath> = HashMap::new();
         for factor in &factors {
             for (path, doc) in &factor.paths {
@@ -71,14 +88,16 @@ impl Parser<'_> {
             }
             for row in &factor.rows {
                 for entry in row {
-                    self.apply(&mut base.clone(), entry)?;
+                    let config = self.apply(&mut base.clone(), entry)?;
+                    leaves.insert(address(entry), leaf_of(&config, &entry.path));
                 }
             }
         }
         for (_, entries) in &raw.include {
             let mut table = base.clone();
             for entry in entries {
-                self.apply(&mut table, entry)?;
+                let config = self.apply(&mut table, entry)?;
+                leaves.insert(address(entry), leaf_of(&config, &entry.path));
                 if !axes.contains(&entry.path) {
                     let at = if axes.last().map(String::as_str) == Some("seed") {
                         axes.len() - 1
@@ -177,6 +196,12 @@ impl Parser<'_> {
             }
         }
 
+        let base_config = deserialize(&base).expect("the base was checked entry by entry");
+        let base_leaves: HashMap<&String, serde_json::Value> = axes
+            .iter()
+            .map(|path| (path, leaf_of(&base_config, path)))
+            .collect();
+
         // Cells are built in parallel (each is a pure function of its draft) and kept in
         // the drafts' order; the first draft in that order that fails is the error.
         let built: Vec<Result<Cell>> = drafts
@@ -188,17 +213,17 @@ impl Parser<'_> {
                     config_path::set(&mut table, &entry.path, entry.value.clone())
                         .map_err(|message| self.error(&entry.doc, Aim::Key, message))?;
                 }
-                let config = deserialize(&table).map_err(|message| {
+                let config = deserialize_owned(table).map_err(|message| {
                     self.error(draft.origin.map_or(&[][..], |d| d), Aim::Value, message)
                 })?;
-                let json = serde_json::to_value(&config).expect("a RunConfig always serializes");
                 let axis_values: BTreeMap<String, serde_json::Value> = axes
                     .iter()
                     .map(|path| {
-                        let value = config_path::get(&json, path)
-                            .cloned()
-                            .expect("axes are valid paths");
-                        (path.clone(), normalize(value))
+                        let value = match draft.entries.iter().rev().find(|e| &e.path == path) {
+                            Some(entry) => &leaves[&address(entry)],
+                            None => &base_leaves[path],
+                        };
+                        (path.clone(), value.clone())
                     })
                     .collect();
                 let label = label_of(axes.iter().map(|p| (p.as_str(), &axis_values[p])));
@@ -437,7 +462,12 @@ impl Parser<'_> {
 }
 
 pub(super) fn deserialize(table: &toml::Table) -> std::result::Result<RunConfig, String> {
-    toml::Value::Table(table.clone())
+    deserialize_owned(table.clone())
+}
+
+/// [`deserialize`] of a table the caller has no further use for (no copy).
+pub(super) fn deserialize_owned(table: toml::Table) -> std::result::Result<RunConfig, String> {
+    toml::Value::Table(table)
         .try_into::<RunConfig>()
         .map_err(|err| {
             let message = err

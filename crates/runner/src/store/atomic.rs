@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use super::RunStore;
+use crate::costs::{self, Phase};
 use crate::identity::{EntryId, ModelId, RunId};
 use crate::{Error, Result};
 
@@ -34,12 +35,22 @@ pub(crate) fn write_dir_atomically<T>(
     id: &impl EntryId,
     fill: impl FnOnce(&Path) -> Result<T>,
 ) -> Result<T> {
-    let _writing = hold_writes();
+    // Whatever of the write is not a file write, fsync or directory operation (each timed
+    // in its own phase) is the encoding and hashing `fill` does.
+    costs::timed(Phase::Serialise, || write_dir_whole(dir, id, fill))
+}
+
+fn write_dir_whole<T>(
+    dir: &Path,
+    id: &impl EntryId,
+    fill: impl FnOnce(&Path) -> Result<T>,
+) -> Result<T> {
+    let _writing = costs::timed(Phase::Lock, hold_writes);
     let tmp = dir.join(format!(".tmp-{id}-{}", std::process::id()));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(|err| Error::io("cannot remove", &tmp, err))?;
     }
-    let written = fs::create_dir_all(&tmp)
+    let written = costs::timed(Phase::Rename, || fs::create_dir_all(&tmp))
         .map_err(|err| Error::io("cannot create", &tmp, err))
         .and_then(|()| fill(&tmp))
         .and_then(|value| sync_dir(&tmp).map(|()| value));
@@ -51,14 +62,20 @@ pub(crate) fn write_dir_atomically<T>(
         }
     };
     let target = dir.join(id.as_str());
-    if target.exists() {
-        let old = dir.join(format!(".old-{id}-{}", std::process::id()));
-        fs::rename(&target, &old).map_err(|err| Error::io("cannot move aside", &target, err))?;
-        fs::rename(&tmp, &target).map_err(|err| Error::io("cannot rename into", &target, err))?;
-        fs::remove_dir_all(&old).map_err(|err| Error::io("cannot remove", &old, err))?;
-    } else {
-        fs::rename(&tmp, &target).map_err(|err| Error::io("cannot rename into", &target, err))?;
-    }
+    costs::timed(Phase::Rename, || -> Result<()> {
+        if target.exists() {
+            let old = dir.join(format!(".old-{id}-{}", std::process::id()));
+            fs::rename(&target, &old)
+                .map_err(|err| Error::io("cannot move aside", &target, err))?;
+            fs::rename(&tmp, &target)
+                .map_err(|err| Error::io("cannot rename into", &target, err))?;
+            fs::remove_dir_all(&old).map_err(|err| Error::io("cannot remove", &old, err))?;
+        } else {
+            fs::rename(&tmp, &target)
+                .map_err(|err| Error::io("cannot rename into", &target, err))?;
+        }
+        Ok(())
+    })?;
     sync_dir(dir)?;
     Ok(value)
 }
@@ -72,21 +89,24 @@ pub(crate) fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
         .unwrap_or_default();
     let tmp = path.with_file_name(format!(".tmp-{name}-{}", std::process::id()));
     write_synced(&tmp, bytes)?;
-    fs::rename(&tmp, path).map_err(|err| Error::io("cannot rename into", path, err))
+    costs::timed(Phase::Rename, || fs::rename(&tmp, path))
+        .map_err(|err| Error::io("cannot rename into", path, err))
 }
 
 pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = File::create(path).map_err(|err| Error::io("cannot create", path, err))?;
-    file.write_all(bytes)
-        .map_err(|err| Error::io("cannot write", path, err))?;
-    file.sync_all()
+    let file = costs::timed(Phase::Write, || -> Result<File> {
+        let mut file = File::create(path).map_err(|err| Error::io("cannot create", path, err))?;
+        file.write_all(bytes)
+            .map_err(|err| Error::io("cannot write", path, err))?;
+        Ok(file)
+    })?;
+    costs::timed(Phase::Fsync, || file.sync_all())
         .map_err(|err| Error::io("cannot sync", path, err))
 }
 
 /// Makes a rename or a new file in `dir` durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
+    costs::timed(Phase::Fsync, || File::open(dir).and_then(|d| d.sync_all()))
         .map_err(|err| Error::io("cannot sync", dir, err))
 }
 

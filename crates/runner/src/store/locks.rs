@@ -1,6 +1,7 @@
 //! One lock per run and per model: an OS file lock on `<dir>/<id>.lock`, released by the
 //! kernel when its process dies, so a stale lock needs no recovery.
 
+use crate::costs::{self, Phase};
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
@@ -43,7 +44,7 @@ impl<Id> Drop for EntryLock<Id> {
         // Removed while still held: a process that opens the path afterwards makes a new
         // file, takes its lock and then finds the finished run, which it skips.
         if self.remove_file {
-            let _ = fs::remove_file(&self.path);
+            let _ = costs::timed(Phase::Lock, || fs::remove_file(&self.path));
         }
     }
 }
@@ -79,6 +80,15 @@ impl RunStore {
 
     /// [`Self::acquire`] for `<dir>/<id>.lock` (runs and models have their own folders).
     pub(crate) fn acquire_in<Id: EntryId>(
+        &self,
+        dir: &Path,
+        id: &Id,
+        wait: bool,
+    ) -> Result<Option<EntryLock<Id>>> {
+        costs::timed(Phase::Lock, || self.acquire_now(dir, id, wait))
+    }
+
+    fn acquire_now<Id: EntryId>(
         &self,
         dir: &Path,
         id: &Id,

@@ -17,12 +17,17 @@ use super::formats::{
 };
 use super::records::{Host, ModelRecord, Status};
 use super::{ModelLock, RunStore};
+use crate::costs::{self, Phase};
 use crate::identity::ModelId;
 use crate::{Error, Result};
 
 impl RunStore {
     /// The record of a model, or `None` if it is not stored.
     pub fn model_record(&self, id: &ModelId) -> Result<Option<ModelRecord>> {
+        costs::timed(Phase::Read, || self.model_record_now(id))
+    }
+
+    fn model_record_now(&self, id: &ModelId) -> Result<Option<ModelRecord>> {
         let path = self.model_dir(id).join("model.json");
         let record: Option<ModelRecord> = read_json_if_present(&path)?;
         if let Some(record) = &record {
@@ -33,6 +38,10 @@ impl RunStore {
 
     /// Reads a stored model back, bit for bit as it was trained.
     pub fn load_model(&self, record: &ModelRecord) -> Result<TrainedModel> {
+        costs::timed(Phase::Read, || self.load_model_now(record))
+    }
+
+    fn load_model_now(&self, record: &ModelRecord) -> Result<TrainedModel> {
         let dir = self.model_dir(&record.id);
         let read = |file: &str| {
             let path = dir.join(file);

@@ -19,6 +19,7 @@ use super::formats::{
 };
 use super::records::{Host, Lookup, ModelRecord, Record, Status};
 use super::{RunLock, RunStore};
+use crate::costs::{self, Phase};
 use crate::identity::RunId;
 use crate::{Error, Result};
 
@@ -86,6 +87,10 @@ impl<'a> RunView<'a> {
 impl RunStore {
     /// The record of a run, or `None` if the run is not stored.
     pub fn record(&self, id: &RunId) -> Result<Option<Record>> {
+        costs::timed(Phase::Read, || self.record_now(id))
+    }
+
+    fn record_now(&self, id: &RunId) -> Result<Option<Record>> {
         let path = self.run_dir(id).join("record.json");
         let record: Option<Record> = read_json_if_present(&path)?;
         if let Some(record) = &record {

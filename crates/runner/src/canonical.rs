@@ -1,0 +1,474 @@
+//! Canonical JSON written straight from a value's `Serialize`: compact, object keys
+//! sorted at every level, every number in one form. The text is the one
+//! `serde_json::to_value` followed by key-sorted writing and number normalisation gives
+//! ([`crate::identity::normalize`]), without building the value tree: a config's id costs
+//! a few allocations instead of one per key and value (`plan` of 100,000 cells hashes
+//! 200,000 configs).
+//!
+//! Every choice below follows `serde_json`'s value serializer: `None`, `()` and unit
+//! structs are `null`; a unit variant is its name; a newtype variant, tuple variant or
+//! struct variant is a one-key object `{"variant": ...}`; bytes are an array of numbers;
+//! a non-finite float is `null`; `f32` is widened to `f64`; map keys become strings.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::fmt::{self, Write};
+
+use serde::ser::{self, Serialize};
+
+/// Appends the canonical JSON of `value` to `out`.
+pub fn write<T: Serialize + ?Sized>(value: &T, out: &mut String) -> Result<(), Error> {
+    value.serialize(Canon { out })
+}
+
+/// A value that has no JSON form (a map key that is not a string or an integer, or a
+/// 128-bit integer): never the case for a config.
+#[derive(Debug)]
+pub struct Error(String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl ser::Error for Error {
+    fn custom<T: fmt::Display>(message: T) -> Error {
+        Error(message.to_string())
+    }
+}
+
+/// A float as `normalize` leaves it: an integral value below 2^53 (and -0.0) as that
+/// integer, a non-finite one as `null`, any other in `serde_json`'s shortest form.
+fn write_f64(x: f64, out: &mut String) {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    match serde_json::Number::from_f64(x) {
+        None => out.push_str("null"),
+        Some(_) if x.fract() == 0.0 && x.abs() < EXACT => push_display(out, x as i64),
+        Some(number) => push_display(out, number),
+    }
+}
+
+fn push_display(out: &mut String, value: impl fmt::Display) {
+    write!(out, "{value}").expect("writing to a String cannot fail");
+}
+
+/// A JSON string as `serde_json` writes it: printable ASCII without `"` or `\` as it is
+/// (every key and value of a config), anything else through `serde_json`'s escaping.
+pub(crate) fn write_string(text: &str, out: &mut String) {
+    if text
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::Value::from(text).to_string());
+    }
+}
+
+struct Canon<'a> {
+    out: &'a mut String,
+}
+
+/// The elements of an array, written as they come; `close` ends it (`]`, or `]}` inside
+/// a tuple variant's one-key object).
+struct Array<'a> {
+    out: &'a mut String,
+    first: bool,
+    close: &'static str,
+}
+
+impl Array<'_> {
+    fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        value.serialize(Canon { out: self.out })
+    }
+
+    fn finish(self) {
+        self.out.push_str(self.close);
+    }
+}
+
+/// The entries of an object, each value written into `scratch` as it comes and the keys
+/// sorted at the end; `close` ends it (`}`, or `}}` inside a struct variant's object).
+struct Object<'a> {
+    out: &'a mut String,
+    scratch: String,
+    entries: Vec<Entry>,
+    pending_key: Option<String>,
+    close: &'static str,
+}
+
+thread_local! {
+    /// Scratch buffers of finished objects, reused by the next ones on this thread: a
+    /// config is about ten nested objects, and a sweep hashes one per cell.
+    static SPARE: RefCell<Vec<(String, Vec<Entry>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An object's key, and where its value's text lies in the object's scratch buffer.
+type Entry = (Cow<'static, str>, usize, usize);
+
+impl<'a> Object<'a> {
+    fn new(out: &'a mut String, close: &'static str) -> Object<'a> {
+        let (scratch, entries) = SPARE
+            .with(|spare| spare.borrow_mut().pop())
+            .unwrap_or_default();
+        Object {
+            out,
+            scratch,
+            entries,
+            pending_key: None,
+            close,
+        }
+    }
+
+    fn entry<T: Serialize + ?Sized>(
+        &mut self,
+        key: Cow<'static, str>,
+        value: &T,
+    ) -> Result<(), Error> {
+        let start = self.scratch.len();
+        value.serialize(Canon {
+            out: &mut self.scratch,
+        })?;
+        self.entries.push((key, start, self.scratch.len()));
+        Ok(())
+    }
+
+    fn finish(mut self) {
+        // A later entry under the same key replaces an earlier one, as in a map.
+        self.entries.reverse();
+        self.entries.sort_by(|a, b| a.0.cmp(&b.0));
+        self.entries.dedup_by(|later, earlier| later.0 == earlier.0);
+        self.out.push('{');
+        for (i, (key, start, end)) in self.entries.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            write_string(key, self.out);
+            self.out.push(':');
+            self.out.push_str(&self.scratch[*start..*end]);
+        }
+        self.out.push_str(self.close);
+        let (mut scratch, mut entries) = (self.scratch, self.entries);
+        scratch.clear();
+        entries.clear();
+        SPARE.with(|spare| spare.borrow_mut().push((scratch, entries)));
+    }
+}
+
+/// A map key as `serde_json` makes one: a string as it is, an integer (or a bool) as its
+/// text.
+fn key_text<T: Serialize + ?Sized>(key: &T) -> Result<String, Error> {
+    match serde_json::to_value(key).map_err(|err| Error(err.to_string()))? {
+        serde_json::Value::String(text) => Ok(text),
+        serde_json::Value::Number(n) if !n.is_f64() => Ok(n.to_string()),
+        serde_json::Value::Bool(b) => Ok(b.to_string()),
+        other => Err(Error(format!("a map key must be a string, not {other}"))),
+    }
+}
+
+impl<'a> ser::Serializer for Canon<'a> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Array<'a>;
+    type SerializeTuple = Array<'a>;
+    type SerializeTupleStruct = Array<'a>;
+    type SerializeTupleVariant = Array<'a>;
+    type SerializeMap = Object<'a>;
+    type SerializeStruct = Object<'a>;
+    type SerializeStructVariant = Object<'a>;
+
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.out.push_str(if v { "true" } else { "false" });
+        Ok(())
+    }
+
+    fn serialize_i8(self, v: i8) -> Result<(), Error> {
+        self.serialize_i64(v.into())
+    }
+
+    fn serialize_i16(self, v: i16) -> Result<(), Error> {
+        self.serialize_i64(v.into())
+    }
+
+    fn serialize_i32(self, v: i32) -> Result<(), Error> {
+        self.serialize_i64(v.into())
+    }
+
+    fn serialize_i64(self, v: i64) -> Result<(), Error> {
+        push_display(self.out, v);
+        Ok(())
+    }
+
+    fn serialize_u8(self, v: u8) -> Result<(), Error> {
+        self.serialize_u64(v.into())
+    }
+
+    fn serialize_u16(self, v: u16) -> Result<(), Error> {
+        self.serialize_u64(v.into())
+    }
+
+    fn serialize_u32(self, v: u32) -> Result<(), Error> {
+        self.serialize_u64(v.into())
+    }
+
+    fn serialize_u64(self, v: u64) -> Result<(), Error> {
+        push_display(self.out, v);
+        Ok(())
+    }
+
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
+        self.serialize_f64(v.into())
+    }
+
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        write_f64(v, self.out);
+        Ok(())
+    }
+
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        write_string(v.encode_utf8(&mut [0; 4]), self.out);
+        Ok(())
+    }
+
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        write_string(v, self.out);
+        Ok(())
+    }
+
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
+        use ser::SerializeSeq;
+        let mut array = self.serialize_seq(Some(v.len()))?;
+        for byte in v {
+            array.serialize_element(byte)?;
+        }
+        array.end()
+    }
+
+    fn serialize_none(self) -> Result<(), Error> {
+        self.serialize_unit()
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+
+    fn serialize_unit(self) -> Result<(), Error> {
+        self.out.push_str("null");
+        Ok(())
+    }
+
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
+        self.serialize_unit()
+    }
+
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), Error> {
+        self.serialize_str(variant)
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.out.push('{');
+        write_string(variant, self.out);
+        self.out.push(':');
+        value.serialize(Canon { out: self.out })?;
+        self.out.push('}');
+        Ok(())
+    }
+
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Array<'a>, Error> {
+        self.out.push('[');
+        Ok(Array {
+            out: self.out,
+            first: true,
+            close: "]",
+        })
+    }
+
+    fn serialize_tuple(self, len: usize) -> Result<Array<'a>, Error> {
+        self.serialize_seq(Some(len))
+    }
+
+    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<Array<'a>, Error> {
+        self.serialize_seq(Some(len))
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Array<'a>, Error> {
+        self.out.push('{');
+        write_string(variant, self.out);
+        self.out.push_str(":[");
+        Ok(Array {
+            out: self.out,
+            first: true,
+            close: "]}",
+        })
+    }
+
+    fn serialize_map(self, _len: Option<usize>) -> Result<Object<'a>, Error> {
+        Ok(Object::new(self.out, "}"))
+    }
+
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Object<'a>, Error> {
+        Ok(Object::new(self.out, "}"))
+    }
+
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Object<'a>, Error> {
+        self.out.push('{');
+        write_string(variant, self.out);
+        self.out.push(':');
+        Ok(Object::new(self.out, "}}"))
+    }
+}
+
+impl ser::SerializeSeq for Array<'_> {
+    type Ok = ();
+    type Error = Error;
+
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+
+    fn end(self) -> Result<(), Error> {
+        self.finish();
+        Ok(())
+    }
+}
+
+impl ser::SerializeTuple for Array<'_> {
+    type Ok = ();
+    type Error = Error;
+
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+
+    fn end(self) -> Result<(), Error> {
+        self.finish();
+        Ok(())
+    }
+}
+
+impl ser::SerializeTupleStruct for Array<'_> {
+    type Ok = ();
+    type Error = Error;
+
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+
+    fn end(self) -> Result<(), Error> {
+        self.finish();
+        Ok(())
+    }
+}
+
+impl ser::SerializeTupleVariant for Array<'_> {
+    type Ok = ();
+    type Error = Error;
+
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+
+    fn end(self) -> Result<(), Error> {
+        self.finish();
+        Ok(())
+    }
+}
+
+impl ser::SerializeMap for Object<'_> {
+    type Ok = ();
+    type Error = Error;
+
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
+        self.pending_key = Some(key_text(key)?);
+        Ok(())
+    }
+
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        let key = self
+            .pending_key
+            .take()
+            .ok_or_else(|| Error("a map value came before its key".to_string()))?;
+        self.entry(Cow::Owned(key), value)
+    }
+
+    fn end(self) -> Result<(), Error> {
+        self.finish();
+        Ok(())
+    }
+}
+
+impl ser::SerializeStruct for Object<'_> {
+    type Ok = ();
+    type Error = Error;
+
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.entry(Cow::Borrowed(key), value)
+    }
+
+    fn end(self) -> Result<(), Error> {
+        self.finish();
+        Ok(())
+    }
+}
+
+impl ser::SerializeStructVariant for Object<'_> {
+    type Ok = ();
+    type Error = Error;
+
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.entry(Cow::Borrowed(key), value)
+    }
+
+    fn end(self) -> Result<(), Error> {
+        self.finish();
+        Ok(())
+    }
+}
