@@ -1,6 +1,7 @@
 //! One run end to end: training a model, evaluating it (sampling and metrics), and both
 //! for a [`RunConfig`].
 
+use std::cell::RefCell;
 use std::time::Instant;
 
 use crate::{
@@ -109,7 +110,7 @@ pub fn evaluate(config: &RunConfig, model: &TrainedModel) -> Result<Evaluation> 
     config.validate()?;
     let data = training_data(config);
     let started = Instant::now();
-    let noise_floor = metrics::evaluate(&data, &floor_data(config));
+    let noise_floor = noise_floor(config, &data);
     let floor_seconds = started.elapsed().as_secs_f64();
     if let RunStatus::Diverged { .. } = model.status {
         return Ok(Evaluation {
@@ -142,6 +143,45 @@ pub fn evaluate(config: &RunConfig, model: &TrainedModel) -> Result<Evaluation> 
         sample_seconds,
         metric_seconds: started.elapsed().as_secs_f64() + floor_seconds,
     })
+}
+
+/// What a run's noise floor is a function of: the training data (dataset and seed) and
+/// the reference draw (the same, with the run's sample count).
+#[derive(Clone, Debug, PartialEq)]
+struct FloorKey {
+    dataset: crate::DatasetConfig,
+    seed: u64,
+    samples: usize,
+}
+
+thread_local! {
+    /// The last noise floor this thread computed. A sweep evaluates the cells of one model
+    /// one after another on one worker, and they share the data, the seed and, unless
+    /// they ask for other sample counts, the floor: it is scored once, not per cell.
+    static LAST_FLOOR: RefCell<Option<(FloorKey, Metrics)>> = const { RefCell::new(None) };
+}
+
+/// The metrics of the training data against an independent draw of the same size as the
+/// run's samples: [`metrics::evaluate`] of a pure function of [`FloorKey`], so the value
+/// the cache returns is the one computing it again gives, bit for bit.
+fn noise_floor(config: &RunConfig, data: &[Point]) -> Metrics {
+    let key = FloorKey {
+        dataset: config.dataset.clone(),
+        seed: config.seed,
+        samples: config.sample_count(),
+    };
+    let cached = LAST_FLOOR.with(|last| {
+        last.borrow()
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, floor)| *floor)
+    });
+    if let Some(floor) = cached {
+        return floor;
+    }
+    let floor = metrics::evaluate(data, &floor_data(config));
+    LAST_FLOOR.with(|last| *last.borrow_mut() = Some((key, floor)));
+    floor
 }
 
 impl RunOutcome {
@@ -193,4 +233,43 @@ impl Evaluation {
 fn network(config: &RunConfig) -> Result<FusedNet> {
     let init = initial_weights(&config.model, config.steps, config.seed);
     FusedNet::from_named(&config.model, config.steps, &init)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::floor_data;
+
+    /// The floor a cell gets is the one computed afresh for it, whether the previous cell
+    /// on this thread shared it (another sampler of the same model) or not (another
+    /// sample count, another seed).
+    #[test]
+    fn the_noise_floor_is_the_same_cached_or_not() {
+        let fresh = |c: &RunConfig| metrics::evaluate(&training_data(c), &floor_data(c));
+        let mut config = RunConfig::default();
+        config.dataset.n = 64;
+        config.training.epochs = 2;
+        let model = train_model(&config, &mut |_| {}).unwrap();
+        let mut ddim = config.clone();
+        ddim.sampling.method = crate::SamplerMethod::Ddim;
+        let mut fewer = config.clone();
+        fewer.sampling.n_samples = 32;
+        let mut reseeded = config.clone();
+        reseeded.seed = 1;
+        let mut floors = Vec::new();
+        for cell in [&config, &ddim, &fewer, &config, &reseeded, &reseeded] {
+            let floor = evaluate(cell, &model).unwrap().noise_floor;
+            assert_eq!(floor, fresh(cell));
+            floors.push(floor);
+        }
+        assert_eq!(
+            floors[0], floors[1],
+            "two samplers of one model share the floor"
+        );
+        assert_ne!(
+            floors[0], floors[2],
+            "the floor depends on the sample count"
+        );
+        assert_ne!(floors[0], floors[4], "and on the seed");
+    }
 }
