@@ -14,7 +14,8 @@ use std::time::Instant;
 /// A part of a sweep's work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
-    /// Looking up each cell before the sweep starts (which are stored).
+    /// Looking up each cell before the sweep starts (which are stored), apart from the
+    /// record reads themselves, which are [`Phase::Read`].
     Plan,
     /// Taking a run's or a model's lock file.
     Lock,
@@ -54,7 +55,7 @@ impl Phase {
     /// The phase's name in tables.
     pub fn name(self) -> &'static str {
         match self {
-            Phase::Plan => "plan lookups",
+            Phase::Plan => "pre-sweep lookups (less their reads)",
             Phase::Lock => "locks",
             Phase::Read => "store reads",
             Phase::Train => "training",
