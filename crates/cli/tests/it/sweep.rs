@@ -44,6 +44,47 @@ fn a_bad_experiment_exits_2_and_writes_nothing() {
     }
 }
 
+/// `plan` tells stored cells from pending ones by the store's listing and each stored
+/// run's checked record: half of a grid swept, then a corrupt record and a stray file.
+#[test]
+fn slow_plan_counts_stored_pending_and_corrupt_cells() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let results = dir.path().join("results");
+    let results_arg = results.to_str().expect("utf-8 path");
+    let base = "seeds = 2\n[base]\ndataset = { n = 64 }\ntraining = { epochs = 20 }\n[grid]\n";
+    let half = write(
+        dir.path(),
+        "half.toml",
+        &format!("name = \"half\"\n{base}T = [5]\n"),
+    );
+    let full = write(
+        dir.path(),
+        "full.toml",
+        &format!("name = \"full\"\n{base}T = [5, 10]\n"),
+    );
+    let (code, stdout, stderr) = diffsweep(&["plan", &full, "--results", results_arg]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("0 stored, 0 failed, 4 pending"), "{stdout}");
+    let (code, _, stderr) = diffsweep(&["sweep", &half, "--results", results_arg, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = diffsweep(&["plan", &full, "--results", results_arg]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("2 stored, 0 failed, 2 pending"), "{stdout}");
+    let completed = stdout.lines().filter(|l| l.contains(" completed")).count();
+    assert_eq!(completed, 2, "{stdout}");
+    // A damaged record is not a stored run, and a stray file in runs/ is no run at all.
+    let run = std::fs::read_dir(results.join("runs"))
+        .expect("runs/")
+        .flatten()
+        .find(|e| e.path().is_dir())
+        .expect("a stored run");
+    std::fs::write(run.path().join("record.json"), "{ not json").expect("damage a record");
+    std::fs::write(results.join("runs").join("stray"), "x").expect("a stray file");
+    let (code, stdout, stderr) = diffsweep(&["plan", &full, "--results", results_arg]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("1 stored, 0 failed, 3 pending"), "{stdout}");
+}
+
 #[test]
 fn slow_a_tiny_sweep_resumes_without_retraining() {
     let dir = tempfile::tempdir().expect("a temporary directory");
