@@ -19,7 +19,46 @@ fn leaf_of(config: &RunConfig, path: &str) -> serde_json::Value {
     normalize(value)
 }
 
+/// The axes of an experiment in display order: the `[grid]` keys, the `[[zip]]` keys,
+/// `seed` when `seeds = N`, and the keys `[[include]]` cells set that nothing else varies
+/// (before `seed`).
+pub(super) fn axis_order(raw: &Raw) -> Vec<String> {
+    let mut axes: Vec<String> = raw
+        .grid
+        .iter()
+        .chain(&raw.zips)
+        .flat_map(|factor| factor.paths.iter().map(|(path, _)| path.clone()))
+        .collect();
+    if raw.seeds.is_some() {
+        axes.push("seed".to_string());
+    }
+    for (_, entries) in &raw.include {
+        for entry in entries {
+            if !axes.contains(&entry.path) {
+                let at = if axes.last().map(String::as_str) == Some("seed") {
+                    axes.len() - 1
+                } else {
+                    axes.len()
+                };
+                axes.insert(at, entry.path.clone());
+            }
+        }
+    }
+    axes
+}
+
 impl Parser<'_> {
+    /// The experiment's name, which every experiment needs.
+    pub(super) fn name_of(&self, raw: &Raw) -> Result<String> {
+        raw.name.clone().ok_or_else(|| {
+            self.error(
+                &[],
+                Aim::Key,
+                "missing `name`: every experiment needs a name, e.g. name = \"quick\"",
+            )
+        })
+    }
+
     /// Sets one entry and checks that the config still deserializes.
     pub(super) fn apply(&self, table: &mut toml::Table, entry: &Entry) -> Result<RunConfig> {
         config_path::set(table, &entry.path, entry.value.clone())
@@ -39,13 +78,8 @@ impl Parser<'_> {
 
     /// Pass two: values against the config types, the expansion, ranges and duplicates.
     pub(super) fn resolve(&self, raw: Raw, source: &Path) -> Result<Experiment> {
-        let name = raw.name.clone().ok_or_else(|| {
-            self.error(
-                &[],
-                Aim::Key,
-                "missing `name`: every experiment needs a name, e.g. name = \"quick\"",
-            )
-        })?;
+        let name = self.name_of(&raw)?;
+        let axes = axis_order(&raw);
 
         let mut base = config_path::to_table(&RunConfig::default());
         for entry in &raw.base {
@@ -67,7 +101,6 @@ impl Parser<'_> {
                     .collect(),
             });
         }
-        let mut axes: Vec<String> = Vec::new();
         // Each entry's value as the config serializes it (the cells' axis values), from
         // the config it was checked in: a leaf's value depends on its own entry only.
         let mut leaves: HashMap<usize, serde_json::Value> = HashMap::new();
@@ -84,7 +117,6 @@ impl Parser<'_> {
                     return Err(self.error(doc, Aim::Key, message));
                 }
                 axis_docs.insert(path.clone(), doc.clone());
-                axes.push(path.clone());
             }
             for row in &factor.rows {
                 for entry in row {
@@ -98,14 +130,6 @@ impl Parser<'_> {
             for entry in entries {
                 let config = self.apply(&mut table, entry)?;
                 leaves.insert(address(entry), leaf_of(&config, &entry.path));
-                if !axes.contains(&entry.path) {
-                    let at = if axes.last().map(String::as_str) == Some("seed") {
-                        axes.len() - 1
-                    } else {
-                        axes.len()
-                    };
-                    axes.insert(at, entry.path.clone());
-                }
             }
         }
         let factor_paths: Vec<String> = factors

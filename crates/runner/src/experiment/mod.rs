@@ -172,32 +172,31 @@ impl Correction {
 impl Experiment {
     /// Reads and validates an experiment file.
     pub fn load(path: &Path) -> Result<Experiment> {
-        let text = limits::read_text_file(path).map_err(|reason| Error::Experiment {
-            file: path.display().to_string(),
-            location: None,
-            message: format!("cannot use it as an experiment file: {reason}"),
-        })?;
-        Experiment::parse(&text, path)
+        Experiment::parse(&read_experiment_file(path)?, path)
     }
 
     /// Validates the text of an experiment file; `source` names it in errors.
     pub fn parse(text: &str, source: &Path) -> Result<Experiment> {
-        let file = source.display().to_string();
-        let doc = ImDocument::parse(text.to_string()).map_err(|err| Error::Experiment {
-            file: file.clone(),
-            location: err.span().map(|span| location::line_col(text, span.start)),
-            message: format!(
-                "invalid TOML: {}",
-                err.message().trim_end().replace('\n', "; ")
-            ),
+        with_raw(text, source, |parser, raw| parser.resolve(raw, source))
+    }
+
+    /// What `--set` needs of the file it edits: its text, name, description and axes,
+    /// read without building the cells (the edited file is then validated whole).
+    fn outline(path: &Path) -> Result<Outline> {
+        let text = read_experiment_file(path)?;
+        let (name, description, axes) = with_raw(&text, path, |parser, raw| {
+            Ok((
+                parser.name_of(&raw)?,
+                raw.description.clone(),
+                axis_order(&raw),
+            ))
         })?;
-        let parser = Parser {
-            file,
+        Ok(Outline {
             text,
-            doc: &doc,
-        };
-        let raw = parser.read()?;
-        parser.resolve(raw, source)
+            name,
+            description,
+            axes,
+        })
     }
 
     /// Every cell, in grid order (the first axis varies slowest), then the included cells.
@@ -297,5 +296,47 @@ mod index;
 mod overrides;
 mod parse;
 
-use expand::label_of;
+use expand::{axis_order, label_of};
+/// What `Experiment::outline` reads of a file.
+struct Outline {
+    text: String,
+    name: String,
+    description: String,
+    axes: Vec<String>,
+}
+
+/// The text of an experiment file, bounded in size.
+fn read_experiment_file(path: &Path) -> Result<String> {
+    limits::read_text_file(path).map_err(|reason| Error::Experiment {
+        file: path.display().to_string(),
+        location: None,
+        message: format!("cannot use it as an experiment file: {reason}"),
+    })
+}
+
+/// Parses `text` as TOML and reads its tables (pass one), then hands the parser and what
+/// it read to `then`.
+fn with_raw<T>(
+    text: &str,
+    source: &Path,
+    then: impl FnOnce(&Parser<'_>, Raw) -> Result<T>,
+) -> Result<T> {
+    let file = source.display().to_string();
+    let doc = ImDocument::parse(text.to_string()).map_err(|err| Error::Experiment {
+        file: file.clone(),
+        location: err.span().map(|span| location::line_col(text, span.start)),
+        message: format!(
+            "invalid TOML: {}",
+            err.message().trim_end().replace('\n', "; ")
+        ),
+    })?;
+    let parser = Parser {
+        file,
+        text,
+        doc: &doc,
+    };
+    let raw = parser.read()?;
+    then(&parser, raw)
+}
+
 pub use index::{SweepCell, SweepIndex};

@@ -12,7 +12,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use toml_edit::{DocumentMut, Item, Table, TableLike, Value};
 
-use super::Experiment;
+use super::{Experiment, Outline};
 use crate::{limits, Error, Result};
 
 /// One `KEY=VALUE`.
@@ -27,10 +27,12 @@ impl Experiment {
     /// Reads an experiment file and applies `overrides` (`KEY=VALUE` each). Without
     /// overrides this is [`Experiment::load`].
     pub fn load_with(path: &Path, overrides: &[String]) -> Result<Experiment> {
-        let plain = Experiment::load(path)?;
         if overrides.is_empty() {
-            return Ok(plain);
+            return Experiment::load(path);
         }
+        // The file is read, not expanded: its cells are those of the edited file, which
+        // is validated whole below.
+        let plain = Experiment::outline(path)?;
         let file = path.display().to_string();
         let bad = |message: String| Error::Experiment {
             file: file.clone(),
@@ -97,14 +99,19 @@ impl Experiment {
         doc["description"] = Item::Value(Value::from(description.trim_start().to_string()));
 
         let label = format!("{file} (with --set {})", texts.join(" --set "));
-        let mut experiment = Experiment::parse(&doc.to_string(), Path::new(&label))?;
+        // A mistake of the file itself is reported at its own line (the edited text's
+        // lines differ), found by validating the file alone only when the edit fails.
+        let mut experiment = match Experiment::parse(&doc.to_string(), Path::new(&label)) {
+            Ok(experiment) => experiment,
+            Err(edited) => return Err(Experiment::load(path).err().unwrap_or(edited)),
+        };
         experiment.source = path.to_path_buf();
         Ok(experiment)
     }
 }
 
 /// Whether `path` varies between the plain experiment's cells.
-fn is_axis(experiment: &Experiment, path: &str) -> bool {
+fn is_axis(experiment: &Outline, path: &str) -> bool {
     experiment.axes.iter().any(|a| a == path)
 }
 
@@ -252,5 +259,44 @@ T = [10, 100]
         for bad in ["T", "=3", "name=x"] {
             assert!(experiment(FILE, &[bad]).is_err(), "{bad}");
         }
+    }
+
+    /// What `--set` reads of a file without expanding it is what expanding it gives, for
+    /// every committed experiment.
+    #[test]
+    fn the_outline_of_each_committed_experiment_matches_the_file() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+                continue;
+            }
+            let (outline, full) = (
+                Experiment::outline(&path).unwrap(),
+                Experiment::load(&path).unwrap(),
+            );
+            assert_eq!(outline.axes, full.axes, "{}", path.display());
+            assert_eq!(outline.name, full.name);
+            assert_eq!(outline.description, full.description);
+            assert_eq!(outline.text, full.text);
+        }
+    }
+
+    /// The file is not expanded before it is edited: a value an override replaces is never
+    /// checked, and a mistake the override leaves is reported at the file's own line.
+    #[test]
+    fn the_file_is_checked_through_its_edit() {
+        let bad_axis = "name = \"b\"\nseeds = 2\n[grid]\nT = [0, 10]\n";
+        assert!(experiment(bad_axis, &[]).is_err());
+        let fixed = experiment(bad_axis, &["T=5"]).unwrap();
+        assert_eq!(fixed.len(), 2);
+        assert_eq!(fixed.axes, ["T", "seed"]);
+        let bad_base =
+            "name = \"b\"\nseeds = 2\n[base]\ntraining = { epochs = -5 }\n[grid]\nT = [5, 10]\n";
+        let err = experiment(bad_base, &["T=5"]).unwrap_err().to_string();
+        assert!(
+            err.contains("e.toml:4:") && !err.contains("with --set"),
+            "the file's line, not the edited text's: {err}"
+        );
     }
 }
