@@ -297,6 +297,7 @@ mod overrides;
 mod parse;
 
 use expand::{axis_order, label_of};
+
 /// What `Experiment::outline` reads of a file.
 struct Outline {
     text: String,
