@@ -57,7 +57,7 @@ fn push_display(out: &mut String, value: impl fmt::Display) {
 
 /// A JSON string as `serde_json` writes it: printable ASCII without `"` or `\` as it is
 /// (every key and value of a config), anything else through `serde_json`'s escaping.
-pub(crate) fn write_string(text: &str, out: &mut String) {
+fn write_string(text: &str, out: &mut String) {
     if text
         .bytes()
         .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')

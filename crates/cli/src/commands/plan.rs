@@ -40,11 +40,9 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let mut rows = Vec::new();
     let (mut pending, mut stored, mut failed, mut seconds) = (0, 0, 0, 0.0);
     let mut models_counted = HashSet::new();
-    // Each cell's state, model id and (for a pending cell) whether its model is stored, in
-    // parallel (store lookups and hashes, independent per cell), then the table in the
-    // cells' order.
-    // The store is listed once: a cell whose run (or model) is not listed is not stored,
-    // without an open per cell.
+    // The store is listed once (a cell whose run or model is not listed is not stored,
+    // without an open per cell); then each cell's state, model id and, for a pending
+    // cell, whether its model is stored, in parallel; then the table in the cells' order.
     let listed_runs: HashSet<runner::RunId> = store.run_ids()?.into_iter().collect();
     let listed_models: HashSet<runner::ModelId> = store.model_ids()?.into_iter().collect();
     let looked_up: Vec<(runner::Result<CellState>, runner::ModelId, bool)> = experiment
