@@ -38,10 +38,18 @@ use kit::{X4, X8};
 use micro::{micro, Block, Out};
 use packing::{panel_shape, Kind, PackB};
 
-/// Rows of `C` per micro-kernel call: 6 rows x 2 vectors = 12 accumulators, which with the
-/// two `B` vectors and one broadcast fills the 16 registers of AVX2. (8 rows on AVX-512's
-/// 32 registers measured no faster on these shapes, 12 spilled.)
-const ROW_BLOCK: usize = 6;
+/// Rows of `C` per micro-kernel call on a path with `lanes` lanes. AVX2 has 16 vector
+/// registers: 6 rows x 2 vectors = 12 accumulators, with the two `B` vectors and one
+/// broadcast. AVX-512 has 32: 8 rows x 2 vectors = 16 accumulators, which keeps both of a
+/// core's 512-bit FMA units busy where it has two, and gives the one-vector tail panels 8
+/// independent sums instead of 6 (BENCHMARKS.md, 2026-12-02, third session).
+const fn row_block(lanes: usize) -> usize {
+    if lanes >= 16 {
+        8
+    } else {
+        6
+    }
+}
 /// Terms of the sum per pass over the blocks of rows: 512 rows of a 100-wide A (200 KB)
 /// and of one panel of B (64 KB) stay in L2. Measured at n = 10,000 and 100,000 against
 /// 64 to 2048 and no chunks: 512 was fastest (no chunks: 27% slower at 100,000).
@@ -158,9 +166,10 @@ fn product(
     // terms, so the chunk of A and B that every block of rows reads stays in cache. Each
     // chunk continues the accumulators where the last one stored them, so the order of the
     // fused multiply-adds, and the result, is the same as without chunks.
+    let row_block = row_block(lanes);
     for k0 in (0..depth.max(1)).step_by(DEPTH_BLOCK) {
         let kc = (depth - k0).min(DEPTH_BLOCK);
-        for row0 in (0..rows).step_by(ROW_BLOCK) {
+        for row0 in (0..rows).step_by(row_block) {
             isa.run(RowBlock {
                 c: &mut *c,
                 a,
@@ -177,7 +186,7 @@ fn product(
     }
 }
 
-/// Rows `row0..row0 + ROW_BLOCK` of `C`, every panel.
+/// Rows `row0..row0 + row_block(lanes)` of `C`, every panel.
 struct RowBlock<'a, 'e> {
     c: &'a mut [f32],
     a: Lhs<'a>,
@@ -216,7 +225,7 @@ impl WithSimd for RowBlock<'_, '_> {
             "one product runs on one instruction set"
         );
         let Dims { rows, depth, cols } = dims;
-        let height = (rows - row0).min(ROW_BLOCK);
+        let height = (rows - row0).min(row_block(lanes));
         let block = Block {
             a,
             rows,
@@ -250,6 +259,9 @@ impl WithSimd for RowBlock<'_, '_> {
             macro_rules! by_height {
                 ($kit:expr, $vectors:literal) => {
                     match height {
+                        // Eight-row tiles exist on the 32-register path only.
+                        8 if lanes >= 16 => micro::<_, 8, $vectors>($kit, block, panel, out),
+                        7 if lanes >= 16 => micro::<_, 7, $vectors>($kit, block, panel, out),
                         6 => micro::<_, 6, $vectors>($kit, block, panel, out),
                         5 => micro::<_, 5, $vectors>($kit, block, panel, out),
                         4 => micro::<_, 4, $vectors>($kit, block, panel, out),
