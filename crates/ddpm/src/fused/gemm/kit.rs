@@ -31,9 +31,6 @@ pub(super) type NarrowSimd = ();
 pub(super) trait Kit: Copy {
     type V: Copy;
     const LANES: usize;
-    /// Vector registers of the path: 32 on AVX-512 (whose 4- and 8-lane operations reach
-    /// them too), 16 otherwise.
-    const REGISTERS: usize;
     fn splat(self, value: f32) -> Self::V;
     fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     fn add(self, a: Self::V, b: Self::V) -> Self::V;
@@ -55,7 +52,6 @@ pub(super) struct Full<S>(pub(super) S);
 impl<S: Simd> Kit for Full<S> {
     type V = S::f32s;
     const LANES: usize = lanes::<S>();
-    const REGISTERS: usize = if lanes::<S>() >= 16 { 32 } else { 16 };
     #[inline(always)]
     fn splat(self, value: f32) -> S::f32s {
         self.0.splat_f32s(value)
@@ -107,8 +103,6 @@ macro_rules! narrow_kit {
         impl Kit for $name {
             type V = $v;
             const LANES: usize = $lanes;
-            // Narrow panels run on the AVX-512 path only.
-            const REGISTERS: usize = 32;
             #[inline(always)]
             fn splat(self, value: f32) -> $v {
                 self.0.$splat(value)

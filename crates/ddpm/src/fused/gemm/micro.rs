@@ -71,14 +71,15 @@ pub(super) fn micro<K: Kit, const MR: usize, const NV: usize>(
             }
         }
     }
-    // The 32-register path sums in functions that take and return the accumulators by
-    // value, where LLVM keeps 16 of them in registers; the 16-register path in place, the
-    // form that measured fastest there. Both add the same terms in the same order.
+    // Tiles of more than 6 rows (the 32-register path only) sum in functions that take and
+    // return the accumulators by value, where LLVM keeps all 16 in registers (summed in
+    // place they go to the stack every term); smaller tiles in place, the form that
+    // measured fastest for them. Both add the same terms in the same order.
     match a {
         Lhs::Rows(data) => {
             let a_rows: [&[f32]; MR] =
                 core::array::from_fn(|r| &data[(row0 + r) * depth + k0..][..kc]);
-            if K::REGISTERS >= 32 {
+            if MR > 6 {
                 acc = sum_rows_unrolled(kit, acc, a_rows, panel, kc);
             } else {
                 for (p, b) in panel.chunks_exact(NV).enumerate() {
@@ -94,7 +95,7 @@ pub(super) fn micro<K: Kit, const MR: usize, const NV: usize>(
         Lhs::Transposed(data) => {
             assert!(row0 + MR <= rows);
             let a_t = &data[k0 * rows..(k0 + kc) * rows];
-            if K::REGISTERS >= 32 {
+            if MR > 6 {
                 acc = sum_columns(kit, acc, a_t, rows, row0, panel);
             } else {
                 for (a_row, b) in a_t.chunks_exact(rows).zip(panel.chunks_exact(NV)) {

@@ -38,13 +38,16 @@ use kit::{X4, X8};
 use micro::{micro, Block, Out};
 use packing::{panel_shape, Kind, PackB};
 
-/// Rows of `C` per micro-kernel call on a path with `lanes` lanes. AVX2 has 16 vector
-/// registers: 6 rows x 2 vectors = 12 accumulators, with the two `B` vectors and one
-/// broadcast. AVX-512 has 32: 8 rows x 2 vectors = 16 accumulators, which keeps both of a
-/// core's 512-bit FMA units busy where it has two, and gives the one-vector tail panels 8
-/// independent sums instead of 6 (BENCHMARKS.md, 2026-12-02, third session).
-const fn row_block(lanes: usize) -> usize {
-    if lanes >= 16 {
+/// Rows of `C` per micro-kernel call on a path with `lanes` lanes, for a sum of `depth`
+/// terms. AVX2 has 16 vector registers: 6 rows x 2 vectors = 12 accumulators, with the two
+/// `B` vectors and one broadcast. AVX-512 has 32: 8 rows x 2 vectors = 16 accumulators
+/// keep both of a core's 512-bit FMA units busy where it has two, and give the one-vector
+/// tail panels 8 independent sums instead of 6; but the 8-row tile moves its accumulators
+/// through the stack once per call, which short sums do not repay (at n = 1000: 15% faster
+/// at 100 terms, 20-110% slower at 2 to 20), so below 64 terms it is 6 rows there too
+/// (BENCHMARKS.md, "8-row tiles").
+const fn row_block(lanes: usize, depth: usize) -> usize {
+    if lanes >= 16 && depth >= 64 {
         8
     } else {
         6
@@ -166,11 +169,11 @@ fn product(
     // terms, so the chunk of A and B that every block of rows reads stays in cache. Each
     // chunk continues the accumulators where the last one stored them, so the order of the
     // fused multiply-adds, and the result, is the same as without chunks.
-    let row_block = row_block(lanes);
+    let row_block = row_block(lanes, depth);
     for k0 in (0..depth.max(1)).step_by(DEPTH_BLOCK) {
         let kc = (depth - k0).min(DEPTH_BLOCK);
         for row0 in (0..rows).step_by(row_block) {
-            isa.run(RowBlock {
+            let block = RowBlock {
                 c: &mut *c,
                 a,
                 b_pack,
@@ -181,12 +184,22 @@ fn product(
                 resume: resume || k0 > 0,
                 lanes,
                 epilogue: &mut epilogue,
-            });
+            };
+            // Each tile height is its own function, so adding the 8-row one changed nothing
+            // in how the 6-row one compiles.
+            if row_block == 8 {
+                isa.run(Tiles::<8>(block));
+            } else {
+                isa.run(Tiles::<6>(block));
+            }
         }
     }
 }
 
-/// Rows `row0..row0 + row_block(lanes)` of `C`, every panel.
+/// Rows `row0..row0 + height` of `C`, every panel, in tiles of at most `height` rows.
+struct Tiles<'a, 'e, const HEIGHT: usize>(RowBlock<'a, 'e>);
+
+/// One block of rows of `C` and what computing it needs.
 struct RowBlock<'a, 'e> {
     c: &'a mut [f32],
     a: Lhs<'a>,
@@ -202,12 +215,12 @@ struct RowBlock<'a, 'e> {
     epilogue: &'a mut Epilogue<'e>,
 }
 
-impl WithSimd for RowBlock<'_, '_> {
+impl<const HEIGHT: usize> WithSimd for Tiles<'_, '_, HEIGHT> {
     type Output = ();
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        let RowBlock {
+        let Tiles(RowBlock {
             c,
             a,
             b_pack,
@@ -218,14 +231,14 @@ impl WithSimd for RowBlock<'_, '_> {
             resume,
             lanes,
             epilogue,
-        } = self;
+        }) = self;
         assert_eq!(
             lanes,
             super::isa::lanes::<S>(),
             "one product runs on one instruction set"
         );
         let Dims { rows, depth, cols } = dims;
-        let height = (rows - row0).min(row_block(lanes));
+        let height = (rows - row0).min(HEIGHT);
         let block = Block {
             a,
             rows,
@@ -259,9 +272,8 @@ impl WithSimd for RowBlock<'_, '_> {
             macro_rules! by_height {
                 ($kit:expr, $vectors:literal) => {
                     match height {
-                        // Eight-row tiles exist on the 32-register path only.
-                        8 if lanes >= 16 => micro::<_, 8, $vectors>($kit, block, panel, out),
-                        7 if lanes >= 16 => micro::<_, 7, $vectors>($kit, block, panel, out),
+                        8 if HEIGHT == 8 => micro::<_, 8, $vectors>($kit, block, panel, out),
+                        7 if HEIGHT == 8 => micro::<_, 7, $vectors>($kit, block, panel, out),
                         6 => micro::<_, 6, $vectors>($kit, block, panel, out),
                         5 => micro::<_, 5, $vectors>($kit, block, panel, out),
                         4 => micro::<_, 4, $vectors>($kit, block, panel, out),

@@ -53,6 +53,11 @@ fn every_path_equals_the_definition_bit_for_bit() {
         (6, 0, 5),
         (0, 4, 4),
         (11, 18, 33),
+        // Either side of the depth where AVX-512 moves from 6-row to 8-row tiles, with
+        // every tile height of both and a remainder of the sums unrolled by four.
+        (15, 63, 50),
+        (15, 64, 50),
+        (23, 67, 17),
         // Sums longer than DEPTH_BLOCK, continued across passes.
         (7, 600, 37),
         (20, 777, 2),
