@@ -1,4 +1,4 @@
-//! The micro-kernel: one tile of `C` (up to six rows by a panel of one or two vectors),
+//! The micro-kernel: one tile of `C` (up to eight rows by a panel of one or two vectors),
 //! its accumulators in registers for the whole sum, then the epilogue and the stores.
 
 use super::{

@@ -41,11 +41,11 @@ use packing::{panel_shape, Kind, PackB};
 /// Rows of `C` per micro-kernel call on a path with `lanes` lanes, for a sum of `depth`
 /// terms. AVX2 has 16 vector registers: 6 rows x 2 vectors = 12 accumulators, with the two
 /// `B` vectors and one broadcast. AVX-512 has 32: 8 rows x 2 vectors = 16 accumulators
-/// keep both of a core's 512-bit FMA units busy where it has two, and give the one-vector
-/// tail panels 8 independent sums instead of 6; but the 8-row tile moves its accumulators
-/// through the stack once per call, which short sums do not repay (at n = 1000: 15% faster
-/// at 100 terms, 20-110% slower at 2 to 20), so below 64 terms it is 6 rows there too
-/// (BENCHMARKS.md, "8-row tiles").
+/// give a core with two 512-bit FMA units more independent sums per broadcast, and the
+/// one-vector tail panels 8 sums instead of 6; but the 8-row tile moves its accumulators
+/// through the stack once per call, which short sums do not repay (at n = 1000 on an
+/// Intel Xeon: 10-11% faster at 100 and 1000 terms, 15-115% slower at 2 to 20), so below
+/// 64 terms it is 6 rows there too (BENCHMARKS.md, "8-row tiles on AVX-512").
 const fn row_block(lanes: usize, depth: usize) -> usize {
     if lanes >= 16 && depth >= 64 {
         8
