@@ -44,7 +44,7 @@ use packing::{panel_shape, Kind, PackB};
 /// give a core with two 512-bit FMA units more independent sums per broadcast, and the
 /// one-vector tail panels 8 sums instead of 6; but the 8-row tile moves its accumulators
 /// through the stack once per call, which short sums do not repay (at n = 1000 on an
-/// Intel Xeon: 10-11% faster at 100 and 1000 terms, 15-115% slower at 2 to 20), so below
+/// Intel Xeon: 8-11% faster at 100 and 1000 terms, 15-117% slower at 2 to 20), so below
 /// 64 terms it is 6 rows there too (BENCHMARKS.md, "8-row tiles on AVX-512").
 const fn row_block(lanes: usize, depth: usize) -> usize {
     if lanes >= 16 && depth >= 64 {
