@@ -22,6 +22,7 @@ use pulp::{Simd, WithSimd};
 
 use super::isa::Isa;
 
+mod column_tail;
 mod epilogue;
 mod kit;
 mod micro;
@@ -32,6 +33,7 @@ pub use epilogue::Epilogue;
 pub use operands::{Dims, Lhs, Packed, Rhs};
 pub use packing::pack;
 
+use column_tail::ColumnTail;
 use kit::{narrow, Full};
 #[cfg(target_arch = "x86_64")]
 use kit::{X4, X8};
@@ -170,6 +172,8 @@ fn product(
     // chunk continues the accumulators where the last one stored them, so the order of the
     // fused multiply-adds, and the result, is the same as without chunks.
     let row_block = row_block(lanes, depth);
+    let tail = column_tail(a, lanes, cols, &epilogue);
+    let col_end = tail.map_or(cols, |(col0, _)| col0);
     for k0 in (0..depth.max(1)).step_by(DEPTH_BLOCK) {
         let kc = (depth - k0).min(DEPTH_BLOCK);
         for row0 in (0..rows).step_by(row_block) {
@@ -183,6 +187,7 @@ fn product(
                 kc,
                 resume: resume || k0 > 0,
                 lanes,
+                col_end,
                 epilogue: &mut epilogue,
             };
             // Each tile height is its own function, so adding the 8-row one changed nothing
@@ -193,6 +198,44 @@ fn product(
                 isa.run(Tiles::<6>(block));
             }
         }
+        if let (Some((col0, shape)), Lhs::Transposed(data)) = (tail, a) {
+            let width = shape.width;
+            let offset = depth * col0 + k0 * width;
+            isa.run(ColumnTail {
+                c: &mut *c,
+                a_t: &data[k0 * rows..(k0 + kc) * rows],
+                panel: &b_pack[offset..offset + kc * width],
+                rows,
+                cols,
+                col0,
+                valid: shape.valid,
+                width,
+                resume: resume || k0 > 0,
+            });
+        }
+    }
+}
+
+/// Where the narrow last panel of a product starts, and its shape, when it goes to
+/// [`ColumnTail`] instead of the row tiles: on the AVX-512 path (the only one with narrow
+/// panels), for `A` transposed and a plain store, which is every weight gradient.
+fn column_tail(
+    a: Lhs<'_>,
+    lanes: usize,
+    cols: usize,
+    epilogue: &Epilogue<'_>,
+) -> Option<(usize, packing::PanelShape)> {
+    let narrow = cfg!(target_arch = "x86_64") && lanes == 16;
+    if !narrow || !matches!(a, Lhs::Transposed(_)) || !matches!(epilogue, Epilogue::Store) {
+        return None;
+    }
+    let mut col0 = 0;
+    loop {
+        let shape = panel_shape(col0, cols, lanes, narrow);
+        if col0 + shape.valid == cols {
+            return matches!(shape.kind, Kind::X4 | Kind::X8).then_some((col0, shape));
+        }
+        col0 += shape.valid;
     }
 }
 
@@ -212,6 +255,8 @@ struct RowBlock<'a, 'e> {
     /// Whether the sums continue from the values in `C`.
     resume: bool,
     lanes: usize,
+    /// The columns up to which the row tiles go (the rest go to [`ColumnTail`]).
+    col_end: usize,
     epilogue: &'a mut Epilogue<'e>,
 }
 
@@ -230,6 +275,7 @@ impl<const HEIGHT: usize> WithSimd for Tiles<'_, '_, HEIGHT> {
             kc,
             resume,
             lanes,
+            col_end,
             epilogue,
         }) = self;
         assert_eq!(
@@ -250,7 +296,7 @@ impl<const HEIGHT: usize> WithSimd for Tiles<'_, '_, HEIGHT> {
         };
         let narrow = narrow::<S>(simd);
         let mut col0 = 0;
-        while col0 < cols {
+        while col0 < col_end {
             let shape = panel_shape(col0, cols, lanes, narrow.is_some());
             let width = shape.width;
             let offset = depth * col0 + k0 * width;
