@@ -15,8 +15,9 @@
 //!
 //! `operands.rs` names the operands and their sizes, `packing.rs` lays `B` out in panels,
 //! `kit.rs` is the vector operations of each path, `micro.rs` the micro-kernel over one
-//! tile and `epilogue.rs` what it does to each output before storing it; this file drives
-//! them over the chunks of the sum, the blocks of rows and the panels.
+//! tile, `epilogue.rs` what it does to each output before storing it and `column_tail.rs`
+//! the narrow last columns of a product with `A` transposed; this file drives them over
+//! the chunks of the sum, the blocks of rows and the panels.
 
 use pulp::{Simd, WithSimd};
 
