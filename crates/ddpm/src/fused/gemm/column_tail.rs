@@ -136,16 +136,7 @@ fn tile<K: Kit, const RV: usize, const TC: usize>(
             }
         }
     }
-    acc = sum_tile(
-        kit,
-        acc,
-        &a_t[..a_t.len() / rows * rows],
-        rows,
-        row0,
-        height,
-        panel,
-        width,
-    );
+    acc = sum_tile(kit, acc, a_t, rows, row0, height, panel, width);
     for (v, acc_v) in acc.iter().enumerate() {
         let part = span(v);
         for (j, value) in acc_v.iter().enumerate() {
