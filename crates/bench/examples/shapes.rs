@@ -1,10 +1,11 @@
 //! Each matrix product of one training epoch at n = 1000, timed on its own on the AVX-512
-//! and AVX2 paths: best of `REPS` (default 5) rounds of 50 products, after 20 to warm up.
+//! path under both tile rules (`avx512/8`, `avx512/6`) and on the AVX2 path, one after the
+//! other: best of `REPS` (default 5) rounds of 50 products, after 20 to warm up.
 //! `cargo run --example shapes -p bench -- [FILTER] [REPS]` runs the rows whose
 //! "path shape" contains FILTER; `SHAPE=rows,depth,cols,kind` adds one (kind 0: A by rows,
 //! 1: A transposed, 2: B transposed). Run two builds in turn to compare them interleaved.
 use ddpm::fused::{
-    gemm::{self, Dims, Lhs, Rhs},
+    gemm::{self, Dims, Lhs, Rhs, Tiling},
     isa::Isa,
 };
 use std::time::Instant;
@@ -136,11 +137,19 @@ fn main() {
         .nth(2)
         .map(|s| s.parse().unwrap())
         .unwrap_or(5);
-    for isa in [Isa::Avx512, Isa::Avx2Fma] {
-        for (name, d, kind) in &shapes {
-            if !format!("{} {}", isa.name(), name).contains(&filter) {
+    // Each shape on the AVX-512 path under both tile rules, then on AVX2, one after the
+    // other, so the rows to compare are measured a moment apart.
+    let paths = [
+        (Isa::Avx512, Tiling::EightRows, "avx512/8"),
+        (Isa::Avx512, Tiling::SixRows, "avx512/6"),
+        (Isa::Avx2Fma, Tiling::SixRows, "avx2+fma"),
+    ];
+    for (name, d, kind) in &shapes {
+        for (isa, tiling, label) in paths {
+            if !format!("{label} {name}").contains(&filter) {
                 continue;
             }
+            let _rule = gemm::use_tiling(tiling);
             let run = |c: &mut Vec<f32>, pack: &mut Vec<f32>| match kind {
                 0 => gemm::matmul(isa, c, Lhs::Rows(&a), Rhs::Rows(&b), *d, pack),
                 1 => gemm::matmul(isa, c, Lhs::Transposed(&a), Rhs::Rows(&b), *d, pack),
@@ -160,7 +169,7 @@ fn main() {
             let macs = (d.rows * d.depth * d.cols) as f64;
             println!(
                 "{:8} {:12} {:8.1} us  {:6.1} GFLOP/s",
-                isa.name(),
+                label,
                 name,
                 best * 1e6,
                 2.0 * macs / best / 1e9

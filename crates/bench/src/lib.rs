@@ -16,13 +16,16 @@ use anyhow::{bail, Context};
 pub mod dfdx_path;
 pub mod machine;
 pub mod overhead;
-pub mod peak;
 pub mod pytorch;
 pub mod report;
 pub mod sweep;
 pub mod timing;
 pub mod workloads;
 
+use ddpm::fused::{
+    gemm::{self, Tiling},
+    Isa,
+};
 use report::{
     BenchReport, BlockFigures, Exporter, Json, Markdown, ProductFigures, SampleFigures,
     TrainFigures,
@@ -179,29 +182,62 @@ fn sample_figures(
     })
 }
 
+/// Epochs per sample of the per-path epoch figures.
+const PATH_EPOCHS: usize = 50;
+
+/// One epoch at n = 1000 (T = 10) and its matrix products alone on every vector path, the
+/// AVX-512 one under both tile rules, all interleaved.
 fn product_figures(samples: usize) -> anyhow::Result<Vec<ProductFigures>> {
     let n = 1000;
-    let isas: Vec<_> = ddpm::fused::Isa::available()
-        .into_iter()
-        .filter(|isa| *isa != ddpm::fused::Isa::Scalar)
-        .collect();
-    let mut buffers: Vec<EpochProducts> = isas.iter().map(|_| EpochProducts::new(n)).collect();
-    let mut tasks: Vec<Task<'_>> = buffers
-        .iter_mut()
-        .zip(&isas)
-        .map(|(products, isa)| timed(1, move || products.run(*isa)))
-        .collect();
-    let timings = interleaved(Repeats { warmup: 3, samples }, &mut tasks)?;
-    Ok(isas
+    let chosen = Tiling::for_this_core();
+    let best = Isa::detect();
+    let mut paths = Vec::new();
+    for isa in Isa::available() {
+        match isa {
+            Isa::Scalar => {}
+            // The rule picks between tile heights on the 32-register path only.
+            Isa::Avx512 => paths.extend([chosen, other_rule(chosen)].map(|t| (isa, t))),
+            Isa::Avx2Fma => paths.push((isa, Tiling::SixRows)),
+        }
+    }
+    let config = post_config(n, 10);
+    let loops = paths
         .iter()
-        .zip(timings)
-        .map(|(isa, timing)| ProductFigures {
+        .map(|(isa, _)| TrainLoop::on(*isa, &config))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut buffers: Vec<EpochProducts> = paths.iter().map(|_| EpochProducts::new(n)).collect();
+    let mut tasks: Vec<Task<'_>> = Vec::new();
+    for ((&(isa, tiling), train), products) in paths.iter().zip(&loops).zip(&mut buffers) {
+        tasks.push(timed(PATH_EPOCHS, move || {
+            let _rule = gemm::use_tiling(tiling);
+            std::hint::black_box(train.epochs(PATH_EPOCHS));
+        }));
+        tasks.push(timed(1, move || {
+            let _rule = gemm::use_tiling(tiling);
+            products.run(isa);
+        }));
+    }
+    let timings = interleaved(Repeats { warmup: 2, samples }, &mut tasks)?;
+    Ok(paths
+        .iter()
+        .zip(timings.chunks_exact(2))
+        .map(|(&(isa, tiling), pair)| ProductFigures {
             isa: isa.name(),
+            tiles: tiling.name(),
+            chosen: isa == best && tiling == chosen,
             n,
-            timing,
+            epoch: pair[0],
+            timing: pair[1],
             flops: 2 * epoch_macs(n),
         })
         .collect())
+}
+
+fn other_rule(tiling: Tiling) -> Tiling {
+    match tiling {
+        Tiling::SixRows => Tiling::EightRows,
+        Tiling::EightRows => Tiling::SixRows,
+    }
 }
 
 /// Rows per block the training step is timed at (besides the one chosen for this core's
@@ -282,7 +318,7 @@ pub fn run(args: &BenchOptions) -> anyhow::Result<ExitCode> {
     };
 
     note("the FMA peak of one core, per instruction set");
-    let fma_peaks = peak::measure(if args.quick { 20_000_000 } else { 50_000_000 }, 5);
+    let fma_peaks = ddpm::fused::peak::measure(if args.quick { 20_000_000 } else { 50_000_000 }, 5);
     let mut training = Vec::new();
     for case in train_cases(args.quick) {
         note(&format!(
@@ -297,8 +333,8 @@ pub fn run(args: &BenchOptions) -> anyhow::Result<ExitCode> {
     ));
     let sampling = vec![sample_figures(1000, 1000, samples, &mut reference)?];
     drop(reference);
-    note("the matrix products of one epoch, per instruction set");
-    let products = product_figures(if args.quick { 5 } else { 20 })?;
+    note("one epoch and its products, per instruction set and tile rule");
+    let products = product_figures(if args.quick { 3 } else { 9 })?;
     note("one epoch at n = 10,000 per block size");
     let blocks = block_figures(if args.quick { 3 } else { 7 }, chosen_rows)?;
     note("metrics at 1000 points");
@@ -332,6 +368,7 @@ pub fn run(args: &BenchOptions) -> anyhow::Result<ExitCode> {
         machine,
         command,
         fma_peaks,
+        tiling_reason: Tiling::choice().describe(),
         pytorch,
         training,
         sampling,

@@ -6,7 +6,9 @@ use std::fmt::Write;
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::{machine::Machine, peak::FmaPeak, sweep::SweepFigures, timing::Timing};
+use ddpm::fused::peak::FmaPeak;
+
+use crate::{machine::Machine, sweep::SweepFigures, timing::Timing};
 
 /// Training figures at one `(n, T)`.
 #[derive(Serialize, Debug)]
@@ -42,13 +44,20 @@ pub struct SampleFigures {
     pub pytorch: Option<Timing>,
 }
 
-/// The matrix products of one epoch on one instruction set.
+/// One training epoch and its matrix products alone, on one instruction set under one
+/// tile-height rule.
 #[derive(Serialize, Debug)]
 pub struct ProductFigures {
     /// The instruction-set path.
     pub isa: &'static str,
-    /// Training points.
+    /// The tile-height rule ([`ddpm::fused::gemm::Tiling::name`]).
+    pub tiles: &'static str,
+    /// Whether this is the rule this core chose (on the path a run takes).
+    pub chosen: bool,
+    /// Training points (T = 10).
     pub n: usize,
+    /// ms per training epoch.
+    pub epoch: Timing,
     /// ms for the epoch's products.
     pub timing: Timing,
     /// Floating-point operations of the products.
@@ -81,13 +90,15 @@ pub struct BenchReport {
     pub command: String,
     /// The FMA peak of one core on each vector path.
     pub fma_peaks: Vec<FmaPeak>,
+    /// Why the products take the tile rule they take on this core.
+    pub tiling_reason: String,
     /// PyTorch's version, or why the reference was skipped.
     pub pytorch: Result<String, String>,
     /// Training epochs.
     pub training: Vec<TrainFigures>,
     /// Whole sampling runs.
     pub sampling: Vec<SampleFigures>,
-    /// The products of one epoch, per instruction set.
+    /// One epoch and its products, per instruction set and tile rule.
     pub products: Vec<ProductFigures>,
     /// One epoch per block size.
     pub blocks: Vec<BlockFigures>,
@@ -201,7 +212,7 @@ impl Exporter for Markdown {
         writeln!(
             out,
             "FMA peak of one core ({} independent FMA chains): {}.  ",
-            crate::peak::CHAINS,
+            ddpm::fused::peak::CHAINS,
             if peaks.is_empty() {
                 "no vector path".to_string()
             } else {
@@ -286,22 +297,38 @@ impl Exporter for Markdown {
         writeln!(out)?;
         writeln!(
             out,
-            "### The matrix products of one epoch, per instruction set"
+            "### One epoch and its matrix products, per instruction set and tile height (n = {}, T = 10)",
+            r.products.first().map_or(0, |p| p.n)
         )?;
         writeln!(out)?;
-        writeln!(out, "| path | n | ms | GFLOP/s | of FMA peak |")?;
-        writeln!(out, "|---|---:|---:|---:|---:|")?;
+        writeln!(
+            out,
+            "| path | tiles | epoch ms | epoch GFLOP/s | epoch of FMA peak | products ms | products GFLOP/s | products of FMA peak |"
+        )?;
+        writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|")?;
         for p in &r.products {
             writeln!(
                 out,
-                "| {} | {} | {} | {:.1} | {} |",
+                "| {} | {}{} | {} | {:.1} | {} | {} | {:.1} | {} |",
                 p.isa,
-                p.n,
+                p.tiles,
+                if p.chosen { " (chosen)" } else { "" },
+                cell(Some(p.epoch)),
+                gflops(p.flops, p.epoch),
+                r.share_of_peak(gflops(p.flops, p.epoch), p.isa),
                 cell(Some(p.timing)),
                 gflops(p.flops, p.timing),
                 r.share_of_peak(gflops(p.flops, p.timing), p.isa)
             )?;
         }
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Each path trains the same bits; a run takes `{}` with the tile rule marked chosen, \
+             which this core's FMA rates decided ({}). Each share of peak divides by its own \
+             path's peak.",
+            m.kernel_isa, r.tiling_reason
+        )?;
 
         writeln!(out)?;
         writeln!(

@@ -49,14 +49,21 @@ pub struct TrainLoop {
 }
 
 impl TrainLoop {
-    /// The run of `config` (its data, schedule and initial network).
+    /// The run of `config` (its data, schedule and initial network) on this CPU's best
+    /// instruction set, as a run trains.
     pub fn new(config: &RunConfig) -> anyhow::Result<TrainLoop> {
+        TrainLoop::on(Isa::detect(), config)
+    }
+
+    /// The run of `config` with the fused kernels on `isa`.
+    pub fn on(isa: Isa, config: &RunConfig) -> anyhow::Result<TrainLoop> {
         config.validate()?;
         let schedule = Schedule::new(&config.schedule, config.steps)?;
         let raw = training_data(config);
         let data = Scaler::fit(config.scaling, &raw).transform_all(&raw);
         let init = NoisePredictor::new(&config.model, config.steps, config.seed);
-        let initial = FusedNet::from_named(&config.model, config.steps, &init.named_tensors())?;
+        let initial =
+            FusedNet::from_named_on(isa, &config.model, config.steps, &init.named_tensors())?;
         Ok(TrainLoop {
             config: config.clone(),
             schedule,

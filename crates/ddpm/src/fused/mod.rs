@@ -10,6 +10,7 @@ pub mod elementwise;
 pub mod gemm;
 pub mod isa;
 pub mod network;
+pub mod peak;
 
 pub use isa::Isa;
 pub use network::{

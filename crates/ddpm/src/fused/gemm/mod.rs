@@ -14,10 +14,11 @@
 //! rows or transposed, so the weight gradient `X^T dZ` needs no transposed copy of `X`.
 //!
 //! `operands.rs` names the operands and their sizes, `packing.rs` lays `B` out in panels,
-//! `kit.rs` is the vector operations of each path, `micro.rs` the micro-kernel over one
-//! tile, `epilogue.rs` what it does to each output before storing it and `column_tail.rs`
-//! the narrow last columns of a product with `A` transposed; this file drives them over
-//! the chunks of the sum, the blocks of rows and the panels.
+//! `kit.rs` is the vector operations of each path, `tiling.rs` chooses the tile height for
+//! this core, `micro.rs` is the micro-kernel over one tile, `epilogue.rs` what it does to
+//! each output before storing it and `column_tail.rs` the narrow last columns of a product
+//! with `A` transposed; this file drives them over the chunks of the sum, the blocks of
+//! rows and the panels.
 
 use pulp::{Simd, WithSimd};
 
@@ -29,10 +30,12 @@ mod kit;
 mod micro;
 mod operands;
 mod packing;
+mod tiling;
 
 pub use epilogue::Epilogue;
 pub use operands::{Dims, Lhs, Packed, Rhs};
 pub use packing::pack;
+pub use tiling::{use_tiling, TileChoice, Tiling, TilingGuard, EIGHT_ROWS_FROM};
 
 use column_tail::ColumnTail;
 use kit::{narrow, Full};
@@ -41,21 +44,6 @@ use kit::{X4, X8};
 use micro::{micro, Block, Out};
 use packing::{panel_shape, Kind, PackB};
 
-/// Rows of `C` per micro-kernel call on a path with `lanes` lanes, for a sum of `depth`
-/// terms. AVX2 has 16 vector registers: 6 rows x 2 vectors = 12 accumulators, with the two
-/// `B` vectors and one broadcast. AVX-512 has 32: 8 rows x 2 vectors = 16 accumulators
-/// give a core with two 512-bit FMA units more independent sums per broadcast, and the
-/// one-vector tail panels 8 sums instead of 6; but the 8-row tile moves its accumulators
-/// through the stack once per call, which short sums do not repay (at n = 1000 on an
-/// Intel Xeon: 8-11% faster at 100 and 1000 terms, 15-117% slower at 2 to 20), so below
-/// 64 terms it is 6 rows there too (BENCHMARKS.md, "8-row tiles on AVX-512").
-const fn row_block(lanes: usize, depth: usize) -> usize {
-    if lanes >= 16 && depth >= 64 {
-        8
-    } else {
-        6
-    }
-}
 /// Terms of the sum per pass over the blocks of rows: 512 rows of a 100-wide A (200 KB)
 /// and of one panel of B (64 KB) stay in L2. Measured at n = 10,000 and 100,000 against
 /// 64 to 2048 and no chunks: 512 was fastest (no chunks: 27% slower at 100,000).
@@ -172,7 +160,7 @@ fn product(
     // terms, so the chunk of A and B that every block of rows reads stays in cache. Each
     // chunk continues the accumulators where the last one stored them, so the order of the
     // fused multiply-adds, and the result, is the same as without chunks.
-    let row_block = row_block(lanes, depth);
+    let row_block = Tiling::now().rows(lanes, depth);
     let tail = column_tail(a, lanes, cols, &epilogue);
     let col_end = tail.map_or(cols, |(col0, _)| col0);
     for k0 in (0..depth.max(1)).step_by(DEPTH_BLOCK) {

@@ -9,6 +9,14 @@ fn random(len: usize, seed: u64) -> Vec<f32> {
     (0..len).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
 }
 
+/// Every instruction set this CPU has, each under both tile-height rules.
+fn paths() -> Vec<(Isa, Tiling)> {
+    Isa::available()
+        .into_iter()
+        .flat_map(|isa| Tiling::ALL.map(|tiling| (isa, tiling)))
+        .collect()
+}
+
 /// The definition, summed in the documented order with `f32::mul_add`.
 fn reference(a: &[f32], b: &[f32], dims: Dims, a_t: bool, b_t: bool) -> Vec<f32> {
     let Dims { rows, depth, cols } = dims;
@@ -36,7 +44,7 @@ fn reference(a: &[f32], b: &[f32], dims: Dims, a_t: bool, b_t: bool) -> Vec<f32>
 }
 
 /// Every shape of the post's network (and odd ones around the block sizes), both
-/// layouts of each operand, on every instruction set this CPU has: the result equals
+/// layouts of each operand, on every instruction set this CPU has and both tile heights: the result equals
 /// the scalar definition bit for bit.
 #[test]
 fn every_path_equals_the_definition_bit_for_bit() {
@@ -69,7 +77,8 @@ fn every_path_equals_the_definition_bit_for_bit() {
         for a_t in [false, true] {
             for b_t in [false, true] {
                 let want = reference(&a, &b, dims, a_t, b_t);
-                for isa in Isa::available() {
+                for (isa, tiling) in paths() {
+                    let _rule = use_tiling(tiling);
                     let mut c = vec![f32::NAN; rows * cols];
                     let mut pack = Vec::new();
                     let lhs = if a_t {
@@ -84,7 +93,7 @@ fn every_path_equals_the_definition_bit_for_bit() {
                     };
                     matmul(isa, &mut c, lhs, rhs, dims, &mut pack);
                     let same = c.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits());
-                    assert!(same, "{isa:?} {dims:?} a_t={a_t} b_t={b_t}");
+                    assert!(same, "{isa:?} {tiling:?} {dims:?} a_t={a_t} b_t={b_t}");
                 }
             }
         }
@@ -128,7 +137,8 @@ fn epilogues_equal_the_separate_passes_on(rows: usize, depth: usize, cols: usize
         }
     }
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-    for isa in Isa::available() {
+    for (isa, tiling) in paths() {
+        let _rule = use_tiling(tiling);
         let run = |epilogue: Epilogue<'_>| {
             let mut c = vec![f32::NAN; rows * cols];
             matmul_then(
@@ -145,10 +155,10 @@ fn epilogues_equal_the_separate_passes_on(rows: usize, depth: usize, cols: usize
         assert_eq!(
             bits(&run(Epilogue::Bias(&bias))),
             bits(&want_bias),
-            "{isa:?}"
+            "{isa:?} {tiling:?}"
         );
         let got = run(Epilogue::BiasLeakyRelu { bias: &bias, slope });
-        assert_eq!(bits(&got), bits(&want_leaky), "{isa:?}");
+        assert_eq!(bits(&got), bits(&want_leaky), "{isa:?} {tiling:?}");
         let mut sums = vec![0.0; cols];
         let mut packed = Packed::default();
         let got = run(Epilogue::LeakyReluBackward {
@@ -157,8 +167,8 @@ fn epilogues_equal_the_separate_passes_on(rows: usize, depth: usize, cols: usize
             bias_grad: &mut sums,
             packed: Some(&mut packed),
         });
-        assert_eq!(bits(&got), bits(&want_back), "{isa:?}");
-        assert_eq!(bits(&sums), bits(&want_sums), "{isa:?}");
+        assert_eq!(bits(&got), bits(&want_back), "{isa:?} {tiling:?}");
+        assert_eq!(bits(&sums), bits(&want_sums), "{isa:?} {tiling:?}");
         // The packed copy, read as B, gives what the row-major output gives.
         let lhs = random(11 * rows, 5);
         let dims = Dims {
@@ -172,7 +182,7 @@ fn epilogues_equal_the_separate_passes_on(rows: usize, depth: usize, cols: usize
             c
         };
         let (from_rows, from_packed) = (read(Rhs::Rows(&got)), read(Rhs::Packed(&packed)));
-        assert_eq!(bits(&from_rows), bits(&from_packed), "{isa:?}");
+        assert_eq!(bits(&from_rows), bits(&from_packed), "{isa:?} {tiling:?}");
     }
 }
 
@@ -188,7 +198,8 @@ fn continued_sums_equal_one_product() {
     let activation = random(depth * cols, 3);
     let w = random(cols * cols, 4);
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-    for isa in Isa::available() {
+    for (isa, tiling) in paths() {
+        let _rule = use_tiling(tiling);
         let mut whole = vec![0.0; rows * cols];
         let dims = |depth| Dims { rows, depth, cols };
         let mut pack = Vec::new();
@@ -217,7 +228,7 @@ fn continued_sums_equal_one_product() {
                     matmul_continue(isa, &mut blocks, lhs, rhs, dims(end - start), &mut pack);
                 }
             }
-            assert_eq!(bits(&blocks), bits(&whole), "{isa:?} {cuts:?}");
+            assert_eq!(bits(&blocks), bits(&whole), "{isa:?} {tiling:?} {cuts:?}");
         }
         // The bias gradient of an input gradient over depth rows, in two blocks.
         let backward = |start: usize, end: usize, sums: &mut [f32]| {
@@ -245,7 +256,7 @@ fn continued_sums_equal_one_product() {
         backward(0, depth, &mut one);
         backward(0, 401, &mut two);
         backward(401, depth, &mut two);
-        assert_eq!(bits(&two), bits(&one), "{isa:?}");
+        assert_eq!(bits(&two), bits(&one), "{isa:?} {tiling:?}");
     }
 }
 
@@ -257,7 +268,8 @@ fn a_matrix_packed_once_gives_the_same_products() {
         let a = random(rows * depth, 1);
         let b = random(depth * cols, 2);
         let dims = Dims { rows, depth, cols };
-        for isa in Isa::available() {
+        for (isa, tiling) in paths() {
+            let _rule = use_tiling(tiling);
             for transposed in [false, true] {
                 let rhs = if transposed {
                     Rhs::Transposed(&b)
@@ -273,7 +285,11 @@ fn a_matrix_packed_once_gives_the_same_products() {
                     let b = Rhs::Packed(&packed);
                     matmul(isa, &mut got, Lhs::Rows(&a), b, dims, &mut Vec::new());
                     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                    assert_eq!(bits(&got), bits(&want), "{isa:?} {dims:?} {transposed}");
+                    assert_eq!(
+                        bits(&got),
+                        bits(&want),
+                        "{isa:?} {tiling:?} {dims:?} {transposed}"
+                    );
                 }
             }
         }

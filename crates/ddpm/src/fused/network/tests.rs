@@ -4,7 +4,10 @@
 use super::*;
 use crate::{
     config::{ModelConfig, TimeEncoding},
-    fused::isa::Isa,
+    fused::{
+        gemm::{use_tiling, Tiling},
+        isa::Isa,
+    },
     init::initial_weights,
     named_tensor::NamedTensor,
     reference::NoisePredictor,
@@ -152,15 +155,17 @@ fn blocks_of_rows_train_the_same_bits() {
     assert_ne!(runs[0].1, bits(&init), "the steps changed nothing");
 }
 
-/// Ten training steps on every instruction set this CPU has give the same losses and
-/// weights, bit for bit.
+/// Ten training steps on every instruction set this CPU has, under both tile-height
+/// rules, give the same losses and weights, bit for bit.
 #[test]
 fn every_instruction_set_trains_the_same_bits() {
     for encoding in [TimeEncoding::OneHot, TimeEncoding::Sinusoidal] {
         let init = initial_weights(&config(encoding), 100, 6);
         let runs: Vec<(Vec<u64>, Vec<NamedTensor>)> = Isa::available()
             .into_iter()
-            .map(|isa| {
+            .flat_map(|isa| Tiling::ALL.map(|tiling| (isa, tiling)))
+            .map(|(isa, tiling)| {
+                let _rule = use_tiling(tiling);
                 let mut net = FusedNet::from_named_on(isa, &config(encoding), 100, &init).unwrap();
                 let mut trainer = Trainer::new(&net, 97, adam());
                 let losses = (0..10)

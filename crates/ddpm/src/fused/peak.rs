@@ -1,11 +1,16 @@
-//! The yardstick: the fused multiply-add peak of one core on each instruction-set path,
-//! measured with a micro-kernel of independent FMA chains, so every training and product
-//! figure can be read as a fraction of what this core can do.
+//! The fused multiply-add peak of one core on each vector path, measured with a
+//! micro-kernel of independent FMA chains. The bench reads every training and product
+//! figure as a fraction of it; the matrix product asks it once per process whether this
+//! core executes a 512-bit FMA at full width (two 512-bit FMA units, as on Intel server
+//! cores) or as two 256-bit halves (AMD Zen 4), which decides its tile height
+//! ([`super::gemm::Tiling`]).
 
 use std::time::Instant;
 
 use pulp::{Simd, WithSimd};
 use serde::Serialize;
+
+use super::isa::{lanes, Isa};
 
 /// Independent accumulator chains: enough to cover the FMA latency (4 cycles) times the
 /// FMA ports (2) of every core we run on, with room to spare, and few enough to stay in
@@ -27,7 +32,7 @@ pub struct FmaPeak {
 }
 
 /// `CHAINS` chains of `acc = acc * a + b` over `rounds` rounds; returns a sum of the
-/// accumulators so nothing is optimised away.
+/// accumulators so nothing is optimised away, and the lanes of the path.
 struct FmaChains {
     rounds: usize,
 }
@@ -37,7 +42,6 @@ impl WithSimd for FmaChains {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) -> (f32, usize) {
-        let lanes = core::mem::size_of::<S::f32s>() / core::mem::size_of::<f32>();
         // a slightly below 1 and b small keep every chain finite and away from denormals.
         let a = simd.splat_f32s(0.999_999);
         let b = simd.splat_f32s(1e-6);
@@ -59,52 +63,44 @@ impl WithSimd for FmaChains {
         for chain in acc {
             total = simd.add_f32s(total, chain);
         }
-        (simd.reduce_sum_f32s(total), lanes)
+        (simd.reduce_sum_f32s(total), lanes::<S>())
     }
 }
 
-/// Measures the peak of every vector path this CPU has: `repeats` timings of `rounds`
-/// rounds each, the best kept (a peak is what the core can do, so noise only lowers it).
+/// Measures the peak of every vector path this CPU has (AVX-512, AVX2 + FMA; none on
+/// the scalar path): after one warm-up run of each, `repeats` timings of `rounds` rounds
+/// per path, the paths taking turns, the best of each kept (a peak is what the core can
+/// do, so noise only lowers it).
 pub fn measure(rounds: usize, repeats: usize) -> Vec<FmaPeak> {
-    let mut out = Vec::new();
-    #[cfg(target_arch = "x86_64")]
-    {
-        if let Some(simd) = pulp::x86::V4::try_new() {
-            out.push(best("avx512", repeats, rounds, || {
-                Simd::vectorize(simd, FmaChains { rounds })
-            }));
+    let paths: Vec<Isa> = Isa::available()
+        .into_iter()
+        .filter(|isa| *isa != Isa::Scalar)
+        .collect();
+    let mut best = vec![f64::INFINITY; paths.len()];
+    let mut lanes = vec![0; paths.len()];
+    for round in 0..=repeats.max(1) {
+        for (i, isa) in paths.iter().enumerate() {
+            let started = Instant::now();
+            let (sum, l) = isa.run(FmaChains { rounds });
+            let seconds = started.elapsed().as_secs_f64();
+            std::hint::black_box(sum);
+            lanes[i] = l;
+            // Round 0 is the warm-up: clocks and caches settle.
+            if round > 0 {
+                best[i] = best[i].min(seconds);
+            }
         }
-        if let Some(simd) = pulp::x86::V3::try_new() {
-            out.push(best("avx2+fma", repeats, rounds, || {
-                Simd::vectorize(simd, FmaChains { rounds })
-            }));
-        }
     }
-    out
-}
-
-fn best(
-    isa: &'static str,
-    repeats: usize,
-    rounds: usize,
-    mut run: impl FnMut() -> (f32, usize),
-) -> FmaPeak {
-    let mut best_seconds = f64::INFINITY;
-    let mut lanes = 0;
-    run(); // warm-up: clocks and caches settle
-    for _ in 0..repeats.max(1) {
-        let started = Instant::now();
-        let (sum, l) = run();
-        best_seconds = best_seconds.min(started.elapsed().as_secs_f64());
-        std::hint::black_box(sum);
-        lanes = l;
-    }
-    let flops = 2.0 * (CHAINS * lanes * (rounds / BURST * BURST)) as f64;
-    FmaPeak {
-        isa,
-        lanes,
-        gflops: flops / best_seconds / 1e9,
-    }
+    paths
+        .iter()
+        .zip(best)
+        .zip(lanes)
+        .map(|((isa, seconds), lanes)| FmaPeak {
+            isa: isa.name(),
+            lanes,
+            gflops: 2.0 * (CHAINS * lanes * (rounds / BURST * BURST)) as f64 / seconds / 1e9,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -114,7 +110,7 @@ mod tests {
     #[test]
     fn the_chains_compute_what_they_claim() {
         // One chain from 1.0: x_{k+1} = 0.999999 x_k + 1e-6 stays at 1 within f32 rounding.
-        let (sum, lanes) = Simd::vectorize(pulp::Scalar::new(), FmaChains { rounds: 1024 });
+        let (sum, lanes) = Isa::Scalar.run(FmaChains { rounds: 1024 });
         assert_eq!(lanes, 1);
         let expected: f64 = (0..CHAINS).map(|i| 1.0 + i as f64 * 1e-3).sum();
         assert!((sum as f64 - expected).abs() < 1e-3, "{sum} vs {expected}");
@@ -122,7 +118,10 @@ mod tests {
 
     #[test]
     fn every_vector_path_is_measured_with_its_lanes() {
-        for peak in measure(10_000, 2) {
+        let peaks = measure(10_000, 2);
+        let vector_paths = Isa::available().len() - 1;
+        assert_eq!(peaks.len(), vector_paths);
+        for peak in peaks {
             assert!(peak.gflops > 0.0 && peak.gflops.is_finite());
             assert_eq!(peak.lanes, if peak.isa == "avx512" { 16 } else { 8 });
         }
