@@ -1,15 +1,34 @@
 //! The `diffsweep` command line: a thin clap layer over the `ddpm`, `runner` and
 //! `reporter` crates. Each subcommand lives in its own module under `commands/`; the
-//! arguments several of them share are in `args`, the user-error type in `bad_input`.
+//! arguments several of them share are in `args`, the user-error type in `bad_input`,
+//! writes to standard output in `stdout`.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// `println!` through [`stdout::line`]: a closed pipe ends the process quietly.
+macro_rules! outln {
+    () => {
+        $crate::stdout::line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::stdout::line(format_args!($($arg)*))
+    };
+}
+
+/// `print!` through [`stdout::text`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::stdout::text(format_args!($($arg)*))
+    };
+}
+
 mod args;
 mod bad_input;
 mod commands;
 mod paths;
+mod stdout;
 
 use commands::{fsck, gc, plan, report, runs, serve, show, slurm, status, sweep, train, verify};
 
@@ -76,6 +95,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of our output left (`diffsweep runs | head`): nothing went wrong.
+        Err(err) if stdout::closed_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             if err.downcast_ref::<bad_input::BadInput>().is_some() {

@@ -35,19 +35,19 @@ pub fn run(args: FsckArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot check the store {}", args.store.results.display()))?;
     for problem in &report.problems {
         match &problem.repaired {
-            Some(path) => println!(
+            Some(path) => outln!(
                 "  set aside {}: {} (now {})",
                 problem.entry,
                 problem.reason,
                 path.display()
             ),
-            None => println!("  {}: {}", problem.entry, problem.reason),
+            None => outln!("  {}: {}", problem.entry, problem.reason),
         }
     }
     for entry in &report.busy {
-        println!("  skipped {entry}: another process holds its lock (being written)");
+        outln!("  skipped {entry}: another process holds its lock (being written)");
     }
-    println!(
+    outln!(
         "fsck {}: {} runs, {} models, {} artifacts ({:.1} MB) checked in {:.2}s: {}{}",
         args.store.results.display(),
         report.runs,

@@ -41,24 +41,24 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
                 format!("T={} schedule.kind={kind} seed={}", c.steps, c.seed)
             })
             .unwrap_or_default();
-        println!("  {verb} run {}  {label}", &id.as_str()[..12]);
+        outln!("  {verb} run {}  {label}", &id.as_str()[..12]);
     }
     for id in &garbage.models {
-        println!("  {verb} model {}", &id.as_str()[..12]);
+        outln!("  {verb} model {}", &id.as_str()[..12]);
     }
     for path in &garbage.stale {
-        println!("  {verb} leftover {}", path.display());
+        outln!("  {verb} leftover {}", path.display());
     }
     for path in &garbage.quarantined {
-        println!("  {verb} quarantined {}", path.display());
+        outln!("  {verb} quarantined {}", path.display());
     }
     for id in &garbage.held {
-        println!(
+        outln!(
             "  kept run {} (another process holds its lock)",
             &id.as_str()[..12]
         );
     }
-    println!(
+    outln!(
         "{} runs and {} models no kept experiment refers to, {} leftovers and {} quarantined entries ({:.1} MB): {}",
         garbage.runs.len(),
         garbage.models.len(),

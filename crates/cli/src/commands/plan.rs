@@ -94,7 +94,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         row.extend([cell.id.short().to_string(), label, estimate]);
         rows.push(row);
     }
-    println!(
+    outln!(
         "experiment {} ({}): {} cells over {}",
         experiment.name,
         args.experiment.file.display(),
@@ -107,7 +107,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     } else {
         "built-in per-epoch costs; no stored runs to time yet".to_string()
     };
-    println!(
+    outln!(
         "{stored} stored, {failed} failed, {pending} pending: about {} of compute, {} on {jobs} worker(s) ({basis})",
         format_seconds(seconds),
         format_seconds(seconds / jobs.min(pending.max(1)) as f64)
@@ -144,12 +144,12 @@ fn print_table(header: &[String], rows: &[Vec<String>]) {
             .to_string()
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    // A closed pipe (`plan FILE | head`) ends the table early; nothing else can fail here.
-    let _ = writeln!(out, "{}", render(header));
-    for row in rows {
-        if writeln!(out, "{}", render(row)).is_err() {
-            return;
-        }
+    let written = std::iter::once(header)
+        .chain(rows.iter().map(Vec::as_slice))
+        .try_for_each(|cells| writeln!(out, "{}", render(cells)))
+        .and_then(|()| out.flush());
+    // A closed pipe (`plan FILE | head`) ends the process quietly.
+    if let Err(err) = written {
+        crate::stdout::finish(err);
     }
-    let _ = out.flush();
 }

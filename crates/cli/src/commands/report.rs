@@ -47,7 +47,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         .map_err(classify)
         .with_context(|| format!("cannot write the report of `{}`", experiment.name))?;
 
-    println!(
+    outln!(
         "{}: {} cells, {} runs ({} diverged or failed)",
         summary.report.display(),
         summary.cells,
@@ -55,7 +55,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         summary.failures
     );
     for comparison in &summary.comparisons {
-        println!(
+        outln!(
             "  {}: {}",
             comparison.question.name,
             comparison.verdict.describe(comparison.question.margin)

@@ -28,17 +28,17 @@ pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
         .config(&id)
         .with_context(|| format!("cannot read the config of run {id}"))?;
     let dir = store.run_dir(&id);
-    println!("run {id}: {}", record.status.as_str());
-    println!("directory: {}", dir.display());
-    println!();
-    println!("# record.json");
-    println!(
+    outln!("run {id}: {}", record.status.as_str());
+    outln!("directory: {}", dir.display());
+    outln!();
+    outln!("# record.json");
+    outln!(
         "{}",
         serde_json::to_string_pretty(&record).context("cannot format the record")?
     );
-    println!();
-    println!("# config.toml (canonical: parameters the schedule ignores are reset)");
-    print!(
+    outln!();
+    outln!("# config.toml (canonical: parameters the schedule ignores are reset)");
+    out!(
         "{}",
         toml::to_string(&config).context("cannot format the config")?
     );

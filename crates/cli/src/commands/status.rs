@@ -97,25 +97,25 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
         })
         .map(|(title, lines)| format!("{} {title}", lines.len()))
         .collect();
-    println!(
+    outln!(
         "sweep {}: {} cells: {}",
         experiment.name,
         experiment.len(),
         counts.join(", ")
     );
     if let Some(error) = tracker.queue_error() {
-        println!("warning: cannot read the Slurm queue ({error}): submitted cells without a record are listed as submitted");
+        outln!("warning: cannot read the Slurm queue ({error}): submitted cells without a record are listed as submitted");
     }
     for (title, lines) in &groups {
         if !lines.is_empty() {
-            println!("{title}:");
+            outln!("{title}:");
             for line in lines.iter() {
-                println!("  {line}");
+                outln!("  {line}");
             }
         }
     }
     if statuses.iter().any(|s| matches!(s, CellStatus::Died(..))) {
-        println!("failed Slurm tasks (the end of their logs):");
+        outln!("failed Slurm tasks (the end of their logs):");
         slurm::print_failures(
             cells,
             &statuses

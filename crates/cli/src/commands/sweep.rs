@@ -89,7 +89,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let non_finite = report.with_status(Status::NonFinite);
     let completed = report.with_status(Status::Completed);
     let failures = report.failures();
-    println!(
+    outln!(
         "sweep {}: {} cells, {} run, {} already stored, in {} (store: {})",
         experiment.name,
         report.cells.len(),
@@ -98,13 +98,13 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         format_seconds(report.elapsed.as_secs_f64()),
         store.root().display()
     );
-    println!(
+    outln!(
         "  {} models trained and {} loaded from the store for {} evaluations (each cell sampled and scored)",
         report.models_trained,
         report.models_loaded,
         report.trained()
     );
-    println!(
+    outln!(
         "  {} completed, {} diverged, {} non-finite, {} failed",
         completed.len(),
         diverged.len(),
@@ -127,25 +127,25 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
                 None => cells.push((label, 1)),
             }
         }
-        println!(
+        outln!(
             "non-finite samples in {} cells (kept as results; deterministic, so not retried):",
             cells.len()
         );
         for (label, count) in &cells {
-            println!(
+            outln!(
                 "  {label}  ({count} seed{})",
                 if *count == 1 { "" } else { "s" }
             );
         }
     }
     if !diverged.is_empty() {
-        println!("diverged (kept as results; a diverged run is not retried):");
+        outln!("diverged (kept as results; a diverged run is not retried):");
         for (cell, outcome) in &diverged {
             let epoch = outcome
                 .record()
                 .and_then(|r| r.diverged_epoch)
                 .map_or("?".to_string(), |e| e.to_string());
-            println!(
+            outln!(
                 "  {}  at epoch {epoch}  (run {})",
                 cell.label,
                 cell.id.short()
@@ -153,16 +153,16 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if !failures.is_empty() {
-        println!("failed:");
+        outln!("failed:");
         for (cell, outcome) in &failures {
             let error = outcome.error().unwrap_or("no error recorded");
-            println!("  {}  (run {}): {error}", cell.label, cell.id.short());
+            outln!("  {}  (run {}): {error}", cell.label, cell.id.short());
         }
         if failures
             .iter()
             .any(|(_, o)| matches!(o, CellOutcome::Cached(_)))
         {
-            println!("  stored failures are kept; rerun them with --retry-failed");
+            outln!("  stored failures are kept; rerun them with --retry-failed");
         }
         return Ok(ExitCode::FAILURE);
     }

@@ -104,7 +104,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .map(|i| cells[i].clone())
         .collect();
-    println!(
+    outln!(
         "verifying {k} of {} runs of `{}` (--seed {seed}), retrained into a temporary store",
         cells.len(),
         experiment.name
@@ -185,28 +185,28 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             "nothing"
         };
         if problems.is_empty() {
-            println!(
+            outln!(
                 "  match     {}  {} (against {against})",
                 &cell.id.as_str()[..12],
                 cell.label
             );
         } else {
             mismatches += 1;
-            println!(
+            outln!(
                 "  MISMATCH  {}  {} (against {against})",
                 &cell.id.as_str()[..12],
                 cell.label
             );
             for p in problems {
-                println!("            {p}");
+                outln!("            {p}");
             }
         }
     }
     if mismatches == 0 {
-        println!("all {k} runs reproduced bit for bit");
+        outln!("all {k} runs reproduced bit for bit");
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("{mismatches} of {k} runs did not reproduce");
+        outln!("{mismatches} of {k} runs did not reproduce");
         Ok(ExitCode::FAILURE)
     }
 }

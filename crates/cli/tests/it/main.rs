@@ -5,6 +5,7 @@ use std::process::Command;
 mod faults;
 mod limits;
 mod mutations;
+mod pipes;
 mod slurm;
 mod sweep;
 mod train;

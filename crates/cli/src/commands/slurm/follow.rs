@@ -135,7 +135,7 @@ fn summarize(
             .filter(|s| matches!(s, CellStatus::Stored(r) if r.status == wanted))
             .count()
     };
-    println!(
+    outln!(
         "sweep {}: {} cells followed for {}: {} completed, {} diverged, {} non-finite, {} failed{}",
         experiment.name,
         cells.len(),
@@ -152,7 +152,7 @@ fn summarize(
     );
     let failed = print_failures(cells, statuses);
     if failed {
-        println!("  resubmit the failed cells with --retry-failed");
+        outln!("  resubmit the failed cells with --retry-failed");
         return Ok(ExitCode::FAILURE);
     }
     Ok(if counts.other > 0 {

@@ -26,7 +26,7 @@ pub fn print_failures(cells: &[Cell], statuses: &[CellStatus]) -> bool {
         match status {
             CellStatus::Failed(record, task) => {
                 any = true;
-                println!(
+                outln!(
                     "  failed  {}  (run {}): {}{}",
                     cell.label,
                     cell.id.short(),
@@ -38,7 +38,7 @@ pub fn print_failures(cells: &[Cell], statuses: &[CellStatus]) -> bool {
             }
             CellStatus::Died(task, tail) => {
                 any = true;
-                println!(
+                outln!(
                     "  failed  {}  (run {}): task {} ended without storing a run (cancelled, out of time or memory, or its node failed); log {}",
                     cell.label,
                     cell.id.short(),
@@ -48,10 +48,10 @@ pub fn print_failures(cells: &[Cell], statuses: &[CellStatus]) -> bool {
                 match tail {
                     Some(tail) if !tail.is_empty() => {
                         for line in tail.lines() {
-                            println!("      | {line}");
+                            outln!("      | {line}");
                         }
                     }
-                    _ => println!("      | (no log: the task never started)"),
+                    _ => outln!("      | (no log: the task never started)"),
                 }
             }
             _ => {}

@@ -53,7 +53,7 @@ pub fn submit_sweep(
     }
     let failed_kept = cells.len() - stored - active - to_submit.len();
     if to_submit.is_empty() {
-        println!(
+        outln!(
             "sweep {}: nothing to submit: {stored} stored, {active} queued or running, {failed_kept} failed{}",
             experiment.name,
             if failed_kept > 0 { " (resubmit them with --retry-failed)" } else { "" }
@@ -109,20 +109,20 @@ fn print_submitted(
         .flat_map(|a| &manifest.tasks[a.first..a.first + a.len])
         .map(|t| t.cells.len())
         .sum();
-    println!(
+    outln!(
         "sweep {}: submitted {submitted} cells as {} tasks (one per model) in {} Slurm job array(s): {}; {stored} already stored, {active} already queued or running",
         experiment.name,
         manifest.arrays.iter().map(|a| a.len).sum::<usize>(),
         manifest.arrays.len(),
         arrays.join(", ")
     );
-    println!("  manifest and script: {}", submission.dir.display());
-    println!("  task logs:           {}", submission.logs_dir().display());
+    outln!("  manifest and script: {}", submission.dir.display());
+    outln!("  task logs:           {}", submission.logs_dir().display());
     let ids: Vec<String> = manifest.job_ids().iter().map(u64::to_string).collect();
-    println!(
+    outln!(
         "  follow:  diffsweep status {} --results {}   (or sweep ... --on slurm --wait)",
         experiment.source.display(),
         store.root().display()
     );
-    println!("  cancel:  scancel {}", ids.join(" "));
+    outln!("  cancel:  scancel {}", ids.join(" "));
 }

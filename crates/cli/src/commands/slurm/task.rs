@@ -36,17 +36,17 @@ impl Observer for LogLines {
     fn event(&self, event: RunEvent<'_>) {
         match event {
             RunEvent::Waiting { cell, .. } => {
-                println!("waiting: another process trains {}", cell.id.short())
+                outln!("waiting: another process trains {}", cell.id.short())
             }
-            RunEvent::Started { cell, .. } => println!("running {}", cell.label),
+            RunEvent::Started { cell, .. } => outln!("running {}", cell.label),
             RunEvent::Epoch { epoch, epochs, .. } => {
                 let tenths = epoch.saturating_mul(10) / epochs.max(1);
                 if tenths > self.tenths.swap(tenths, Ordering::Relaxed) {
-                    println!("epoch {epoch}/{epochs}");
+                    outln!("epoch {epoch}/{epochs}");
                 }
             }
-            RunEvent::Sampling { .. } => println!("sampling"),
-            RunEvent::SetAside { what, reason, path } => println!(
+            RunEvent::Sampling { .. } => outln!("sampling"),
+            RunEvent::SetAside { what, reason, path } => outln!(
                 "set aside corrupt {what}: {reason}; moved to {}, running it again",
                 path.display()
             ),
@@ -88,7 +88,7 @@ pub fn task(args: TaskArgs) -> anyhow::Result<ExitCode> {
     let store = RunStore::open(root).map_err(classify)?;
     handle_signals(manifest.options.requeue())?;
 
-    println!(
+    outln!(
         "diffsweep {} slurm task: job {} (array {} index {index}), task {k} of {}: model {}, {} cells, on {}",
         env!("CARGO_PKG_VERSION"),
         std::env::var("SLURM_JOB_ID").unwrap_or_else(|_| "-".into()),
@@ -109,7 +109,7 @@ pub fn task(args: TaskArgs) -> anyhow::Result<ExitCode> {
         .context("the store failed")?;
     for (cell, outcome) in &report.cells {
         match outcome.record() {
-            Some(record) => println!(
+            Some(record) => outln!(
                 "{}: run {} {}{}",
                 if matches!(outcome, runner::CellOutcome::Cached(_)) {
                     "already stored"
@@ -124,7 +124,7 @@ pub fn task(args: TaskArgs) -> anyhow::Result<ExitCode> {
                     .map(|e| format!(": {e}"))
                     .unwrap_or_default()
             ),
-            None => println!(
+            None => outln!(
                 "not stored: run {}: {}",
                 cell.id.short(),
                 outcome.error().unwrap_or("the store failed")
@@ -156,13 +156,13 @@ fn handle_signals(requeue: bool) -> anyhow::Result<()> {
             };
             if signal == SIGUSR1 && requeue {
                 match commands::requeue_self() {
-                    Ok(()) => println!(
+                    Ok(()) => outln!(
                         "{name}: the run is abandoned (nothing stored) and the task requeued; it trains the cell again from the start"
                     ),
-                    Err(err) => println!("{name}: the run is abandoned (nothing stored); cannot requeue: {err}"),
+                    Err(err) => outln!("{name}: the run is abandoned (nothing stored); cannot requeue: {err}"),
                 }
             } else {
-                println!("{name}: the run is abandoned; nothing was stored");
+                outln!("{name}: the run is abandoned; nothing was stored");
             }
             std::process::exit(128 + signal);
         }
