@@ -226,37 +226,60 @@ impl Parser<'_> {
             .map(|path| (path, leaf_of(&base_config, path)))
             .collect();
 
-        // Cells are built in parallel (each is a pure function of its draft) and kept in
-        // the drafts' order; the first draft in that order that fails is the error.
-        let built: Vec<Result<Cell>> = drafts
-            .par_iter()
-            .map(|draft| {
-                // Every entry was checked alone above, so only the config as a whole is left.
-                let mut table = base.clone();
-                for entry in &draft.entries {
-                    config_path::set(&mut table, &entry.path, entry.value.clone())
-                        .map_err(|message| self.error(&entry.doc, Aim::Key, message))?;
-                }
-                let config = deserialize_owned(table).map_err(|message| {
-                    self.error(draft.origin.map_or(&[][..], |d| d), Aim::Value, message)
-                })?;
-                let axis_values: BTreeMap<String, serde_json::Value> = axes
-                    .iter()
-                    .map(|path| {
-                        let value = match draft.entries.iter().rev().find(|e| &e.path == path) {
-                            Some(entry) => &leaves[&address(entry)],
-                            None => &base_leaves[path],
-                        };
-                        (path.clone(), value.clone())
-                    })
-                    .collect();
-                let label = label_of(axes.iter().map(|p| (p.as_str(), &axis_values[p])));
-                Ok(Cell {
-                    id: RunId::of(&config),
-                    axes: axis_values,
-                    label,
-                    config,
+        // Every entry was checked alone above, so only the config as a whole is left.
+        let config_of = |draft: &Draft| -> Result<RunConfig> {
+            let mut table = base.clone();
+            for entry in &draft.entries {
+                config_path::set(&mut table, &entry.path, entry.value.clone())
+                    .map_err(|message| self.error(&entry.doc, Aim::Key, message))?;
+            }
+            deserialize_owned(table).map_err(|message| {
+                self.error(draft.origin.map_or(&[][..], |d| d), Aim::Value, message)
+            })
+        };
+        let cell_of = |draft: &Draft, config: RunConfig| -> Cell {
+            let axis_values: BTreeMap<String, serde_json::Value> = axes
+                .iter()
+                .map(|path| {
+                    let value = match draft.entries.iter().rev().find(|e| &e.path == path) {
+                        Some(entry) => &leaves[&address(entry)],
+                        None => &base_leaves[path],
+                    };
+                    (path.clone(), value.clone())
                 })
+                .collect();
+            let label = label_of(axes.iter().map(|p| (p.as_str(), &axis_values[p])));
+            Cell {
+                id: RunId::of(&config),
+                axes: axis_values,
+                label,
+                config,
+            }
+        };
+        // Cells are built in parallel (each is a pure function of its draft) and kept in
+        // the drafts' order; the first draft in that order that fails is the error. Cells
+        // of the product that differ only in the seed of `seeds = N` (the innermost
+        // factor) share the rest of their config: it is set and deserialised once for a
+        // run of them, and each cell's copy takes its own seed, which is all that setting
+        // `seed` to that integer does (tested against the same grid with `seed` as an axis).
+        let seeded = raw.seeds.is_some();
+        let built: Vec<Result<Cell>> = drafts
+            .par_chunk_by(|a, b| seeded && differ_in_seed_only(a, b))
+            .flat_map_iter(|group| match config_of(&group[0]) {
+                // Every draft of the group fails alike; the first one is reported.
+                Err(err) => vec![Err(err)],
+                Ok(shared) => group
+                    .iter()
+                    .enumerate()
+                    .map(|(i, draft)| {
+                        let mut config = shared.clone();
+                        // The first draft set its own seed (if it has one) in `shared`.
+                        if i > 0 {
+                            config.seed = seed_of(draft);
+                        }
+                        Ok(cell_of(draft, config))
+                    })
+                    .collect(),
             })
             .collect();
         let cells = built.into_iter().collect::<Result<Vec<Cell>>>()?;
@@ -490,6 +513,34 @@ pub(super) fn deserialize(table: &toml::Table) -> std::result::Result<RunConfig,
 }
 
 /// [`deserialize`] of a table the caller has no further use for (no copy).
+/// Whether two product drafts have the same entries but the last, the seed of `seeds = N`.
+fn differ_in_seed_only(a: &Draft<'_>, b: &Draft<'_>) -> bool {
+    let (Some((a_seed, a_rest)), Some((b_seed, b_rest))) =
+        (a.entries.split_last(), b.entries.split_last())
+    else {
+        return false;
+    };
+    a.origin.is_none()
+        && b.origin.is_none()
+        && a_seed.path == "seed"
+        && b_seed.path == "seed"
+        && a_rest.len() == b_rest.len()
+        && a_rest.iter().zip(b_rest).all(|(x, y)| std::ptr::eq(*x, *y))
+}
+
+/// The seed a draft's last entry (one of `seeds = N`'s, 0 to N - 1) sets.
+fn seed_of(draft: &Draft<'_>) -> u64 {
+    let entry = draft
+        .entries
+        .last()
+        .expect("a seeded draft has its seed last");
+    let seed = entry
+        .value
+        .as_integer()
+        .expect("`seeds = N` makes integer seeds");
+    u64::try_from(seed).expect("`seeds = N` makes non-negative seeds")
+}
+
 pub(super) fn deserialize_owned(table: toml::Table) -> std::result::Result<RunConfig, String> {
     toml::Value::Table(table)
         .try_into::<RunConfig>()

@@ -1,6 +1,7 @@
 //! Grid expansion: product, seeds, include, exclude, zip, selectors.
 
-use ddpm::ScheduleKind;
+use ddpm::{RunConfig, ScheduleKind};
+use runner::Experiment;
 use serde_json::json;
 
 use crate::parse;
@@ -47,6 +48,38 @@ fn dotted_nested_and_quoted_keys_mean_the_same() {
     let table = labels("name = \"g\"\n[grid.schedule]\nkind = [\"linear\", \"cosine\"]\n");
     assert_eq!(quoted, dotted);
     assert_eq!(quoted, table);
+}
+
+/// `seeds = N` cells share their config but the seed (set once per run of them) and must
+/// equal the same grid with `seed` as an ordinary axis, set and checked cell by cell:
+/// every config and id, with [base] values, a zip and an exclude.
+#[test]
+fn seeds_give_the_cells_a_seed_axis_gives() {
+    let rest = r#"
+[[zip]]
+"training.lr" = [0.01, 0.001]
+"training.epochs" = [50, 70]
+[[exclude]]
+T = 100
+"schedule.kind" = "linear"
+"#;
+    let head = "name = \"g\"\n[base]\ndataset = { n = 300 }\n";
+    let grid = "[grid]\nT = [10, 100]\n\"schedule.kind\" = [\"linear\", \"cosine\"]\n";
+    let with_seeds = parse(&format!("seeds = 4\n{head}{grid}{rest}")).unwrap();
+    let with_axis = parse(&format!("{head}{grid}seed = [0, 1, 2, 3]\n{rest}")).unwrap();
+    let by_id = |e: &Experiment| -> Vec<(String, RunConfig)> {
+        let mut cells: Vec<_> = e
+            .cells()
+            .iter()
+            .map(|c| (c.id.to_string(), c.config.clone()))
+            .collect();
+        cells.sort_by(|a, b| a.0.cmp(&b.0));
+        cells
+    };
+    assert_eq!(with_seeds.len(), (2 * 2 - 1) * 2 * 4);
+    assert_eq!(by_id(&with_seeds), by_id(&with_axis));
+    let seeds: Vec<u64> = with_seeds.cells().iter().map(|c| c.config.seed).collect();
+    assert_eq!(&seeds[..8], [0, 1, 2, 3, 0, 1, 2, 3]);
 }
 
 #[test]
