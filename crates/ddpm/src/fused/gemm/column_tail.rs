@@ -3,9 +3,11 @@
 //!
 //! On the AVX-512 path the last 1 to 8 columns of `C` form a narrow panel, whose tiles
 //! spend one FMA per row and term on 4 or 8 columns: on a core that runs 512-bit FMAs at
-//! full width that costs as much as 16 columns would. With `A` transposed, the rows of `C`
-//! that one term touches are contiguous in `A` (`a[i, p] = data[p * rows + i]`), so one
-//! vector of 16 rows times one broadcast value of `B` serves 16 outputs per FMA. Each
+//! full width that costs as much as 16 columns would. On the AVX2 path the last panel is
+//! one vector of 8 lanes for 1 to 8 columns, whose 6-row tiles hold 6 sums, too few to
+//! cover the FMA latency. With `A` transposed, the rows of `C` that one term touches are
+//! contiguous in `A` (`a[i, p] = data[p * rows + i]`), so one vector of 16 (or 8) rows
+//! times one broadcast value of `B` serves 16 (or 8) outputs per FMA. Each
 //! output is still `acc = fma(a[i, p], b[p, j], acc)` over `p` in ascending order, from the
 //! value `C` holds or from zero, so the bits are those of the definition; only which
 //! outputs share a vector changes.
@@ -64,8 +66,14 @@ impl WithSimd for ColumnTail<'_> {
         let kit = Full(simd);
         let lanes = <Full<S> as Kit>::LANES;
         assert!(lanes <= MAX_LANES && valid <= width && valid <= 8);
-        // Up to 16 accumulators: 4 vectors of rows for up to 4 columns, 2 for up to 8.
-        let most = if valid <= 4 { 4 } else { 2 };
+        // Up to 16 accumulators with 32 registers (4 vectors of rows for up to 4 columns, 2
+        // for up to 8), up to 12 with 16 (3 for up to 4 columns, 1 for up to 8).
+        let most = match (lanes, valid <= 4) {
+            (16, true) => 4,
+            (16, false) => 2,
+            (_, true) => 3,
+            (_, false) => 1,
+        };
         let mut row0 = 0;
         while row0 < rows {
             let height = (rows - row0).min(most * lanes);

@@ -206,8 +206,9 @@ fn product(
 }
 
 /// Where the narrow last panel of a product starts, and its shape, when it goes to
-/// [`ColumnTail`] instead of the row tiles: on the AVX-512 path (the only one with narrow
-/// panels), for `A` transposed and a plain store, which is every weight gradient.
+/// [`ColumnTail`] instead of the row tiles: the 4- or 8-lane panel of the AVX-512 path, or
+/// the one-vector last panel of the AVX2 path, for `A` transposed and a plain store, which
+/// is every weight gradient.
 fn column_tail(
     a: Lhs<'_>,
     lanes: usize,
@@ -215,14 +216,21 @@ fn column_tail(
     epilogue: &Epilogue<'_>,
 ) -> Option<(usize, packing::PanelShape)> {
     let narrow = cfg!(target_arch = "x86_64") && lanes == 16;
-    if !narrow || !matches!(a, Lhs::Transposed(_)) || !matches!(epilogue, Epilogue::Store) {
+    let vectors = narrow || lanes == 8;
+    if !vectors || !matches!(a, Lhs::Transposed(_)) || !matches!(epilogue, Epilogue::Store) {
         return None;
     }
     let mut col0 = 0;
     loop {
         let shape = panel_shape(col0, cols, lanes, narrow);
         if col0 + shape.valid == cols {
-            return matches!(shape.kind, Kind::X4 | Kind::X8).then_some((col0, shape));
+            let tail = match shape.kind {
+                Kind::X4 | Kind::X8 => true,
+                // AVX2's last panel is one vector of 8 lanes, at most 8 columns.
+                Kind::Vectors(1) => lanes == 8,
+                Kind::Vectors(_) => false,
+            };
+            return tail.then_some((col0, shape));
         }
         col0 += shape.valid;
     }
