@@ -200,7 +200,12 @@ fn product_figures(samples: usize) -> anyhow::Result<Vec<ProductFigures>> {
         match isa {
             Isa::Scalar => {}
             // The rule picks between tile heights on the 32-register path only.
-            Isa::Avx512 => paths.extend([chosen, other_rule(chosen)].map(|t| (isa, t))),
+            Isa::Avx512 => {
+                // The chosen rule's row first.
+                let mut rules = Tiling::ALL;
+                rules.sort_by_key(|rule| *rule != chosen);
+                paths.extend(rules.map(|rule| (isa, rule)));
+            }
             Isa::Avx2Fma => paths.push((isa, Tiling::SixRows)),
         }
     }
@@ -237,13 +242,6 @@ fn product_figures(samples: usize) -> anyhow::Result<Vec<ProductFigures>> {
             flops: 2 * epoch_macs(n),
         })
         .collect())
-}
-
-fn other_rule(tiling: Tiling) -> Tiling {
-    match tiling {
-        Tiling::SixRows => Tiling::EightRows,
-        Tiling::EightRows => Tiling::SixRows,
-    }
 }
 
 /// Rows per block the training step is timed at (besides the one chosen for this core's

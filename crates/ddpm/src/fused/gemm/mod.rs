@@ -35,7 +35,7 @@ mod tiling;
 pub use epilogue::Epilogue;
 pub use operands::{Dims, Lhs, Packed, Rhs};
 pub use packing::pack;
-pub use tiling::{use_tiling, TileChoice, Tiling, TilingGuard, EIGHT_ROWS_FROM};
+pub use tiling::{use_tiling, TileChoice, Tiling, TilingGuard};
 
 use column_tail::ColumnTail;
 use kit::{narrow, Full};

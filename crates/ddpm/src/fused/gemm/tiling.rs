@@ -15,19 +15,19 @@
 
 use std::{cell::Cell, sync::OnceLock};
 
-use super::super::peak;
+use super::super::{isa::Isa, peak};
 
 /// The tile height rule of the AVX-512 path (the AVX2 and scalar paths always use 6 rows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tiling {
     /// 6 rows for every product.
     SixRows,
-    /// 8 rows for sums of [`EIGHT_ROWS_FROM`] terms or more, 6 below.
+    /// 8 rows for sums of 64 terms or more, 6 below.
     EightRows,
 }
 
 /// The shortest sum that 8-row tiles take under [`Tiling::EightRows`].
-pub const EIGHT_ROWS_FROM: usize = 64;
+const EIGHT_ROWS_FROM: usize = 64;
 
 /// A 512-bit FMA rate at least this many times the 256-bit one means two full-width
 /// 512-bit FMA units (about 1.9 measured on an Intel Xeon, 1.0 on AMD Zen 4).
@@ -83,7 +83,7 @@ impl Tiling {
     pub const ALL: [Tiling; 2] = [Tiling::SixRows, Tiling::EightRows];
 
     /// The rule for this core, measured once per process (about 2 ms): 8-row tiles where
-    /// the AVX-512 FMA rate is at least [`FULL_WIDTH_RATIO`] times the AVX2 one.
+    /// the AVX-512 FMA rate is at least 1.5 times the AVX2 one.
     pub fn for_this_core() -> Tiling {
         Tiling::choice().tiling
     }
@@ -93,7 +93,9 @@ impl Tiling {
         *THIS_CORE.get_or_init(|| {
             let peaks = peak::measure(PROBE_ROUNDS, 5);
             let rate = |name: &str| peaks.iter().find(|p| p.isa == name).map(|p| p.gflops);
-            let ratio = rate("avx512").zip(rate("avx2+fma")).map(|(w, n)| w / n);
+            let ratio = rate(Isa::Avx512.name())
+                .zip(rate(Isa::Avx2Fma.name()))
+                .map(|(wide, narrow)| wide / narrow);
             TileChoice::from_ratio(ratio)
         })
     }
