@@ -12,13 +12,34 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::fmt::{self, Write};
+use std::fmt;
 
 use serde::ser::{self, Serialize};
 
 /// Appends the canonical JSON of `value` to `out`.
 pub fn write<T: Serialize + ?Sized>(value: &T, out: &mut String) -> Result<(), Error> {
-    value.serialize(Canon { out })
+    // The thread's pools are taken for the whole value (one thread-local access per
+    // value, not per object) and put back after it.
+    let mut pools = POOLS.with(|pools| std::mem::take(&mut *pools.borrow_mut()));
+    let written = value.serialize(Canon {
+        out,
+        pools: &mut pools,
+    });
+    POOLS.with(|kept| *kept.borrow_mut() = pools);
+    written
+}
+
+/// What one thread reuses from value to value: the scratch buffers of finished objects
+/// (a config is about ten nested objects, and a sweep hashes one per cell) and the
+/// layouts of the structs it has written.
+#[derive(Default)]
+struct Pools {
+    spare: Vec<(String, Vec<Entry>)>,
+    layouts: Vec<Layout>,
+}
+
+thread_local! {
+    static POOLS: RefCell<Pools> = RefCell::default();
 }
 
 /// A value that has no JSON form (a map key that is not a string or an integer, or a
@@ -41,18 +62,22 @@ impl ser::Error for Error {
 }
 
 /// A float as `normalize` leaves it: an integral value below 2^53 (and -0.0) as that
-/// integer, a non-finite one as `null`, any other in `serde_json`'s shortest form.
+/// integer, a non-finite one as `null`, any other in `serde_json`'s shortest form (the
+/// `zmij` formatter its `Number` displays floats with; a test compares the two).
 fn write_f64(x: f64, out: &mut String) {
     const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
-    match serde_json::Number::from_f64(x) {
-        None => out.push_str("null"),
-        Some(_) if x.fract() == 0.0 && x.abs() < EXACT => push_display(out, x as i64),
-        Some(number) => push_display(out, number),
+    if !x.is_finite() {
+        out.push_str("null");
+    } else if x.fract() == 0.0 && x.abs() < EXACT {
+        write_integer(x as i64, out);
+    } else {
+        out.push_str(zmij::Buffer::new().format_finite(x));
     }
 }
 
-fn push_display(out: &mut String, value: impl fmt::Display) {
-    write!(out, "{value}").expect("writing to a String cannot fail");
+/// An integer in decimal, as `serde_json` writes one (through `itoa`).
+fn write_integer(value: impl itoa::Integer, out: &mut String) {
+    out.push_str(itoa::Buffer::new().format(value));
 }
 
 /// A JSON string as `serde_json` writes it: printable ASCII without `"` or `\` as it is
@@ -72,12 +97,14 @@ fn write_string(text: &str, out: &mut String) {
 
 struct Canon<'a> {
     out: &'a mut String,
+    pools: &'a mut Pools,
 }
 
 /// The elements of an array, written as they come; `close` ends it (`]`, or `]}` inside
 /// a tuple variant's one-key object).
 struct Array<'a> {
     out: &'a mut String,
+    pools: &'a mut Pools,
     first: bool,
     close: &'static str,
 }
@@ -88,7 +115,10 @@ impl Array<'_> {
             self.out.push(',');
         }
         self.first = false;
-        value.serialize(Canon { out: self.out })
+        value.serialize(Canon {
+            out: self.out,
+            pools: self.pools,
+        })
     }
 
     fn finish(self) {
@@ -100,28 +130,22 @@ impl Array<'_> {
 /// sorted at the end; `close` ends it (`}`, or `}}` inside a struct variant's object).
 struct Object<'a> {
     out: &'a mut String,
+    pools: &'a mut Pools,
     scratch: String,
     entries: Vec<Entry>,
     pending_key: Option<String>,
     close: &'static str,
 }
 
-thread_local! {
-    /// Scratch buffers of finished objects, reused by the next ones on this thread: a
-    /// config is about ten nested objects, and a sweep hashes one per cell.
-    static SPARE: RefCell<Vec<(String, Vec<Entry>)>> = const { RefCell::new(Vec::new()) };
-}
-
 /// An object's key, and where its value's text lies in the object's scratch buffer.
 type Entry = (Cow<'static, str>, usize, usize);
 
 impl<'a> Object<'a> {
-    fn new(out: &'a mut String, close: &'static str) -> Object<'a> {
-        let (scratch, entries) = SPARE
-            .with(|spare| spare.borrow_mut().pop())
-            .unwrap_or_default();
+    fn new(out: &'a mut String, pools: &'a mut Pools, close: &'static str) -> Object<'a> {
+        let (scratch, entries) = pools.spare.pop().unwrap_or_default();
         Object {
             out,
+            pools,
             scratch,
             entries,
             pending_key: None,
@@ -137,30 +161,126 @@ impl<'a> Object<'a> {
         let start = self.scratch.len();
         value.serialize(Canon {
             out: &mut self.scratch,
+            pools: &mut *self.pools,
         })?;
         self.entries.push((key, start, self.scratch.len()));
         Ok(())
     }
 
     fn finish(mut self) {
-        // A later entry under the same key replaces an earlier one, as in a map.
-        self.entries.reverse();
-        self.entries.sort_by(|a, b| a.0.cmp(&b.0));
-        self.entries.dedup_by(|later, earlier| later.0 == earlier.0);
         self.out.push('{');
-        for (i, (key, start, end)) in self.entries.iter().enumerate() {
-            if i > 0 {
-                self.out.push(',');
+        if !self.write_by_layout() {
+            // A later entry under the same key replaces an earlier one, as in a map.
+            self.entries.reverse();
+            self.entries.sort_by(|a, b| a.0.cmp(&b.0));
+            self.entries.dedup_by(|later, earlier| later.0 == earlier.0);
+            for (i, (key, start, end)) in self.entries.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                write_string(key, self.out);
+                self.out.push(':');
+                self.out.push_str(&self.scratch[*start..*end]);
             }
-            write_string(key, self.out);
-            self.out.push(':');
-            self.out.push_str(&self.scratch[*start..*end]);
         }
         self.out.push_str(self.close);
         let (mut scratch, mut entries) = (self.scratch, self.entries);
         scratch.clear();
         entries.clear();
-        SPARE.with(|spare| spare.borrow_mut().push((scratch, entries)));
+        self.pools.spare.push((scratch, entries));
+    }
+
+    /// Writes the entries of a struct through its [`Layout`] (found on the struct's first
+    /// object on this thread), or returns false where they are not a struct's distinct
+    /// fields: a map's entries, or keys that repeat.
+    fn write_by_layout(&mut self) -> bool {
+        if self
+            .entries
+            .iter()
+            .any(|(key, _, _)| matches!(key, Cow::Owned(_)))
+        {
+            return false;
+        }
+        {
+            let layouts = &mut self.pools.layouts;
+            let found = layouts
+                .iter()
+                .position(|layout| layout.is_for(&self.entries));
+            let index = match found {
+                Some(index) => index,
+                None => {
+                    let fields = self.entries.iter().filter_map(|(key, _, _)| match key {
+                        Cow::Borrowed(key) => Some(*key),
+                        Cow::Owned(_) => None,
+                    });
+                    match Layout::of(fields.collect()) {
+                        Some(layout) if layouts.len() < MAX_LAYOUTS => {
+                            layouts.push(layout);
+                            layouts.len() - 1
+                        }
+                        _ => return false,
+                    }
+                }
+            };
+            let layout = &layouts[index];
+            for (i, (&field, prefix)) in layout.sorted.iter().zip(&layout.prefixes).enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                let (_, start, end) = self.entries[field];
+                self.out.push_str(prefix);
+                self.out.push_str(&self.scratch[start..end]);
+            }
+            true
+        }
+    }
+}
+
+/// The most struct layouts a thread keeps (a config has about ten kinds of struct).
+const MAX_LAYOUTS: usize = 64;
+
+/// How one struct's fields are written: their names in the order serde gives them (the
+/// same `&'static str`s every time), which field comes at each place in key order, and
+/// the text before each value there (`"name":`, escaped as [`write_string`] escapes).
+/// The same text the sort in [`Object::finish`] gives, without sorting every object.
+struct Layout {
+    fields: Vec<&'static str>,
+    sorted: Vec<usize>,
+    prefixes: Vec<String>,
+}
+
+impl Layout {
+    /// The layout of a struct with these fields, or `None` where a name repeats.
+    fn of(fields: Vec<&'static str>) -> Option<Layout> {
+        let mut sorted: Vec<usize> = (0..fields.len()).collect();
+        sorted.sort_by_key(|&i| fields[i]);
+        if sorted.windows(2).any(|w| fields[w[0]] == fields[w[1]]) {
+            return None;
+        }
+        let prefixes = sorted
+            .iter()
+            .map(|&i| {
+                let mut prefix = String::new();
+                write_string(fields[i], &mut prefix);
+                prefix.push(':');
+                prefix
+            })
+            .collect();
+        Some(Layout {
+            fields,
+            sorted,
+            prefixes,
+        })
+    }
+
+    /// Whether these entries are the fields of this layout: the same names, in the same
+    /// order.
+    fn is_for(&self, entries: &[Entry]) -> bool {
+        self.fields.len() == entries.len()
+            && self.fields.iter().zip(entries).all(|(field, (key, _, _))| {
+                let key: &str = key;
+                std::ptr::eq(*field, key) || *field == key
+            })
     }
 }
 
@@ -204,7 +324,7 @@ impl<'a> ser::Serializer for Canon<'a> {
     }
 
     fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        push_display(self.out, v);
+        write_integer(v, self.out);
         Ok(())
     }
 
@@ -221,7 +341,7 @@ impl<'a> ser::Serializer for Canon<'a> {
     }
 
     fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        push_display(self.out, v);
+        write_integer(v, self.out);
         Ok(())
     }
 
@@ -297,7 +417,10 @@ impl<'a> ser::Serializer for Canon<'a> {
         self.out.push('{');
         write_string(variant, self.out);
         self.out.push(':');
-        value.serialize(Canon { out: self.out })?;
+        value.serialize(Canon {
+            out: self.out,
+            pools: self.pools,
+        })?;
         self.out.push('}');
         Ok(())
     }
@@ -306,6 +429,7 @@ impl<'a> ser::Serializer for Canon<'a> {
         self.out.push('[');
         Ok(Array {
             out: self.out,
+            pools: self.pools,
             first: true,
             close: "]",
         })
@@ -331,17 +455,18 @@ impl<'a> ser::Serializer for Canon<'a> {
         self.out.push_str(":[");
         Ok(Array {
             out: self.out,
+            pools: self.pools,
             first: true,
             close: "]}",
         })
     }
 
     fn serialize_map(self, _len: Option<usize>) -> Result<Object<'a>, Error> {
-        Ok(Object::new(self.out, "}"))
+        Ok(Object::new(self.out, self.pools, "}"))
     }
 
     fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Object<'a>, Error> {
-        Ok(Object::new(self.out, "}"))
+        Ok(Object::new(self.out, self.pools, "}"))
     }
 
     fn serialize_struct_variant(
@@ -354,7 +479,7 @@ impl<'a> ser::Serializer for Canon<'a> {
         self.out.push('{');
         write_string(variant, self.out);
         self.out.push(':');
-        Ok(Object::new(self.out, "}}"))
+        Ok(Object::new(self.out, self.pools, "}}"))
     }
 }
 
@@ -431,3 +556,60 @@ macro_rules! struct_kinds {
 }
 
 struct_kinds!(SerializeStruct, SerializeStructVariant);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The text `serde_json` gives a number, normalised as `write_f64` promises: the route
+    /// canonical text took before `write_f64` called the formatters directly.
+    fn through_serde_json(x: f64) -> String {
+        crate::identity::normalize(serde_json::json!(x)).to_string()
+    }
+
+    #[test]
+    fn floats_and_integers_are_written_as_serde_json_writes_them() {
+        let mut specials = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.1,
+            1e-7,
+            1.5e-300,
+            f64::MIN_POSITIVE,
+            5e-324,
+            f64::MAX,
+            f64::MIN,
+            9_007_199_254_740_992.0,
+            9_007_199_254_740_991.0,
+            -9_007_199_254_740_993.0,
+            1e21,
+            123_456.789,
+            f64::NAN,
+            f64::INFINITY,
+        ];
+        // Bit patterns spread over every exponent, from a fixed LCG.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            specials.push(f64::from_bits(state));
+            specials.push((state >> 40) as f64 / 1024.0);
+        }
+        for x in specials {
+            let mut ours = String::new();
+            write_f64(x, &mut ours);
+            assert_eq!(ours, through_serde_json(x), "{x:e} ({:#x})", x.to_bits());
+        }
+        for v in [i64::MIN, -1, 0, 7, i64::MAX] {
+            let mut ours = String::new();
+            write_integer(v, &mut ours);
+            assert_eq!(ours, serde_json::json!(v).to_string());
+        }
+        let mut ours = String::new();
+        write_integer(u64::MAX, &mut ours);
+        assert_eq!(ours, serde_json::json!(u64::MAX).to_string());
+    }
+}

@@ -39,12 +39,30 @@ pub struct RunId(String);
 #[serde(try_from = "String", into = "String")]
 pub struct ModelId(String);
 
-/// The sha256 in hex of `prefix` followed by `canonical`.
-fn content_address(prefix: String, canonical: String) -> String {
+/// The sha256 in hex of `diffsweep-{kind}-v{SEMANTICS_VERSION}\n` followed by
+/// [`canonical_json`] of `config`, written into this thread's reused buffer (the prefix is
+/// hashed in pieces: the same bytes, the same digest).
+fn content_address(kind: &str, config: &RunConfig) -> String {
+    thread_local! {
+        static TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
     let mut hasher = Sha256::new();
-    hasher.update(prefix);
-    hasher.update(canonical);
-    hex::encode(hasher.finalize())
+    hasher.update("diffsweep-");
+    hasher.update(kind);
+    hasher.update("-v");
+    hasher.update(itoa::Buffer::new().format(ddpm::SEMANTICS_VERSION));
+    hasher.update("\n");
+    TEXT.with(|text| {
+        let mut text = text.borrow_mut();
+        text.clear();
+        crate::canonical::write(&config.canonical(), &mut text)
+            .expect("a RunConfig is plain data and always serializes");
+        hasher.update(text.as_bytes());
+    });
+    let mut digits = [0u8; 64];
+    hex::encode_to_slice(hasher.finalize(), &mut digits)
+        .expect("a sha256 is 32 bytes, 64 hex digits");
+    String::from_utf8(digits.to_vec()).expect("hex digits are ASCII")
 }
 
 /// Whether `text` is a full id: 64 lowercase hex digits.
@@ -58,10 +76,7 @@ fn is_full_id(text: &str) -> bool {
 impl RunId {
     /// The id of the run that `config` describes.
     pub fn of(config: &RunConfig) -> RunId {
-        RunId(content_address(
-            format!("diffsweep-run-v{}\n", ddpm::SEMANTICS_VERSION),
-            canonical_json(config),
-        ))
+        RunId(content_address("run", config))
     }
 
     /// Parses a full id: 64 lowercase hex digits.
@@ -83,10 +98,7 @@ impl RunId {
 impl ModelId {
     /// The id of the trained model behind `config`.
     pub fn of(config: &RunConfig) -> ModelId {
-        ModelId(content_address(
-            format!("diffsweep-model-v{}\n", ddpm::SEMANTICS_VERSION),
-            canonical_json(&config.model_part()),
-        ))
+        ModelId(content_address("model", &config.model_part()))
     }
 
     /// Parses a full id: 64 lowercase hex digits.

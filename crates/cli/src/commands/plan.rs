@@ -1,7 +1,6 @@
 //! `diffsweep plan`: an experiment's cells as a table, which are stored, and how long the
 //! rest would take, timed from the store's runs.
 
-use std::collections::HashSet;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -12,6 +11,9 @@ use runner::{CellState, CostModel};
 
 use crate::args::{jobs_or_cores, ExperimentArgs};
 use crate::bad_input::classify;
+
+/// A set of ids, hashed once or more per cell: foldhash, not SipHash.
+type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
 /// Arguments of `diffsweep plan`.
 #[derive(clap::Args, Debug)]
@@ -39,12 +41,13 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     ]);
     let mut rows = Vec::new();
     let (mut pending, mut stored, mut failed, mut seconds) = (0, 0, 0, 0.0);
-    let mut models_counted = HashSet::new();
+    let mut models_counted =
+        FastSet::with_capacity_and_hasher(experiment.len(), Default::default());
     // The store is listed once (a cell whose run or model is not listed is not stored,
     // without an open per cell); then each cell's state, model id and, for a pending
     // cell, whether its model is stored, in parallel; then the table in the cells' order.
-    let listed_runs: HashSet<runner::RunId> = store.run_ids()?.into_iter().collect();
-    let listed_models: HashSet<runner::ModelId> = store.model_ids()?.into_iter().collect();
+    let listed_runs: FastSet<runner::RunId> = store.run_ids()?.into_iter().collect();
+    let listed_models: FastSet<runner::ModelId> = store.model_ids()?.into_iter().collect();
     let looked_up: Vec<(runner::Result<CellState>, runner::ModelId, bool)> = experiment
         .cells()
         .par_iter()
@@ -123,6 +126,21 @@ fn bare(value: &serde_json::Value) -> String {
     }
 }
 
+/// `cells` padded to `widths` (as `{cell:<width$}` pads) and joined by two spaces, with
+/// no trailing whitespace, into `line`.
+fn render(line: &mut String, cells: &[String], widths: &[usize]) {
+    line.clear();
+    for (i, (cell, &width)) in cells.iter().zip(widths).enumerate() {
+        if i > 0 {
+            line.push_str("  ");
+        }
+        line.push_str(cell);
+        let pad = width.saturating_sub(cell.chars().count());
+        line.extend(std::iter::repeat_n(' ', pad));
+    }
+    line.truncate(line.trim_end().len());
+}
+
 fn print_table(header: &[String], rows: &[Vec<String>]) {
     let widths: Vec<usize> = (0..header.len())
         .map(|c| {
@@ -133,20 +151,15 @@ fn print_table(header: &[String], rows: &[Vec<String>]) {
                 .unwrap_or(0)
         })
         .collect();
-    let render = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
+    // One line buffer for every row: a 100,000-cell plan is 100,000 lines.
+    let mut line = String::new();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let written = std::iter::once(header)
         .chain(rows.iter().map(Vec::as_slice))
-        .try_for_each(|cells| writeln!(out, "{}", render(cells)))
+        .try_for_each(|cells| {
+            render(&mut line, cells, &widths);
+            writeln!(out, "{line}")
+        })
         .and_then(|()| out.flush());
     // A closed pipe (`plan FILE | head`) ends the process quietly.
     if let Err(err) = written {

@@ -5,6 +5,9 @@ use rayon::prelude::*;
 
 use super::*;
 
+/// A hash map for keys the experiment file gave, hashed once or more per cell.
+type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 /// An entry's identity while the file is resolved (drafts borrow the entries).
 fn address(entry: &Entry) -> usize {
     entry as *const Entry as usize
@@ -103,7 +106,8 @@ impl Parser<'_> {
         }
         // Each entry's value as the config serializes it (the cells' axis values), from
         // the config it was checked in: a leaf's value depends on its own entry only.
-        let mut leaves: HashMap<usize, serde_json::Value> = HashMap::new();
+        // Looked up once per axis and cell: foldhash, not SipHash (no untrusted keys here).
+        let mut leaves: FastMap<usize, serde_json::Value> = FastMap::default();
         let mut axis_docs: HashMap<String, DocPath> = HashMap::new();
         for factor in &factors {
             for (path, doc) in &factor.paths {
@@ -221,7 +225,7 @@ impl Parser<'_> {
         }
 
         let base_config = deserialize(&base).expect("the base was checked entry by entry");
-        let base_leaves: HashMap<&String, serde_json::Value> = axes
+        let base_leaves: FastMap<&String, serde_json::Value> = axes
             .iter()
             .map(|path| (path, leaf_of(&base_config, path)))
             .collect();
@@ -322,7 +326,8 @@ impl Parser<'_> {
             ));
         }
 
-        let mut seen: HashMap<&RunId, &str> = HashMap::new();
+        let mut seen: FastMap<&RunId, &str> =
+            FastMap::with_capacity_and_hasher(kept.len(), Default::default());
         for (cell, draft) in &kept {
             if let Err(err) = cell.config.validate() {
                 let located = match &err {
