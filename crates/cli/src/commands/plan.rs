@@ -39,7 +39,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         "state".to_string(),
         "estimate".to_string(),
     ]);
-    let mut rows = Vec::new();
+    let mut rows = Vec::with_capacity(experiment.len());
     let (mut pending, mut stored, mut failed, mut seconds) = (0, 0, 0, 0.0);
     let mut models_counted =
         FastSet::with_capacity_and_hasher(experiment.len(), Default::default());
@@ -48,17 +48,22 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     // cell, whether its model is stored, in parallel; then the table in the cells' order.
     let listed_runs: FastSet<runner::RunId> = store.run_ids()?.into_iter().collect();
     let listed_models: FastSet<runner::ModelId> = store.model_ids()?.into_iter().collect();
-    let looked_up: Vec<(runner::Result<CellState>, runner::ModelId, bool)> = experiment
+    // Each cell keeps only what its row needs (not its whole record).
+    let looked_up: Vec<(runner::Result<Row>, runner::ModelId, bool)> = experiment
         .cells()
         .par_iter()
         .map(|cell| {
             let state = if listed_runs.contains(&cell.id) {
-                CellState::of(&store, cell)
+                CellState::of(&store, cell).map(|state| match state {
+                    CellState::Done(record) => Row::Stored(record.status.as_str()),
+                    CellState::Failed(_) => Row::Failed,
+                    CellState::Pending | CellState::Corrupt(_) => Row::Pending,
+                })
             } else {
-                Ok(CellState::Pending)
+                Ok(Row::Pending)
             };
             let model = runner::ModelId::of(&cell.config);
-            let pending = matches!(state, Ok(CellState::Pending | CellState::Corrupt(_)));
+            let pending = matches!(state, Ok(Row::Pending));
             let model_stored = pending
                 && listed_models.contains(&model)
                 && store.model_record(&model).ok().flatten().is_some();
@@ -69,16 +74,16 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         experiment.cells().iter().zip(looked_up).enumerate()
     {
         let state = state.map_err(classify)?;
-        let (label, estimate) = match &state {
-            CellState::Done(record) => {
+        let (label, estimate) = match state {
+            Row::Stored(status) => {
                 stored += 1;
-                (record.status.as_str().to_string(), "-".to_string())
+                (status.to_string(), "-".to_string())
             }
-            CellState::Failed(_) => {
+            Row::Failed => {
                 failed += 1;
                 ("failed".to_string(), "-".to_string())
             }
-            CellState::Pending | CellState::Corrupt(_) => {
+            Row::Pending => {
                 pending += 1;
                 // A model is trained once for all the cells that share it, and not at all
                 // when it is stored.
@@ -116,6 +121,14 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         format_seconds(seconds / jobs.min(pending.max(1)) as f64)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a cell's row says of its state: stored (completed or diverged), failed, or to
+/// be run (not stored, or stored corrupt).
+enum Row {
+    Stored(&'static str),
+    Failed,
+    Pending,
 }
 
 /// A JSON axis value as a table cell: strings without quotes.
