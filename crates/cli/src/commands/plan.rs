@@ -179,3 +179,24 @@ fn print_table(header: &[String], rows: &[Vec<String>]) {
         crate::stdout::finish(err);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+
+    #[test]
+    fn a_row_is_padded_to_its_columns_and_joined_by_two_spaces() {
+        let cells: Vec<String> = ["1", "0.25", "é", "pending", ""].map(String::from).to_vec();
+        let widths = [2, 4, 3, 9, 3];
+        let mut line = String::from("left over");
+        render(&mut line, &cells, &widths);
+        // What `format!("{cell:<width$}")` joined by two spaces, trailing blanks cut, gives.
+        assert_eq!(line, "1   0.25  é    pending");
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        assert_eq!(line, padded.join("  ").trim_end());
+    }
+}
