@@ -190,49 +190,44 @@ impl<'a> Object<'a> {
         self.pools.spare.push((scratch, entries));
     }
 
-    /// Writes the entries of a struct through its [`Layout`] (found on the struct's first
-    /// object on this thread), or returns false where they are not a struct's distinct
-    /// fields: a map's entries, or keys that repeat.
+    /// Writes the entries through the [`Layout`] of a struct with these keys in this order
+    /// (made on the struct's first object on this thread), or returns false where there is
+    /// none: a map's entries (unless their keys are some struct's, which sorts them alike),
+    /// or keys that repeat.
     fn write_by_layout(&mut self) -> bool {
-        if self
-            .entries
+        let mut fields = Vec::new();
+        let layouts = &mut self.pools.layouts;
+        let index = match layouts
             .iter()
-            .any(|(key, _, _)| matches!(key, Cow::Owned(_)))
+            .position(|layout| layout.is_for(&self.entries))
         {
-            return false;
-        }
-        {
-            let layouts = &mut self.pools.layouts;
-            let found = layouts
-                .iter()
-                .position(|layout| layout.is_for(&self.entries));
-            let index = match found {
-                Some(index) => index,
-                None => {
-                    let fields = self.entries.iter().filter_map(|(key, _, _)| match key {
-                        Cow::Borrowed(key) => Some(*key),
-                        Cow::Owned(_) => None,
-                    });
-                    match Layout::of(fields.collect()) {
-                        Some(layout) if layouts.len() < MAX_LAYOUTS => {
-                            layouts.push(layout);
-                            layouts.len() - 1
-                        }
-                        _ => return false,
+            Some(index) => index,
+            None => {
+                for (key, _, _) in &self.entries {
+                    match key {
+                        Cow::Borrowed(key) => fields.push(*key),
+                        Cow::Owned(_) => return false,
                     }
                 }
-            };
-            let layout = &layouts[index];
-            for (i, (&field, prefix)) in layout.sorted.iter().zip(&layout.prefixes).enumerate() {
-                if i > 0 {
-                    self.out.push(',');
+                match Layout::of(fields) {
+                    Some(layout) if layouts.len() < MAX_LAYOUTS => {
+                        layouts.push(layout);
+                        layouts.len() - 1
+                    }
+                    _ => return false,
                 }
-                let (_, start, end) = self.entries[field];
-                self.out.push_str(prefix);
-                self.out.push_str(&self.scratch[start..end]);
             }
-            true
+        };
+        let layout = &layouts[index];
+        for (i, (&field, prefix)) in layout.sorted.iter().zip(&layout.prefixes).enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            let (_, start, end) = self.entries[field];
+            self.out.push_str(prefix);
+            self.out.push_str(&self.scratch[start..end]);
         }
+        true
     }
 }
 

@@ -55,8 +55,7 @@ fn content_address(kind: &str, config: &RunConfig) -> String {
     TEXT.with(|text| {
         let mut text = text.borrow_mut();
         text.clear();
-        crate::canonical::write(&config.canonical(), &mut text)
-            .expect("a RunConfig is plain data and always serializes");
+        write_canonical(config, &mut text);
         hasher.update(text.as_bytes());
     });
     let mut digits = [0u8; 64];
@@ -186,9 +185,14 @@ impl From<ModelId> for String {
 /// whether any crate in the build enables its `preserve_order` feature.
 pub fn canonical_json(config: &RunConfig) -> String {
     let mut out = String::with_capacity(1024);
-    crate::canonical::write(&config.canonical(), &mut out)
-        .expect("a RunConfig is plain data and always serializes");
+    write_canonical(config, &mut out);
     out
+}
+
+/// Appends [`canonical_json`] of `config` to `out`.
+fn write_canonical(config: &RunConfig, out: &mut String) {
+    crate::canonical::write(&config.canonical(), out)
+        .expect("a RunConfig is plain data and always serializes");
 }
 
 /// Puts every number into one form: a float with an integral value below 2^53 becomes

@@ -12,9 +12,6 @@ use runner::{CellState, CostModel};
 use crate::args::{jobs_or_cores, ExperimentArgs};
 use crate::bad_input::classify;
 
-/// A set of ids, hashed once or more per cell: foldhash, not SipHash.
-type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
-
 /// Arguments of `diffsweep plan`.
 #[derive(clap::Args, Debug)]
 pub struct PlanArgs {
@@ -41,13 +38,15 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     ]);
     let mut rows = Vec::with_capacity(experiment.len());
     let (mut pending, mut stored, mut failed, mut seconds) = (0, 0, 0, 0.0);
+    // Ids are hashed once or more per cell: foldhash, not SipHash.
     let mut models_counted =
-        FastSet::with_capacity_and_hasher(experiment.len(), Default::default());
+        foldhash::HashSet::with_capacity_and_hasher(experiment.len(), Default::default());
     // The store is listed once (a cell whose run or model is not listed is not stored,
     // without an open per cell); then each cell's state, model id and, for a pending
     // cell, whether its model is stored, in parallel; then the table in the cells' order.
-    let listed_runs: FastSet<runner::RunId> = store.run_ids()?.into_iter().collect();
-    let listed_models: FastSet<runner::ModelId> = store.model_ids()?.into_iter().collect();
+    let listed_runs: foldhash::HashSet<runner::RunId> = store.run_ids()?.into_iter().collect();
+    let listed_models: foldhash::HashSet<runner::ModelId> =
+        store.model_ids()?.into_iter().collect();
     // Each cell keeps only what its row needs (not its whole record).
     let looked_up: Vec<(runner::Result<Row>, runner::ModelId, bool)> = experiment
         .cells()

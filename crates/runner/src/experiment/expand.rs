@@ -5,9 +5,6 @@ use rayon::prelude::*;
 
 use super::*;
 
-/// A hash map for keys the experiment file gave, hashed once or more per cell.
-type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-
 /// An entry's identity while the file is resolved (drafts borrow the entries).
 fn address(entry: &Entry) -> usize {
     entry as *const Entry as usize
@@ -107,7 +104,7 @@ impl Parser<'_> {
         // Each entry's value as the config serializes it (the cells' axis values), from
         // the config it was checked in: a leaf's value depends on its own entry only.
         // Looked up once per axis and cell: foldhash, not SipHash (no untrusted keys here).
-        let mut leaves: FastMap<usize, serde_json::Value> = FastMap::default();
+        let mut leaves: foldhash::HashMap<usize, serde_json::Value> = Default::default();
         let mut axis_docs: HashMap<String, DocPath> = HashMap::new();
         for factor in &factors {
             for (path, doc) in &factor.paths {
@@ -225,7 +222,7 @@ impl Parser<'_> {
         }
 
         let base_config = deserialize(&base).expect("the base was checked entry by entry");
-        let base_leaves: FastMap<&String, serde_json::Value> = axes
+        let base_leaves: foldhash::HashMap<&String, serde_json::Value> = axes
             .iter()
             .map(|path| (path, leaf_of(&base_config, path)))
             .collect();
@@ -321,9 +318,8 @@ impl Parser<'_> {
         let mut cells = cells;
         let mut flags = keep.iter();
         cells.retain(|_| *flags.next().expect("one flag per cell"));
-        let kept: Vec<(&Cell, &Draft)> = cells.iter().zip(kept_drafts).collect();
 
-        if kept.is_empty() {
+        if cells.is_empty() {
             return Err(self.error(
                 &[],
                 Aim::Key,
@@ -331,9 +327,9 @@ impl Parser<'_> {
             ));
         }
 
-        let mut seen: FastMap<&RunId, &str> =
-            FastMap::with_capacity_and_hasher(kept.len(), Default::default());
-        for &(cell, draft) in &kept {
+        let mut seen: foldhash::HashMap<&RunId, &str> =
+            foldhash::HashMap::with_capacity_and_hasher(cells.len(), Default::default());
+        for (cell, draft) in cells.iter().zip(kept_drafts) {
             if let Err(err) = cell.config.validate() {
                 let located = match &err {
                     ddpm::Error::InvalidConfig { key: bad, .. } => draft
