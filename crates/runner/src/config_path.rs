@@ -131,6 +131,68 @@ pub fn check(path: &str) -> Result<(), String> {
     )
 }
 
+/// `PATH=VALUE` as `diffsweep runs --where` and the server's `where` read it: a path of
+/// the config and a value of the type that path holds, as JSON (`10`, `0.5`, `true`, or
+/// else a string such as `minmax`). The error says what the path or the value may be
+/// instead, so a typo is reported, not answered with no runs.
+pub fn condition(text: &str) -> Result<(String, serde_json::Value), String> {
+    let (path, value) = text
+        .split_once('=')
+        .ok_or_else(|| "expected PATH=VALUE, e.g. T=10".to_string())?;
+    let path = path.trim();
+    check(path)?;
+    let value = value.trim();
+    let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::from(value));
+    check_value(path, &value)?;
+    Ok((path.to_string(), value))
+}
+
+/// Whether a config can hold `value` at `path` (its type, or one of its choices; ranges
+/// and the rules between keys are the cells' validation, not this).
+fn check_value(path: &str, value: &serde_json::Value) -> Result<(), String> {
+    let shown = crate::limits::shorten(&value.to_string());
+    let mut table = to_table(&RunConfig::default());
+    let result = toml::Value::try_from(value)
+        .map_err(|_| "not a value a config holds".to_string())
+        .and_then(|value| set(&mut table, path, value))
+        .and_then(|()| deserialize(table).map(drop));
+    result.map_err(|message| {
+        let mut message = format!("invalid value {shown} for `{path}`: {message}");
+        if let Some(allowed) = choices(path) {
+            message.push_str(&format!("; allowed: {}", allowed.join(", ")));
+        }
+        message
+    })
+}
+
+/// A config from its table, with serde's messages in the words of an experiment file
+/// (`expected a non-negative integer`, not `expected usize`) and the closest choice for an
+/// unknown one.
+pub fn deserialize(table: toml::Table) -> Result<RunConfig, String> {
+    toml::Value::Table(table)
+        .try_into::<RunConfig>()
+        .map_err(|err| {
+            let message = err
+                .message()
+                .trim_end()
+                .replace("expected usize", "expected a non-negative integer")
+                .replace("expected u64", "expected a non-negative integer")
+                .replace("expected f64", "expected a number");
+            match variant_hint(&message) {
+                Some(hint) => format!("{message} (did you mean `{hint}`?)"),
+                None => message,
+            }
+        })
+}
+
+/// For serde's "unknown variant `cosin`, expected one of `linear`, ...", the closest variant.
+fn variant_hint(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown variant `")?;
+    let (found, rest) = rest.split_once('`')?;
+    let candidates: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    suggest(found, candidates).map(str::to_string)
+}
+
 /// Reads `path` from a config serialized as JSON. A key of [`OMITTED_AT_DEFAULT`] that
 /// the JSON leaves out holds its default, and reads as that.
 pub fn get<'a>(json: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
@@ -314,5 +376,38 @@ mod tests {
             .contains("not a table"));
         let err = set(&mut table, "schedule.powr", toml::Value::Integer(1)).unwrap_err();
         assert!(err.contains("did you mean `schedule.power`?"), "{err}");
+    }
+
+    #[test]
+    fn conditions_take_values_of_the_paths_type_only() {
+        assert_eq!(condition("T=10").unwrap(), ("T".into(), 10.into()));
+        assert_eq!(
+            condition(" scaling = minmax ").unwrap(),
+            ("scaling".into(), "minmax".into())
+        );
+        // An integer where the config holds a float is a number, as in a file.
+        assert_eq!(
+            condition("schedule.power=4").unwrap(),
+            ("schedule.power".into(), 4.into())
+        );
+        assert_eq!(
+            condition("schedule.zero_terminal_snr=true").unwrap().1,
+            serde_json::Value::Bool(true)
+        );
+        // Ranges are the cells' validation, not the filter's: no run has T = 0, and that
+        // is an answer, not a typo.
+        condition("T=0").unwrap();
+        let err = condition("T=abc").unwrap_err();
+        assert!(err.contains("invalid value \"abc\" for `T`"), "{err}");
+        assert!(err.contains("expected a non-negative integer"), "{err}");
+        let err = condition("scaling=minmx").unwrap_err();
+        assert!(err.contains("did you mean `minmax`?"), "{err}");
+        assert!(err.contains("allowed: minmax, standardize, none"), "{err}");
+        let err = condition("T=[1,2]").unwrap_err();
+        assert!(err.contains("sequence"), "{err}");
+        assert!(condition("T=null").unwrap_err().contains("not a value"));
+        assert!(condition("T").unwrap_err().contains("expected PATH=VALUE"));
+        let err = condition("schedule.kindd=cosine").unwrap_err();
+        assert!(err.contains("did you mean `schedule.kind`?"), "{err}");
     }
 }

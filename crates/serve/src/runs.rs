@@ -18,18 +18,11 @@ use crate::error::{HttpError, HttpResult};
 /// Where a served page fetches a run (`{id}` is replaced by the run's id).
 pub const RUN_URL: &str = "/api/runs/{id}";
 
-/// `PATH=VALUE` as `diffsweep runs --where` reads it: a config path checked against the
-/// config, and a JSON value (`10`, `0.5`, `true`) or else a string.
+/// `PATH=VALUE` as `diffsweep runs --where` reads it: a config path and a value of the
+/// type it holds (`10`, `0.5`, `true`, or a string such as `minmax`).
 pub fn condition(text: &str) -> HttpResult<(String, Value)> {
-    let bad = |why: String| HttpError::BadRequest(format!("invalid where `{text}`: {why}"));
-    let (path, value) = text
-        .split_once('=')
-        .ok_or_else(|| bad("expected PATH=VALUE, e.g. where=T=10".into()))?;
-    let path = path.trim();
-    runner::config_path::check(path).map_err(bad)?;
-    let value = value.trim();
-    let value = serde_json::from_str(value).unwrap_or_else(|_| Value::from(value));
-    Ok((path.to_string(), value))
+    runner::config_path::condition(text)
+        .map_err(|why| HttpError::BadRequest(format!("invalid where `{text}`: {why}")))
 }
 
 /// The query of a request's query string: `where` (repeatable), `status`, `sweep`.

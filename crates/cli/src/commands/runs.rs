@@ -56,19 +56,10 @@ pub struct RunsArgs {
     store: StoreArgs,
 }
 
-/// `PATH=VALUE` as a path checked against the config and a JSON value (`10`, `0.5`,
-/// `true`, or a string).
+/// `PATH=VALUE`, checked against the config's paths and the value's type.
 fn condition(text: &str) -> anyhow::Result<(String, serde_json::Value)> {
-    let bad =
-        |why: String| anyhow::Error::new(BadInput(format!("invalid --where `{text}`: {why}")));
-    let (path, value) = text
-        .split_once('=')
-        .ok_or_else(|| bad("expected PATH=VALUE, e.g. --where T=10".into()))?;
-    let path = path.trim();
-    runner::config_path::check(path).map_err(bad)?;
-    let value = value.trim();
-    let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::from(value));
-    Ok((path.to_string(), value))
+    runner::config_path::condition(text)
+        .map_err(|why| anyhow::Error::new(BadInput(format!("invalid --where `{text}`: {why}"))))
 }
 
 /// Runs `diffsweep runs`.

@@ -178,6 +178,14 @@ fn set_adds_a_seed_and_trains_only_its_cells() {
     let (code, _, stderr) = diffsweep(&["runs", "--where", "TT=5", "--results", results]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("did you mean `T`"), "{stderr}");
+    // A value the key cannot hold is a typo, not a filter that matches nothing.
+    let (code, _, stderr) = diffsweep(&["runs", "--where", "T=five", "--results", results]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("invalid value \"five\" for `T`")
+            && stderr.contains("expected a non-negative integer"),
+        "{stderr}"
+    );
     // An override is validated like the file.
     let (code, _, stderr) = diffsweep(&["plan", &file, "--set", "T=0", "--results", results]);
     assert_eq!(code, 2, "{stderr}");

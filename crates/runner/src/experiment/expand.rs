@@ -327,7 +327,7 @@ impl Parser<'_> {
             ));
         }
 
-        let mut seen: foldhash::HashMap<&RunId, &str> =
+        let mut seen: foldhash::HashMap<&RunId, (&str, &Draft)> =
             foldhash::HashMap::with_capacity_and_hasher(cells.len(), Default::default());
         for (cell, draft) in cells.iter().zip(kept_drafts) {
             if let Err(err) = cell.config.validate() {
@@ -352,8 +352,17 @@ impl Parser<'_> {
                     .unwrap_or_default();
                 return Err(self.error(&doc, Aim::Value, format!("cell `{}`: {err}", cell.label)));
             }
-            if let Some(first) = seen.insert(&cell.id, &cell.label) {
-                let doc = draft.origin.cloned().unwrap_or_default();
+            if let Some((first, first_draft)) = seen.insert(&cell.id, (&cell.label, draft)) {
+                // Point at the value that makes this cell: its last entry the first cell
+                // does not share (`T = [10, 10]`: the second 10).
+                let doc = draft
+                    .entries
+                    .iter()
+                    .rev()
+                    .find(|e| !first_draft.entries.iter().any(|f| address(f) == address(e)))
+                    .map(|e| e.doc.clone())
+                    .or_else(|| draft.origin.cloned())
+                    .unwrap_or_default();
                 return Err(self.error(
                     &doc,
                     Aim::Value,
@@ -547,28 +556,7 @@ fn seed_of(draft: &Draft<'_>) -> u64 {
 }
 
 pub(super) fn deserialize_owned(table: toml::Table) -> std::result::Result<RunConfig, String> {
-    toml::Value::Table(table)
-        .try_into::<RunConfig>()
-        .map_err(|err| {
-            let message = err
-                .message()
-                .trim_end()
-                .replace("expected usize", "expected a non-negative integer")
-                .replace("expected u64", "expected a non-negative integer")
-                .replace("expected f64", "expected a number");
-            match variant_hint(&message) {
-                Some(hint) => format!("{message} (did you mean `{hint}`?)"),
-                None => message,
-            }
-        })
-}
-
-/// For serde's "unknown variant `cosin`, expected one of `linear`, ...", the closest variant.
-pub(super) fn variant_hint(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown variant `")?;
-    let (found, rest) = rest.split_once('`')?;
-    let candidates: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
-    config_path::suggest(found, candidates).map(str::to_string)
+    config_path::deserialize(table)
 }
 
 /// A TOML value as the user wrote it (a datetime as a datetime, not as the toml crate's

@@ -193,6 +193,8 @@ fn paths_outside_the_store_and_bad_requests_are_refused() {
         (&format!("/api/runs/{absent}"), 404),
         ("/api/runs?where=no.such.key=1", 400),
         ("/api/runs?where=T", 400),
+        ("/api/runs?where=T=ten", 400),
+        ("/runs?where=scaling=minmx", 400),
         ("/api/runs?status=exploded", 400),
         ("/api/runs?color=red", 400),
         ("/api/runs?sweep=..%2Fsecret", 404),
