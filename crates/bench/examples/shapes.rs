@@ -3,9 +3,11 @@
 //! other: best of `REPS` (default 5) rounds of 50 products, after 20 to warm up.
 //! `cargo run --example shapes -p bench -- [FILTER] [REPS]` runs the rows whose
 //! "path shape" contains FILTER; `SHAPE=rows,depth,cols,kind` adds one (kind 0: A by rows,
-//! 1: A transposed, 2: B transposed). Run two builds in turn to compare them interleaved.
+//! 1: A transposed, 2: B transposed; 3 and 4 as the epoch runs them: A by rows with the
+//! forward pass's bias and LeakyReLU, B transposed with LeakyReLU's backward pass and the
+//! packed copy, 5 the same without the packed copy). Run two builds in turn to compare them interleaved.
 use ddpm::fused::{
-    gemm::{self, Dims, Lhs, Rhs, Tiling},
+    gemm::{self, Dims, Epilogue, Lhs, Packed, Rhs, Tiling},
     isa::Isa,
 };
 use std::time::Instant;
@@ -119,7 +121,37 @@ fn main() {
             },
             2,
         ),
+        (
+            "fwd 100x100 +bias+leaky",
+            Dims {
+                rows: n,
+                depth: 100,
+                cols: 100,
+            },
+            3,
+        ),
+        (
+            "ig 100->100 +leaky'+packed",
+            Dims {
+                rows: n,
+                depth: 100,
+                cols: 100,
+            },
+            4,
+        ),
+        (
+            "ig 100->100 +leaky'",
+            Dims {
+                rows: n,
+                depth: 100,
+                cols: 100,
+            },
+            5,
+        ),
     ];
+    let bias = vec![0.01f32; 100];
+    let mut bias_grad = vec![0f32; 100];
+    let mut packed = Packed::default();
     if let Ok(c) = std::env::var("SHAPE") {
         let v: Vec<usize> = c.split(',').map(|x| x.parse().unwrap()).collect();
         shapes.push((
@@ -150,10 +182,36 @@ fn main() {
                 continue;
             }
             let _rule = gemm::use_tiling(tiling);
-            let run = |c: &mut Vec<f32>, pack: &mut Vec<f32>| match kind {
+            let mut run = |c: &mut Vec<f32>, pack: &mut Vec<f32>| match kind {
                 0 => gemm::matmul(isa, c, Lhs::Rows(&a), Rhs::Rows(&b), *d, pack),
                 1 => gemm::matmul(isa, c, Lhs::Transposed(&a), Rhs::Rows(&b), *d, pack),
-                _ => gemm::matmul(isa, c, Lhs::Rows(&a), Rhs::Transposed(&b), *d, pack),
+                2 => gemm::matmul(isa, c, Lhs::Rows(&a), Rhs::Transposed(&b), *d, pack),
+                3 => gemm::matmul_then(
+                    isa,
+                    c,
+                    Lhs::Rows(&a),
+                    Rhs::Rows(&b),
+                    *d,
+                    Epilogue::BiasLeakyRelu {
+                        bias: &bias,
+                        slope: 0.01,
+                    },
+                    pack,
+                ),
+                kind => gemm::matmul_then(
+                    isa,
+                    c,
+                    Lhs::Rows(&a),
+                    Rhs::Transposed(&b),
+                    *d,
+                    Epilogue::LeakyReluBackward {
+                        out: &b,
+                        slope: 0.01,
+                        bias_grad: &mut bias_grad,
+                        packed: (*kind == 4).then_some(&mut packed),
+                    },
+                    pack,
+                ),
             };
             for _ in 0..20 {
                 run(&mut c, &mut pack);
