@@ -2,6 +2,7 @@
 //! figures and the runs that did not complete. Everything in it is derived from the
 //! stored runs and sorted, so regenerating it gives the same text.
 
+use runner::words::{agree, counted};
 use std::fmt::Write as _;
 
 use crate::compare::{fmt_num, Comparison};
@@ -148,16 +149,19 @@ impl Document<'_> {
         if self.pending_cells > 0 {
             let _ = writeln!(
                 out,
-                "- **{} cells have no stored run yet**: this report covers only the cells above",
-                self.pending_cells
+                "- **{} no stored run yet**: this report covers only the cells above",
+                counted(self.pending_cells, "cell has", "cells have")
             );
         }
         if !self.corrupt.is_empty() {
             let _ = writeln!(
                 out,
-                "- **{} stored runs are corrupt** and left out of every table and figure (the \
-                 next sweep sets them aside and runs them again):",
-                self.corrupt.len()
+                "- **{} {} corrupt** and left out of every table and figure (the next sweep \
+                 sets {} aside and runs {} again):",
+                counted(self.corrupt.len(), "stored run", "stored runs"),
+                agree(self.corrupt.len(), "is", "are"),
+                agree(self.corrupt.len(), "it", "them"),
+                agree(self.corrupt.len(), "it", "them")
             );
             for entry in self.corrupt {
                 let _ = writeln!(out, "  - {}", entry.replace('|', "\\|"));

@@ -30,6 +30,7 @@ pub mod stats;
 pub mod sweep;
 pub mod table;
 
+use runner::words::{agree, counted};
 use std::path::{Path, PathBuf};
 
 pub use artifacts::RunArtifacts;
@@ -391,14 +392,18 @@ pub fn render(
     warnings.extend(late_warnings);
     if input.pending_cells > 0 {
         warnings.push(format!(
-            "{} cells of the experiment have no stored run yet; the report covers the others",
-            input.pending_cells
+            "{} of the experiment {} no stored run yet; the report covers the others",
+            counted(input.pending_cells, "cell", "cells"),
+            agree(input.pending_cells, "has", "have")
         ));
     }
     if !input.corrupt.is_empty() {
         warnings.push(format!(
-            "{} stored runs are corrupt and left out (the next sweep sets them aside and runs them again): {}",
-            input.corrupt.len(),
+            "{} {} corrupt and left out (the next sweep sets {} aside and runs {} again): {}",
+            counted(input.corrupt.len(), "stored run", "stored runs"),
+            agree(input.corrupt.len(), "is", "are"),
+            agree(input.corrupt.len(), "it", "them"),
+            agree(input.corrupt.len(), "it", "them"),
             input.corrupt.join("; ")
         ));
     }

@@ -36,6 +36,7 @@ pub mod provenance;
 pub mod quarantine;
 pub mod slurm;
 pub mod store;
+pub mod words;
 
 use std::path::PathBuf;
 

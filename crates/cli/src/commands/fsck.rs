@@ -2,6 +2,7 @@
 //! sha256, finds leftovers of dead processes, and with `--repair` sets bad entries aside
 //! as a sweep would.
 
+use runner::words::{agree, counted};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -70,8 +71,9 @@ pub fn run(args: FsckArgs) -> anyhow::Result<ExitCode> {
         },
         if report.quarantined > 0 {
             format!(
-                "; {} entries in quarantine (`gc --yes` deletes them)",
-                report.quarantined
+                "; {} in quarantine (`gc --yes` deletes {})",
+                counted(report.quarantined, "entry", "entries"),
+                agree(report.quarantined, "it", "them")
             )
         } else {
             String::new()

@@ -1,6 +1,7 @@
 //! `diffsweep gc`: lists, and with `--yes` removes, the runs no kept experiment refers to
 //! and the leftovers of dead processes.
 
+use runner::words::counted;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -59,11 +60,15 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
         );
     }
     outln!(
-        "{} runs and {} models no kept experiment refers to, {} leftovers and {} quarantined entries ({:.1} MB): {}",
-        garbage.runs.len(),
-        garbage.models.len(),
-        garbage.stale.len(),
-        garbage.quarantined.len(),
+        "{} and {} no kept experiment refers to, {} and {} ({:.1} MB): {}",
+        counted(garbage.runs.len(), "run", "runs"),
+        counted(garbage.models.len(), "model", "models"),
+        counted(garbage.stale.len(), "leftover", "leftovers"),
+        counted(
+            garbage.quarantined.len(),
+            "quarantined entry",
+            "quarantined entries"
+        ),
         garbage.bytes as f64 / 1e6,
         if args.yes {
             "removed"

@@ -276,7 +276,7 @@ fn gc_lists_what_an_edited_grid_left_behind_and_removes_it_on_yes() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("1 runs and 1 models no kept experiment refers to"),
+        stdout.contains("1 run and 1 model no kept experiment refers to"),
         "{stdout}"
     );
     let count = || {

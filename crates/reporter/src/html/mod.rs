@@ -14,6 +14,7 @@ pub mod inline;
 pub mod model;
 pub mod template;
 
+use runner::words::{agree, counted};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -213,14 +214,16 @@ pub fn build(
     let mut warnings = Vec::new();
     if input.pending_cells > 0 {
         warnings.push(format!(
-            "{} cells of the experiment have no stored run yet; the page covers the others",
-            input.pending_cells
+            "{} of the experiment {} no stored run yet; the page covers the others",
+            counted(input.pending_cells, "cell", "cells"),
+            agree(input.pending_cells, "has", "have")
         ));
     }
     if !input.corrupt.is_empty() {
         warnings.push(format!(
-            "{} stored runs are corrupt and left out: {}",
-            input.corrupt.len(),
+            "{} {} corrupt and left out: {}",
+            counted(input.corrupt.len(), "stored run", "stored runs"),
+            agree(input.corrupt.len(), "is", "are"),
             input.corrupt.join("; ")
         ));
     }

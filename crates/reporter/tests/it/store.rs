@@ -69,7 +69,7 @@ fn slow_report_from_a_trained_store_names_pending_cells() {
         summary
             .warnings
             .iter()
-            .any(|w| w.contains("1 cells of the experiment have no stored run")),
+            .any(|w| w.contains("1 cell of the experiment has no stored run")),
         "{:?}",
         summary.warnings
     );
@@ -77,7 +77,7 @@ fn slow_report_from_a_trained_store_names_pending_cells() {
 
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("# Report: tiny"));
-    assert!(report.contains("**1 cells have no stored run yet**"));
+    assert!(report.contains("**1 cell has no stored run yet**"));
     assert!(report.contains("- code version: `diffsweep"));
     for figure in [
         "field.png",
