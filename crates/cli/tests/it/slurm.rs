@@ -314,7 +314,7 @@ fn a_cancelled_task_shows_as_failed_and_retry_failed_trains_it_alone() {
     // and only it.
     let (code, stdout, stderr) = slurm_sweep(&file, &results, &["--retry-failed", "--wait"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stdout.contains("submitted 1 cells"), "{stdout}");
+    assert!(stdout.contains("submitted 1 cell as 1 task"), "{stdout}");
     assert!(
         stdout.contains("2 completed, 0 diverged, 0 non-finite, 0 failed"),
         "{stdout}"

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use runner::slurm::submit::{self, Request};
 use runner::slurm::{commands, CellStatus, Submission, Tracker};
+use runner::words::counted;
 use runner::{Cell, Experiment, RunStore};
 
 use super::args::SlurmArgs;
@@ -101,7 +102,7 @@ fn print_submitted(
     let arrays: Vec<String> = manifest
         .arrays
         .iter()
-        .map(|a| format!("{} ({} tasks)", a.job_id, a.len))
+        .map(|a| format!("{} ({})", a.job_id, counted(a.len, "task", "tasks")))
         .collect();
     let submitted: usize = manifest
         .arrays
@@ -109,11 +110,13 @@ fn print_submitted(
         .flat_map(|a| &manifest.tasks[a.first..a.first + a.len])
         .map(|t| t.cells.len())
         .sum();
+    let tasks = manifest.arrays.iter().map(|a| a.len).sum::<usize>();
     outln!(
-        "sweep {}: submitted {submitted} cells as {} tasks (one per model) in {} Slurm job array(s): {}; {stored} already stored, {active} already queued or running",
+        "sweep {}: submitted {} as {} (one per model) in {}: {}; {stored} already stored, {active} already queued or running",
         experiment.name,
-        manifest.arrays.iter().map(|a| a.len).sum::<usize>(),
-        manifest.arrays.len(),
+        counted(submitted, "cell", "cells"),
+        counted(tasks, "task", "tasks"),
+        counted(manifest.arrays.len(), "Slurm job array", "Slurm job arrays"),
         arrays.join(", ")
     );
     outln!("  manifest and script: {}", submission.dir.display());
