@@ -61,12 +61,12 @@ pub fn run(args: FsckArgs) -> anyhow::Result<ExitCode> {
         } else if args.repair {
             format!(
                 "{}, corrupt entries set aside",
-                problems(report.problems.len())
+                counted(report.problems.len(), "problem", "problems")
             )
         } else {
             format!(
                 "{} (run again with --repair to set corrupt entries aside)",
-                problems(report.problems.len())
+                counted(report.problems.len(), "problem", "problems")
             )
         },
         if report.quarantined > 0 {
@@ -84,12 +84,4 @@ pub fn run(args: FsckArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
-}
-
-fn problems(n: usize) -> String {
-    if n == 1 {
-        "1 problem".into()
-    } else {
-        format!("{n} problems")
-    }
 }

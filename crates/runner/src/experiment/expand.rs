@@ -63,7 +63,7 @@ impl Parser<'_> {
     pub(super) fn apply(&self, table: &mut toml::Table, entry: &Entry) -> Result<RunConfig> {
         config_path::set(table, &entry.path, entry.value.clone())
             .map_err(|message| self.error(&entry.doc, Aim::Key, message))?;
-        deserialize(table).map_err(|message| {
+        config_path::deserialize(table.clone()).map_err(|message| {
             let mut message = format!(
                 "invalid value {} for `{}`: {message}",
                 limits::shorten(&show(&entry.value)),
@@ -221,7 +221,8 @@ impl Parser<'_> {
             }
         }
 
-        let base_config = deserialize(&base).expect("the base was checked entry by entry");
+        let base_config =
+            config_path::deserialize(base.clone()).expect("the base was checked entry by entry");
         let base_leaves: foldhash::HashMap<&String, serde_json::Value> = axes
             .iter()
             .map(|path| (path, leaf_of(&base_config, path)))
@@ -234,7 +235,7 @@ impl Parser<'_> {
                 config_path::set(&mut table, &entry.path, entry.value.clone())
                     .map_err(|message| self.error(&entry.doc, Aim::Key, message))?;
             }
-            deserialize_owned(table).map_err(|message| {
+            config_path::deserialize(table).map_err(|message| {
                 self.error(draft.origin.map_or(&[][..], |d| d), Aim::Value, message)
             })
         };
@@ -522,11 +523,6 @@ impl Parser<'_> {
     }
 }
 
-pub(super) fn deserialize(table: &toml::Table) -> std::result::Result<RunConfig, String> {
-    deserialize_owned(table.clone())
-}
-
-/// [`deserialize`] of a table the caller has no further use for (no copy).
 /// Whether two product drafts have the same entries but the last, the seed of `seeds = N`.
 fn differ_in_seed_only(a: &Draft<'_>, b: &Draft<'_>) -> bool {
     let (Some((a_seed, a_rest)), Some((b_seed, b_rest))) =
@@ -553,10 +549,6 @@ fn seed_of(draft: &Draft<'_>) -> u64 {
         .as_integer()
         .expect("`seeds = N` makes integer seeds");
     u64::try_from(seed).expect("`seeds = N` makes non-negative seeds")
-}
-
-pub(super) fn deserialize_owned(table: toml::Table) -> std::result::Result<RunConfig, String> {
-    config_path::deserialize(table)
 }
 
 /// A TOML value as the user wrote it (a datetime as a datetime, not as the toml crate's
