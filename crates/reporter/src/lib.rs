@@ -222,12 +222,8 @@ pub fn render(
         Err(e) => warnings.push(format!("{heading}: {e}")),
     };
 
-    // A sweep over samplers is drawn against K instead, where T is one of the lines;
-    // against T its dozens of sampler lines would bury each other.
-    let over_samplers = sweep
-        .axes
-        .iter()
-        .any(|a| a == plot::facets::SAMPLING_STEPS_AXIS);
+    // A sweep over samplers is drawn against K instead, where T is one of the lines.
+    let over_samplers = plot::facets::against_k(sweep);
     for metric in sweep::metric_names().iter().filter(|_| !over_samplers) {
         let heading = format!("{metric} against T");
         match plot::metric::MetricFigure::new(sweep, &aggregate, metric) {

@@ -370,10 +370,7 @@ fn chart(figure: MetricFigure) -> ChartData {
 /// The metric figures of the report, against T (unless the sweep is over samplers, as
 /// the report decides) and against K, with their numbers.
 pub fn charts(sweep: &Sweep, aggregate: &Aggregate) -> Vec<ChartData> {
-    let over_samplers = sweep
-        .axes
-        .iter()
-        .any(|a| a == crate::plot::facets::SAMPLING_STEPS_AXIS);
+    let over_samplers = crate::plot::facets::against_k(sweep);
     let mut out = Vec::new();
     for metric in metric_names() {
         if !over_samplers {

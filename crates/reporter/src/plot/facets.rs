@@ -11,6 +11,28 @@ pub const PANEL_AXIS: &str = "scaling";
 /// The axis of the sampler's step count, drawn along x in a figure of its own.
 pub const SAMPLING_STEPS_AXIS: &str = "sampling.steps";
 
+/// Whether the metric figures go against the sampler's steps K instead of T: when
+/// `sampling.steps` is an axis that takes more than one value, or one value while `T`
+/// takes at most one. A sweep over samplers drawn against T would bury its dozens of
+/// sampler lines in each other; one K against several T is a figure against T.
+pub fn against_k(sweep: &Sweep) -> bool {
+    let values = |name: &str| {
+        sweep.axes.iter().any(|a| a == name).then(|| {
+            let mut seen: Vec<Option<&AxisValue>> = Vec::new();
+            for value in sweep.rows.iter().map(|row| row.axes.get(name)) {
+                if !seen.contains(&value) {
+                    seen.push(value);
+                }
+            }
+            seen.len()
+        })
+    };
+    match values(SAMPLING_STEPS_AXIS) {
+        None => false,
+        Some(k) => k > 1 || values(STEPS_AXIS).unwrap_or(0) <= 1,
+    }
+}
+
 /// The roles of a sweep's axes in a figure.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Facets {

@@ -109,7 +109,8 @@ impl MetricFigure {
     /// `metric` against the sampler's number of steps K (`sampling.steps`): one figure per
     /// value of the prediction target and clipping (when they are axes), one panel per
     /// schedule (every `schedule.*` axis and `scaling` together), one line per training T,
-    /// sampler and other axes. Empty unless `sampling.steps` is an axis.
+    /// sampler and other axes. Empty unless the sweep is drawn against K
+    /// ([`super::facets::against_k`]).
     pub fn against_sampling_steps(
         sweep: &Sweep,
         aggregate: &Aggregate,
@@ -119,6 +120,9 @@ impl MetricFigure {
         let Some(x) = find(super::facets::SAMPLING_STEPS_AXIS) else {
             return Vec::new();
         };
+        if !super::facets::against_k(sweep) {
+            return Vec::new();
+        }
         let keys: Vec<_> = aggregate.cells.iter().map(|c| c.key.clone()).collect();
         let varies = |i: usize| distinct(keys.iter().map(|k| k[i].clone())).len() > 1;
         let page: Vec<usize> = PAGE_AXES

@@ -61,6 +61,57 @@ fn metric_against_steps() {
     }
 }
 
+/// A sweep over T and the sampler's steps K with the given values, two seeds a cell.
+fn over_t_and_k(ts: &[i64], ks: &[i64]) -> reporter::Sweep {
+    use reporter::AxisValue;
+    let mut rows = Vec::new();
+    for &t in ts {
+        for &k in ks {
+            for seed in 0..2u64 {
+                let axes = [
+                    ("T", AxisValue::Int(t)),
+                    ("sampling.steps", AxisValue::Int(k)),
+                ];
+                let c = 0.1 + 1.0 / t as f64 + 0.01 * seed as f64;
+                rows.push(fixture::row(
+                    &format!("{t}-{k}-{seed}"),
+                    &axes,
+                    seed,
+                    [c; 3],
+                ));
+            }
+        }
+    }
+    let axes = ["T", "sampling.steps", "seed"].map(String::from);
+    reporter::Sweep::new("k", "T and K.", &axes, rows)
+}
+
+#[test]
+fn one_sampling_step_count_over_several_t_is_drawn_against_t() {
+    use reporter::plot::facets::against_k;
+    for (ts, ks, k) in [
+        (&[10, 100][..], &[3][..], false),
+        (&[10, 100], &[3, 10], true),
+        (&[100], &[3, 10], true),
+        (&[100], &[3], true),
+    ] {
+        let sweep = over_t_and_k(ts, ks);
+        let aggregate = aggregate(&sweep).unwrap();
+        assert_eq!(against_k(&sweep), k, "T {ts:?}, K {ks:?}");
+        let by_k = MetricFigure::against_sampling_steps(&sweep, &aggregate, "chamfer");
+        assert_eq!(by_k.len(), usize::from(k), "T {ts:?}, K {ks:?}");
+        if !k {
+            let figure = MetricFigure::new(&sweep, &aggregate, "chamfer").unwrap();
+            let points: Vec<usize> = figure.panels[0]
+                .lines
+                .iter()
+                .map(|line| line.points.len())
+                .collect();
+            assert_eq!(points, [2], "one line of both T");
+        }
+    }
+}
+
 #[test]
 fn sample_grid() {
     let sweep = fixture::sweep();
