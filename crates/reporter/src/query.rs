@@ -76,8 +76,9 @@ pub fn read(store: &RunStore, id: &runner::RunId) -> Result<Option<StoredRun>> {
     }))
 }
 
-/// The runs `query` selects, as a sweep whose axes are the config paths that differ among
-/// them (the seed aside), sorted like a report's rows.
+/// The runs `query` selects, as a sweep whose axes are the config paths its conditions
+/// name and those that differ among the selected runs (the seed aside), sorted like a
+/// report's rows.
 pub fn select(store: &RunStore, query: &RunQuery) -> Result<Sweep> {
     let mut runs = Vec::new();
     let mut seen = BTreeSet::new();
@@ -105,6 +106,11 @@ pub fn select_from<'a>(runs: impl IntoIterator<Item = &'a StoredRun>, query: &Ru
         .into_iter()
         .filter(|p| p != SEED_AXIS)
         .filter(|p| {
+            // A script that joins the answers of several queries needs what each one
+            // fixed, so a path a condition names is a column even where it is constant.
+            if query.wheres.iter().any(|(path, _)| path == p) {
+                return true;
+            }
             let mut values = selected.iter().map(|run| config_path::get(&run.config, p));
             let first = values.next().flatten();
             values.any(|v| match (v, first) {

@@ -40,7 +40,8 @@ pub enum StatusArg {
 #[derive(clap::Args, Debug)]
 pub struct RunsArgs {
     /// Only runs whose config has this value at this path, e.g. `--where T=10 --where
-    /// scaling=minmax`; repeatable.
+    /// scaling=minmax`; repeatable. The columns are these paths and the config paths
+    /// that differ among the listed runs.
     #[arg(long = "where", value_name = "PATH=VALUE")]
     wheres: Vec<String>,
     /// Only runs with this status.

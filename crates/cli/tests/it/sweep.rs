@@ -162,7 +162,14 @@ fn set_adds_a_seed_and_trains_only_its_cells() {
     ]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(csv.lines().count(), 4, "a header and three runs: {csv}");
-    assert!(csv.starts_with("run_id,seed,status,chamfer,"), "{csv}");
+    // The path the condition names is a column although every listed run has T = 5.
+    assert!(csv.starts_with("run_id,T,seed,status,chamfer,"), "{csv}");
+    assert!(
+        csv.lines()
+            .skip(1)
+            .all(|l| l.split(',').nth(1) == Some("5")),
+        "{csv}"
+    );
     let (code, json, stderr) = diffsweep(&[
         "runs",
         "--status",
