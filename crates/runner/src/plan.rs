@@ -6,8 +6,9 @@ use rayon::prelude::*;
 use crate::store::{RunStore, Status};
 use crate::Result;
 
-/// Seconds a run takes, modelled as `epochs * n * train + T * samples * sample`: one
-/// full-batch epoch touches every point once, one reverse step every sample once.
+/// Seconds a run takes, modelled as `epochs * n * train + K * samples * sample`: one
+/// full-batch epoch touches every point once, each of the sampler's K reverse steps every
+/// sample once.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CostModel {
     /// Training seconds per point per epoch.
@@ -19,13 +20,14 @@ pub struct CostModel {
 }
 
 impl Default for CostModel {
-    /// Constants measured on the 2-core development machine in the dev profile (16 runs
-    /// of `experiments/quick.toml`, one job): about 13 us per point and epoch of training
-    /// and 3.8 us per sample and reverse step.
+    /// The medians of the 16 runs of `experiments/quick.toml` (one job, dev profile) on
+    /// the 2-core Intel Xeon development machine of 2026-12-03, with the fused kernels:
+    /// about 1.4 us per point and epoch of training and 0.44 us per sample and reverse
+    /// step (the first kernels took 13 and 3.8).
     fn default() -> CostModel {
         CostModel {
-            train_per_point_epoch: 1.3e-5,
-            sample_per_point_step: 3.8e-6,
+            train_per_point_epoch: 1.4e-6,
+            sample_per_point_step: 4.4e-7,
             calibrated_from: 0,
         }
     }
@@ -54,7 +56,10 @@ impl CostModel {
                 Ok(Some((
                     record.train_seconds
                         / (config.training.epochs as f64 * config.dataset.n as f64),
-                    record.sample_seconds / (config.steps as f64 * config.sample_count() as f64),
+                    // Per step the sampler took (K, which a respaced sampler keeps
+                    // under T), as `sampling` multiplies it back.
+                    record.sample_seconds
+                        / (config.sampling_steps() as f64 * config.sample_count() as f64),
                 )))
             })
             .collect::<Result<_>>()?;

@@ -209,3 +209,32 @@ fn a_lock_held_by_a_dead_process_is_recovered() {
     let lock = store.try_lock(&id).unwrap();
     assert!(lock.is_some(), "a dead process's lock must not block");
 }
+
+#[test]
+fn costs_calibrated_on_a_stored_run_give_back_its_times() {
+    // A respaced sampler takes K = 10 of T = 100 steps: the per-step cost is per step it
+    // took, so the estimate of the same run is the time it took.
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path()).unwrap();
+    let mut config = config(0);
+    config.steps = 100;
+    config.sampling.steps = 10;
+    let id = RunId::of(&config);
+    let outcome = fake_outcome(&config);
+    let lock = store.try_lock(&id).unwrap().unwrap();
+    store
+        .write_run(&lock, &config, &Ok(outcome.clone()), Utc::now(), Utc::now())
+        .unwrap();
+    drop(lock);
+    let cost = runner::CostModel::calibrate(&store).unwrap();
+    assert_eq!(cost.calibrated_from, 1);
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b;
+    assert!(
+        close(cost.sampling(&config), outcome.sample_seconds),
+        "{cost:?}"
+    );
+    assert!(
+        close(cost.training(&config), outcome.train_seconds),
+        "{cost:?}"
+    );
+}
