@@ -101,12 +101,44 @@ impl Experiment {
         let label = format!("{file} (with --set {})", texts.join(" --set "));
         // A mistake of the file itself is reported at its own line (the edited text's
         // lines differ), found by validating the file alone only when the edit fails.
-        let mut experiment = match Experiment::parse(&doc.to_string(), Path::new(&label)) {
+        let edited = doc.to_string();
+        let mut experiment = match Experiment::parse(&edited, Path::new(&label)) {
             Ok(experiment) => experiment,
-            Err(edited) => return Err(Experiment::load(path).err().unwrap_or(edited)),
+            Err(err) => {
+                return Err(Experiment::load(path)
+                    .err()
+                    .unwrap_or_else(|| at_file_line(err, &edited, &plain.text)))
+            }
         };
         experiment.source = path.to_path_buf();
         Ok(experiment)
+    }
+}
+
+/// A mistake of the edited text, placed where the file has the same line (an override's
+/// own line, which the file does not have, gets no place: the label names the override).
+fn at_file_line(err: Error, edited: &str, file: &str) -> Error {
+    let Error::Experiment {
+        file: label,
+        location: Some((line, column)),
+        message,
+    } = err
+    else {
+        return err;
+    };
+    let text = edited.lines().nth(line - 1).unwrap_or_default();
+    let mut same = file
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !text.trim().is_empty() && *l == text);
+    let location = match (same.next(), same.next()) {
+        (Some((index, _)), None) => Some((index + 1, column)),
+        _ => None,
+    };
+    Error::Experiment {
+        file: label,
+        location,
+        message,
     }
 }
 
@@ -297,6 +329,36 @@ T = [10, 100]
         assert!(
             err.contains("e.toml:4:") && !err.contains("with --set"),
             "the file's line, not the edited text's: {err}"
+        );
+    }
+
+    /// A mistake an override makes has no line (the edited text's lines are not the
+    /// file's); one the override exposes in the file is placed at the file's line.
+    #[test]
+    fn a_mistake_after_an_edit_is_placed_in_the_file_or_nowhere() {
+        let file =
+            "name = \"b\"\nseeds = 2\n[base]\ntraining = { epochs = 5 }\n[grid]\nT = [5, 10]\n\
+                    scaling = [\"minmax\", \"standardize\"]\n[[compare]]\nname = \"c\"\n\
+                    a = { T = 10, scaling = \"minmax\" }\nb = { T = 5, scaling = \"minmax\" }\n\
+                    metric = \"mmd\"\n";
+        assert!(experiment(file, &[]).is_ok());
+        let err = experiment(file, &["T=abc"]).unwrap_err().to_string();
+        assert!(
+            err.contains("e.toml (with --set T=abc): invalid value \"abc\" for `T`"),
+            "{err}"
+        );
+        let err = experiment(file, &["training.epochs=0"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("e.toml (with --set training.epochs=0): ") && err.contains("epochs"),
+            "{err}"
+        );
+        // Without T = 10, the comparison's `a` (line 10 of the file) matches no cell.
+        let err = experiment(file, &["T=5"]).unwrap_err().to_string();
+        assert!(
+            err.contains("e.toml (with --set T=5):10:") && err.contains("matches no cell"),
+            "{err}"
         );
     }
 }
