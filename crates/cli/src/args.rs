@@ -44,6 +44,19 @@ impl StoreArgs {
     pub fn open(&self) -> anyhow::Result<RunStore> {
         crate::paths::open_store(&self.results)
     }
+
+    /// Opens a store that must exist already: the commands that only read or tidy one
+    /// (`runs`, `fsck`, `gc`) take a folder that is not there for a mistyped path, where
+    /// answering "0 runs" would hide it.
+    pub fn open_existing(&self) -> anyhow::Result<RunStore> {
+        if !self.results.exists() {
+            return Err(anyhow::Error::new(crate::bad_input::BadInput(format!(
+                "--results {}: no such folder, so no store there to read",
+                self.results.display()
+            ))));
+        }
+        self.open()
+    }
 }
 
 /// Reads and validates an experiment file with its `--set` overrides.

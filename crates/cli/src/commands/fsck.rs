@@ -9,7 +9,6 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::args::StoreArgs;
-use crate::bad_input::BadInput;
 
 /// Arguments of `diffsweep fsck`.
 #[derive(clap::Args, Debug)]
@@ -24,13 +23,7 @@ pub struct FsckArgs {
 
 /// Runs `diffsweep fsck`: exit 0 when the store is sound, 1 when something is wrong.
 pub fn run(args: FsckArgs) -> anyhow::Result<ExitCode> {
-    if !args.store.results.is_dir() {
-        return Err(anyhow::Error::new(BadInput(format!(
-            "--results {} is not a store folder",
-            args.store.results.display()
-        ))));
-    }
-    let store = args.store.open()?;
+    let store = args.store.open_existing()?;
     let started = Instant::now();
     let report = runner::fsck::check(&store, args.repair)
         .with_context(|| format!("cannot check the store {}", args.store.results.display()))?;

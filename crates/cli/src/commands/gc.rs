@@ -29,7 +29,7 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|file| load_experiment(file, &[]))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let store = args.store.open()?;
+    let store = args.store.open_existing()?;
     let garbage = runner::gc::collect(&store, &keep, args.yes)
         .with_context(|| format!("cannot clean {}", args.store.results.display()))?;
     let verb = if args.yes { "removed" } else { "would remove" };

@@ -70,7 +70,7 @@ pub fn run(args: RunsArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|w| condition(w))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let store = args.store.open()?;
+    let store = args.store.open_existing()?;
     if let Some(name) = &args.sweep {
         store
             .sweep_index(name)

@@ -269,6 +269,22 @@ fn a_results_path_that_is_a_file_is_refused_by_every_command() {
 }
 
 #[test]
+fn a_results_path_that_does_not_exist_is_refused_by_the_commands_that_only_read_it() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let missing = dir.path().join("no-store");
+    let results = missing.to_str().unwrap();
+    let experiment = concat!(env!("CARGO_MANIFEST_DIR"), "/../../experiments/quick.toml");
+    for args in [
+        vec!["runs", "--results", results],
+        vec!["fsck", "--results", results],
+        vec!["gc", "--keep", experiment, "--results", results],
+    ] {
+        refused(&args, &["no-store", "no such folder"]);
+    }
+    assert!(!missing.exists(), "refusing it created nothing");
+}
+
+#[test]
 fn serve_refuses_a_store_that_is_missing_or_a_file_and_bad_addresses() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let missing = dir.path().join("no-store");
