@@ -110,9 +110,9 @@ impl Document<'_> {
         let count = |status: RunStatus| sweep.rows.iter().filter(|r| r.status == status).count();
         let _ = writeln!(
             out,
-            "- {} cells, {} runs: {} completed, {} diverged, {} non-finite, {} failed",
-            sweep.cells().len(),
-            sweep.rows.len(),
+            "- {}, {}: {} completed, {} diverged, {} non-finite, {} failed",
+            counted(sweep.cells().len(), "cell", "cells"),
+            counted(sweep.rows.len(), "run", "runs"),
             count(RunStatus::Completed),
             count(RunStatus::Diverged),
             count(RunStatus::NonFinite),
@@ -128,7 +128,10 @@ impl Document<'_> {
             minutes(sweep.total_seconds()),
             minutes(sweep.training_seconds()),
             if models < sweep.rows.len() {
-                format!(" for {models} models, each counted once")
+                format!(
+                    " for {}, each counted once",
+                    counted(models, "model", "models")
+                )
             } else {
                 String::new()
             },
@@ -225,16 +228,16 @@ impl Document<'_> {
             );
             let _ = writeln!(
                 out,
-                "- a: {} over {} seeds{}",
+                "- a: {} over {}{}",
                 fmt_estimate(&c.a),
-                c.a.n,
+                counted(c.a.n, "seed", "seeds"),
                 failed_note(c.failures_a)
             );
             let _ = writeln!(
                 out,
-                "- b: {} over {} seeds{}",
+                "- b: {} over {}{}",
                 fmt_estimate(&c.b),
-                c.b.n,
+                counted(c.b.n, "seed", "seeds"),
                 failed_note(c.failures_b)
             );
             match &c.difference {

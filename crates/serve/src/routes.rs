@@ -52,12 +52,16 @@ impl AppState {
         let input = reporter::from_store::load(&self.store, &experiment)?;
         let page = if input.sweep.rows.is_empty() {
             crate::pages::message(
-                &format!("{name}: no stored run yet"),
-                &format!(
-                    "None of the {} cells of `{name}` has a stored run yet; this page shows the report once one has.",
-                    index.cells.len()
-                ),
-            )
+                    &format!("{name}: no stored run yet"),
+                    &match index.cells.len() {
+                    1 => format!(
+                        "The one cell of `{name}` has no stored run yet; this page shows the report once it has."
+                    ),
+                    n => format!(
+                        "None of the {n} cells of `{name}` has a stored run yet; this page shows the report once one has."
+                    ),
+                },
+                )
         } else {
             let options = reporter::html::PageOptions {
                 run_url: Some(crate::runs::RUN_URL.to_string()),

@@ -102,10 +102,10 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         rows.push(row);
     }
     outln!(
-        "experiment {} ({}): {} cells over {}",
+        "experiment {} ({}): {} over {}",
         experiment.name,
         args.experiment.file.display(),
-        experiment.len(),
+        runner::words::counted(experiment.len(), "cell", "cells"),
         experiment.axes.join(", ")
     );
     print_table(&header, &rows);

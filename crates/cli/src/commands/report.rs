@@ -48,10 +48,10 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot write the report of `{}`", experiment.name))?;
 
     outln!(
-        "{}: {} cells, {} runs ({} diverged or failed)",
+        "{}: {}, {} ({} diverged or failed)",
         summary.report.display(),
-        summary.cells,
-        summary.runs,
+        runner::words::counted(summary.cells, "cell", "cells"),
+        runner::words::counted(summary.runs, "run", "runs"),
         summary.failures
     );
     for comparison in &summary.comparisons {

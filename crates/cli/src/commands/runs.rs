@@ -128,7 +128,8 @@ pub fn run(args: RunsArgs) -> anyhow::Result<ExitCode> {
                     .collect();
                 writeln!(stdout, "{}", line.join("  ").trim_end())?;
             }
-            writeln!(stdout, "{} runs", table.height())?;
+            let count = runner::words::counted(table.height(), "run", "runs");
+            writeln!(stdout, "{count}")?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -98,9 +98,9 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
         .map(|(title, lines)| format!("{} {title}", lines.len()))
         .collect();
     outln!(
-        "sweep {}: {} cells: {}",
+        "sweep {}: {}: {}",
         experiment.name,
-        experiment.len(),
+        runner::words::counted(experiment.len(), "cell", "cells"),
         counts.join(", ")
     );
     if let Some(error) = tracker.queue_error() {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use runner::executor::CellOutcome;
 use runner::plan::format_seconds;
+use runner::words::counted;
 use runner::{DisplayMode, Executor, Status, SweepDisplay, SweepIndex};
 
 use crate::args::{jobs_or_cores, ExperimentArgs};
@@ -90,19 +91,19 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let completed = report.with_status(Status::Completed);
     let failures = report.failures();
     outln!(
-        "sweep {}: {} cells, {} run, {} already stored, in {} (store: {})",
+        "sweep {}: {}, {} run, {} already stored, in {} (store: {})",
         experiment.name,
-        report.cells.len(),
+        counted(report.cells.len(), "cell", "cells"),
         report.trained(),
         report.cached(),
         format_seconds(report.elapsed.as_secs_f64()),
         store.root().display()
     );
     outln!(
-        "  {} models trained and {} loaded from the store for {} evaluations (each cell sampled and scored)",
-        report.models_trained,
+        "  {} trained and {} loaded from the store for {} (each cell sampled and scored)",
+        counted(report.models_trained, "model", "models"),
         report.models_loaded,
-        report.trained()
+        counted(report.trained(), "evaluation", "evaluations")
     );
     outln!(
         "  {} completed, {} diverged, {} non-finite, {} failed",
@@ -128,14 +129,11 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
             }
         }
         outln!(
-            "non-finite samples in {} cells (kept as results; deterministic, so not retried):",
-            cells.len()
+            "non-finite samples in {} (kept as results; deterministic, so not retried):",
+            counted(cells.len(), "cell", "cells")
         );
         for (label, count) in &cells {
-            outln!(
-                "  {label}  ({count} seed{})",
-                if *count == 1 { "" } else { "s" }
-            );
+            outln!("  {label}  ({})", counted(*count, "seed", "seeds"));
         }
     }
     if !diverged.is_empty() {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use runner::words::counted;
 use runner::{Cell, Executor, Record, RunStore, Silent};
 
 use crate::args::{jobs_or_cores, load_experiment, StoreArgs};
@@ -105,8 +106,8 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         .map(|i| cells[i].clone())
         .collect();
     outln!(
-        "verifying {k} of {} runs of `{}` (--seed {seed}), retrained into a temporary store",
-        cells.len(),
+        "verifying {k} of {} of `{}` (--seed {seed}), retrained into a temporary store",
+        counted(cells.len(), "run", "runs"),
         experiment.name
     );
 
@@ -203,10 +204,16 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if mismatches == 0 {
-        outln!("all {k} runs reproduced bit for bit");
+        match k {
+            1 => outln!("the 1 run reproduced bit for bit"),
+            _ => outln!("all {k} runs reproduced bit for bit"),
+        }
         Ok(ExitCode::SUCCESS)
     } else {
-        outln!("{mismatches} of {k} runs did not reproduce");
+        outln!(
+            "{mismatches} of {} did not reproduce",
+            counted(k, "run", "runs")
+        );
         Ok(ExitCode::FAILURE)
     }
 }

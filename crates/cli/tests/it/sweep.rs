@@ -302,3 +302,53 @@ fn gc_lists_what_an_edited_grid_left_behind_and_removes_it_on_yes() {
         .count();
     assert_eq!(models, 1, "the kept run's model stays");
 }
+
+#[test]
+fn counts_of_one_take_the_singular() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = write(
+        dir.path(),
+        "one.toml",
+        "name = \"one\"\nseeds = 1\n[base]\ndataset = { n = 40 }\ntraining = { epochs = 5 }\n",
+    );
+    let results = dir.path().join("results");
+    let results = results.to_str().expect("utf-8 path");
+    let (code, stdout, stderr) = diffsweep(&["sweep", &file, "--results", results, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("sweep one: 1 cell, 1 run, 0 already stored"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 model trained and 0 loaded from the store for 1 evaluation"),
+        "{stdout}"
+    );
+    for (args, needle) in [
+        (vec!["status", &file], "sweep one: 1 cell: 1 done"),
+        (vec!["plan", &file], "): 1 cell over seed"),
+        (vec!["runs"], "\n1 run\n"),
+        (vec!["fsck"], ": 1 run, 1 model, "),
+        (
+            vec![
+                "report",
+                &file,
+                "--out",
+                dir.path().join("report").to_str().unwrap(),
+            ],
+            ": 1 cell, 1 run (",
+        ),
+    ] {
+        let mut args = args;
+        args.extend(["--results", results]);
+        let (code, stdout, stderr) = diffsweep(&args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        assert!(
+            stdout.contains(needle),
+            "{args:?}: `{needle}` not in {stdout}"
+        );
+        assert!(
+            !stdout.contains(" 1 cells") && !stdout.contains(" 1 runs"),
+            "{stdout}"
+        );
+    }
+}

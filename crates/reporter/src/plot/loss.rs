@@ -91,7 +91,10 @@ impl LossFigure {
                 if !points.is_empty() {
                     // A panel's only series still gets a legend entry saying what it is.
                     let label = if label.is_empty() {
-                        format!("mean of {} seeds", runs.len())
+                        format!(
+                            "mean of {}",
+                            runner::words::counted(runs.len(), "seed", "seeds")
+                        )
                     } else {
                         label
                     };

@@ -136,9 +136,9 @@ fn summarize(
             .count()
     };
     outln!(
-        "sweep {}: {} cells followed for {}: {} completed, {} diverged, {} non-finite, {} failed{}",
+        "sweep {}: {} followed for {}: {} completed, {} diverged, {} non-finite, {} failed{}",
         experiment.name,
-        cells.len(),
+        runner::words::counted(cells.len(), "cell", "cells"),
         runner::plan::format_seconds(elapsed.as_secs_f64()),
         with(Status::Completed),
         with(Status::Diverged),

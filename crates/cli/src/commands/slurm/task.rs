@@ -89,7 +89,7 @@ pub fn task(args: TaskArgs) -> anyhow::Result<ExitCode> {
     handle_signals(manifest.options.requeue())?;
 
     outln!(
-        "diffsweep {} slurm task: job {} (array {} index {index}), task {k} of {}: model {}, {} cells, on {}",
+        "diffsweep {} slurm task: job {} (array {} index {index}), task {k} of {}: model {}, {}, on {}",
         env!("CARGO_PKG_VERSION"),
         std::env::var("SLURM_JOB_ID").unwrap_or_else(|_| "-".into()),
         std::env::var("SLURM_ARRAY_JOB_ID").unwrap_or_else(|_| "-".into()),
@@ -98,7 +98,7 @@ pub fn task(args: TaskArgs) -> anyhow::Result<ExitCode> {
             .first()
             .map(|c| runner::ModelId::of(&c.config).short().to_string())
             .unwrap_or_default(),
-        cells.len(),
+        runner::words::counted(cells.len(), "cell", "cells"),
         runner::Host::current().hostname
     );
     let mut executor = Executor::new(1).map_err(classify)?;
