@@ -8,7 +8,7 @@ use ddpm::{
 };
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::bad_input::BadInput;
+use crate::bad_input::{classify, BadInput};
 
 /// Arguments of `diffsweep train`. Unset flags keep the value of `--config`, or the post's
 /// defaults.
@@ -149,9 +149,7 @@ fn resolve(args: &TrainArgs) -> anyhow::Result<RunConfig> {
                     path.display()
                 )))
             })?;
-            toml::from_str(&text).map_err(|e| {
-                anyhow::Error::new(BadInput(format!("{}: {}", path.display(), e.message())))
-            })?
+            runner::parse_run_config(&text, path).map_err(classify)?
         }
         None => RunConfig::default(),
     };

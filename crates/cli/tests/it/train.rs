@@ -64,3 +64,27 @@ fn invalid_noise_is_rejected() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("`--noise`"), "{stderr}");
 }
+
+#[test]
+fn a_config_file_with_a_mistake_is_rejected_at_its_line() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let config = dir.path().join("run.toml");
+    std::fs::write(&config, "T = 10\n[training]\nepochs = 20\nlrr = 0.1\n").unwrap();
+    let (code, stdout, stderr) = diffsweep(&["train", "--config", config.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty(), "printed {stdout}");
+    assert!(
+        stderr.contains(
+            "run.toml:4:1: unknown config key `training.lrr` (did you mean `training.lr`?)"
+        ),
+        "{stderr}"
+    );
+    // A config file is an experiment's [base] without its header.
+    std::fs::write(&config, "[base]\nT = 10\n").unwrap();
+    let (code, _, stderr) = diffsweep(&["train", "--config", config.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("run.toml:1:2: `base` belongs to an experiment file"),
+        "{stderr}"
+    );
+}

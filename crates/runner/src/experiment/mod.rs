@@ -295,6 +295,7 @@ mod expand;
 mod index;
 mod overrides;
 mod parse;
+mod run_config_file;
 
 use expand::{axis_order, label_of};
 
@@ -322,6 +323,19 @@ fn with_raw<T>(
     source: &Path,
     then: impl FnOnce(&Parser<'_>, Raw) -> Result<T>,
 ) -> Result<T> {
+    with_parser(text, source, |parser| {
+        let raw = parser.read()?;
+        then(parser, raw)
+    })
+}
+
+/// Parses `text` as TOML (a syntax error at its line) and hands a parser over it to
+/// `then`.
+fn with_parser<T>(
+    text: &str,
+    source: &Path,
+    then: impl FnOnce(&Parser<'_>) -> Result<T>,
+) -> Result<T> {
     let file = source.display().to_string();
     let doc = ImDocument::parse(text.to_string()).map_err(|err| Error::Experiment {
         file: file.clone(),
@@ -336,8 +350,8 @@ fn with_raw<T>(
         text,
         doc: &doc,
     };
-    let raw = parser.read()?;
-    then(&parser, raw)
+    then(&parser)
 }
 
 pub use index::{SweepCell, SweepIndex};
+pub use run_config_file::parse_run_config;

@@ -1,0 +1,122 @@
+//! A run config on its own, as `diffsweep train --config` reads it: the `[base]` table of
+//! an experiment file as a file of its own, each mistake reported at its line and column
+//! with what is allowed, as in an experiment file.
+
+use std::path::Path;
+
+use ddpm::RunConfig;
+
+use super::with_parser;
+use crate::location::{Aim, Segment};
+use crate::{config_path, Result};
+
+/// The top-level keys of an experiment file, which a run config does not have.
+const EXPERIMENT_KEYS: [&str; 11] = [
+    "name",
+    "description",
+    "seeds",
+    "base",
+    "grid",
+    "zip",
+    "exclude",
+    "include",
+    "compare",
+    "report",
+    "slurm",
+];
+
+/// The run config `text` describes (nested tables or dotted keys; keys left out keep the
+/// post's defaults), read as `source`. Ranges and the rules between keys are
+/// [`RunConfig::validate`]'s, which the caller runs once its own changes are made.
+pub fn parse_run_config(text: &str, source: &Path) -> Result<RunConfig> {
+    with_parser(text, source, |parser| {
+        if let Some((key, _)) = parser
+            .doc
+            .as_table()
+            .iter()
+            .find(|(key, _)| EXPERIMENT_KEYS.contains(key))
+        {
+            return Err(parser.error(
+                &[Segment::Key(key.to_string())],
+                Aim::Key,
+                format!(
+                    "`{key}` belongs to an experiment file (for `diffsweep sweep`): a run config \
+                     is what an experiment's [base] table holds, without the [base] header"
+                ),
+            ));
+        }
+        let entries = parser.flatten(parser.doc.as_table(), &Vec::new(), "")?;
+        let mut table = config_path::to_table(&RunConfig::default());
+        let mut config = RunConfig::default();
+        for entry in &entries {
+            config = parser.apply(&mut table, entry)?;
+        }
+        Ok(config)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+
+    fn error(text: &str) -> String {
+        match parse_run_config(text, Path::new("c.toml")) {
+            Err(err @ Error::Experiment { .. }) => err.to_string(),
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_config_file_reads_like_an_experiments_base() {
+        let config = parse_run_config(
+            "T = 10\nscaling = \"standardize\"\n[training]\nepochs = 20\n[schedule]\nkind = \"cosine\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(config.steps, 10);
+        assert_eq!(config.training.epochs, 20);
+        assert_eq!(config.scaling, ddpm::Scaling::Standardize);
+        assert_eq!(config.schedule.kind, ddpm::ScheduleKind::Cosine);
+        let dotted =
+            parse_run_config("T = 10\ntraining.epochs = 20\n", Path::new("c.toml")).unwrap();
+        assert_eq!(dotted.training.epochs, 20);
+        assert_eq!(
+            parse_run_config("", Path::new("c.toml")).unwrap(),
+            RunConfig::default()
+        );
+    }
+
+    #[test]
+    fn each_mistake_is_placed_at_its_line_with_what_is_allowed() {
+        let err = error("T = 10\n[training]\nepochs = 20\nlrr = 0.1\n");
+        assert!(
+            err.starts_with("c.toml:4:1: ")
+                && err.contains("`training.lrr`")
+                && err.contains("did you mean `training.lr`"),
+            "{err}"
+        );
+        let err = error("T = 10\nscaling = \"minmx\"\n");
+        assert!(
+            err.starts_with("c.toml:2:11: ")
+                && err.contains("did you mean `minmax`")
+                && err.contains("allowed: minmax, standardize, none"),
+            "{err}"
+        );
+        let err = error("T = \"ten\"\n");
+        assert!(
+            err.starts_with("c.toml:1:5: ") && err.contains("`T`"),
+            "{err}"
+        );
+        let err = error("[base]\nT = 10\n");
+        assert!(
+            err.starts_with("c.toml:1:2: `base` belongs to an experiment file"),
+            "{err}"
+        );
+        let err = error("T = [10\n");
+        assert!(
+            err.starts_with("c.toml:") && err.contains("invalid TOML"),
+            "{err}"
+        );
+    }
+}
