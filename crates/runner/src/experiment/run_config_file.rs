@@ -6,24 +6,9 @@ use std::path::Path;
 
 use ddpm::RunConfig;
 
-use super::with_parser;
+use super::{with_parser, TOP_LEVEL_KEYS};
 use crate::location::{Aim, Segment};
 use crate::{config_path, Result};
-
-/// The top-level keys of an experiment file, which a run config does not have.
-const EXPERIMENT_KEYS: [&str; 11] = [
-    "name",
-    "description",
-    "seeds",
-    "base",
-    "grid",
-    "zip",
-    "exclude",
-    "include",
-    "compare",
-    "report",
-    "slurm",
-];
 
 /// The run config `text` describes (nested tables or dotted keys; keys left out keep the
 /// post's defaults), read as `source`. Ranges and the rules between keys are
@@ -34,7 +19,7 @@ pub fn parse_run_config(text: &str, source: &Path) -> Result<RunConfig> {
             .doc
             .as_table()
             .iter()
-            .find(|(key, _)| EXPERIMENT_KEYS.contains(key))
+            .find(|(key, _)| TOP_LEVEL_KEYS.contains(key))
         {
             return Err(parser.error(
                 &[Segment::Key(key.to_string())],
