@@ -75,6 +75,24 @@ pub fn leaf_paths() -> Vec<String> {
     out
 }
 
+/// The paths of `config` whose values its run never reads, each with that value: what
+/// [`RunConfig::canonical`] resets because the chosen schedule or sampler ignores it (a
+/// DDIM `eta` under DPM-Solver++, a cosine offset under a linear schedule), so that the
+/// run's identity leaves it out. Values canonical form only rewrites in another spelling
+/// (`sampling.steps = T` as 0, `n_samples = n` as 0) are not ignored and not listed.
+pub fn ignored(config: &RunConfig) -> Vec<(String, serde_json::Value)> {
+    let given = to_json(config);
+    let canonical = to_json(&config.canonical());
+    leaf_paths()
+        .into_iter()
+        .filter(|path| path != "sampling.steps" && path != "sampling.n_samples")
+        .filter_map(|path| {
+            let value = get(&given, &path)?;
+            (Some(value) != get(&canonical, &path)).then(|| (path, value.clone()))
+        })
+        .collect()
+}
+
 /// A config as a TOML table, the form paths are set in, with every key written out
 /// ([`OMITTED_AT_DEFAULT`] included).
 pub fn to_table(config: &RunConfig) -> toml::Table {
@@ -322,6 +340,39 @@ mod tests {
         assert!(paths.contains(&"schedule.kind".to_string()));
         assert!(paths.contains(&"training.epochs".to_string()));
         assert!(!paths.contains(&"schedule".to_string()));
+    }
+
+    #[test]
+    fn the_values_a_run_ignores_are_listed_with_what_was_given() {
+        use ddpm::{SamplerMethod, ScheduleKind, Spacing};
+        let mut config = RunConfig::default();
+        assert_eq!(ignored(&config), []);
+        // Other spellings of the same run are not ignored values.
+        config.sampling.steps = config.steps;
+        config.sampling.n_samples = config.dataset.n;
+        assert_eq!(ignored(&config), []);
+        config.sampling.method = SamplerMethod::DpmSolverPp2m;
+        config.sampling.eta = 0.5;
+        config.schedule.kind = ScheduleKind::Linear;
+        config.schedule.cosine_s = 0.1;
+        // Every step visited: the spacing picks nothing.
+        config.sampling.spacing = Spacing::Trailing;
+        let paths: Vec<(String, serde_json::Value)> = ignored(&config);
+        assert_eq!(
+            paths,
+            [
+                ("sampling.eta".to_string(), serde_json::json!(0.5)),
+                (
+                    "sampling.spacing".to_string(),
+                    serde_json::json!("trailing")
+                ),
+                ("schedule.cosine_s".to_string(), serde_json::json!(0.1)),
+            ]
+        );
+        // DDIM reads eta, and a respaced sampler its spacing.
+        config.sampling.method = SamplerMethod::Ddim;
+        config.sampling.steps = 5;
+        assert_eq!(ignored(&config).len(), 1, "{:?}", ignored(&config));
     }
 
     #[test]

@@ -123,6 +123,29 @@ fn parse_choice<T: DeserializeOwned + Serialize>(
     })
 }
 
+/// Why the run does not read the value at `path` (one of [`runner::config_path::ignored`]).
+fn reason_ignored(path: &str, config: &RunConfig) -> String {
+    fn name(value: impl Serialize) -> String {
+        serde_json::to_value(value)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+    match path {
+        "sampling.eta" | "sampling.variance" => format!(
+            "the {} sampler does not use it",
+            name(config.sampling.method)
+        ),
+        "sampling.clip_quantile" => "only dynamic clipping uses it".into(),
+        "sampling.spacing" => "every step is taken, so none is picked".into(),
+        schedule if schedule.starts_with("schedule.") => format!(
+            "the {} schedule does not use it",
+            name(config.schedule.kind)
+        ),
+        _ => "nothing reads it".into(),
+    }
+}
+
 /// The flag a config key is set by, for error messages.
 fn flag_of(key: &str) -> String {
     match key {
@@ -134,6 +157,8 @@ fn flag_of(key: &str) -> String {
         "sampling.n_samples" => "`--samples`".into(),
         "sampling.steps" => "`--sampling-steps`".into(),
         "sampling.eta" => "`--eta`".into(),
+        "sampling.spacing" => "`--spacing`".into(),
+        "sampling.variance" => "`--variance`".into(),
         "schedule.zero_terminal_snr" => "`--zero-terminal-snr`".into(),
         "schedule.zero_terminal_snr_exact" => "`--zero-terminal-snr-exact`".into(),
         other => format!("`{other}` (from --config)"),
@@ -242,6 +267,15 @@ fn resolve(args: &TrainArgs) -> anyhow::Result<RunConfig> {
 /// Runs `diffsweep train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let config = resolve(&args)?;
+    // A value the run never reads (DDIM's eta under another sampler, a schedule's unused
+    // parameter) is said so, not silently dropped.
+    for (path, value) in runner::config_path::ignored(&config) {
+        eprintln!(
+            "warning: {} = {value} has no effect on this run: {}",
+            flag_of(&path),
+            reason_ignored(&path, &config)
+        );
+    }
     // The output file is opened before training, so a bad path costs nothing.
     let mut samples_file = match &args.samples_csv {
         Some(path) => Some(std::fs::File::create(path).map_err(|err| {
