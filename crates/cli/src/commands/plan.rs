@@ -91,7 +91,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 } else {
                     0.0
                 };
-                let estimate = train + cost.sampling(&cell.config);
+                let estimate = train + cost.evaluation(&cell.config);
                 seconds += estimate;
                 ("pending".to_string(), format_seconds(estimate))
             }
@@ -112,7 +112,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let basis = if cost.calibrated_from > 0 {
         format!("timed from {} stored runs", cost.calibrated_from)
     } else {
-        "built-in per-epoch costs; no stored runs to time yet".to_string()
+        "built-in costs; no stored runs to time yet".to_string()
     };
     outln!(
         "{stored} stored, {failed} failed, {pending} pending: about {} of compute, {} on {jobs} worker(s) ({basis})",

@@ -230,7 +230,10 @@ fn costs_calibrated_on_a_stored_run_give_back_its_times() {
     assert_eq!(cost.calibrated_from, 1);
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b;
     assert!(
-        close(cost.sampling(&config), outcome.sample_seconds),
+        close(
+            cost.evaluation(&config),
+            outcome.sample_seconds + outcome.metric_seconds
+        ),
         "{cost:?}"
     );
     assert!(
