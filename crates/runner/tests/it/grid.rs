@@ -246,3 +246,21 @@ fn the_documented_example_is_valid() {
     assert_eq!(experiment.compare.len(), 2);
     assert!(experiment.report.featured.is_some());
 }
+
+/// Every TOML example of the documentation is an experiment file that parses.
+#[test]
+fn the_documentations_toml_examples_are_valid_experiment_files() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let mut examples = 0;
+    for doc in ["README.md", "experiments/README.md"] {
+        let text = std::fs::read_to_string(format!("{root}/{doc}")).unwrap();
+        for (i, block) in text.split("```toml\n").skip(1).enumerate() {
+            let example = block.split("```").next().unwrap();
+            if let Err(err) = parse(example) {
+                panic!("the TOML example {} of {doc}: {err}", i + 1);
+            }
+            examples += 1;
+        }
+    }
+    assert!(examples >= 2, "found {examples} examples");
+}
