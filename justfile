@@ -12,9 +12,12 @@ default:
     @just --list
 
 # Train every pending cell of an experiment, then write its report (exit code: the sweep's).
+# The report gets the sweep's `--set` overrides, so it is the report of what was swept.
 sweep FILE *FLAGS:
     status=0; cargo run --bin diffsweep -- sweep {{FILE}} --results {{results}} {{FLAGS}} || status=$?; \
-    cargo run --bin diffsweep -- report {{FILE}} --results {{results}}; exit $status
+    sets=(); set -- {{FLAGS}}; \
+    while [ $# -gt 0 ]; do case "$1" in --set) sets+=(--set "${2-}"); shift $(( $# > 1 ? 2 : 1 )); continue;; --set=*) sets+=("$1");; esac; shift; done; \
+    cargo run --bin diffsweep -- report {{FILE}} --results {{results}} "${sets[@]}"; exit $status
 
 # Show an experiment's cells, which are cached, and an estimated time.
 plan FILE:
