@@ -87,6 +87,11 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                     cell.label
                 ),
             ),
+            // A process holding the run's lock is training or sampling it now.
+            CellStatus::Pending if store.is_locked(&cell.id).unwrap_or(false) => push(
+                "running",
+                format!("{id}  {}  (being evaluated: its lock is held)", cell.label),
+            ),
             CellStatus::Pending => push("pending", format!("{id}  {}", cell.label)),
         }
     }

@@ -55,6 +55,23 @@ impl RunStore {
         self.acquire(id, false)
     }
 
+    /// Whether a process holds the lock of run `id` now (it is evaluating the run), seen
+    /// without changing the store: no lock file is made, and a stale one is left as is.
+    pub fn is_locked(&self, id: &RunId) -> Result<bool> {
+        let path = self.runs_dir().join(format!("{id}.lock"));
+        let file = match OpenOptions::new().write(true).open(&path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(err) => return Err(Error::io("cannot open", &path, err)),
+        };
+        match file.try_lock() {
+            // Closing the file lets go of the lock this look took.
+            Ok(()) => Ok(false),
+            Err(TryLockError::WouldBlock) => Ok(true),
+            Err(TryLockError::Error(err)) => Err(Error::io("cannot lock", path, err)),
+        }
+    }
+
     /// Takes the lock of run `id`, waiting while another process holds it.
     pub fn lock(&self, id: &RunId) -> Result<RunLock> {
         Ok(self

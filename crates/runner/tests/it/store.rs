@@ -241,3 +241,23 @@ fn costs_calibrated_on_a_stored_run_give_back_its_times() {
         "{cost:?}"
     );
 }
+
+#[test]
+fn a_held_run_lock_is_seen_without_changing_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path()).unwrap();
+    let id = RunId::of(&config(4));
+    let lock_file = dir.path().join(format!("runs/{id}.lock"));
+    assert!(!store.is_locked(&id).unwrap());
+    assert!(!lock_file.exists(), "looking made no lock file");
+    let lock = store.try_lock(&id).unwrap().unwrap();
+    assert!(store.is_locked(&id).unwrap());
+    // Looking did not take the lock from its holder.
+    assert!(store.try_lock(&id).unwrap().is_none());
+    drop(lock);
+    assert!(!store.is_locked(&id).unwrap());
+    // A lock file a dead process left behind is not a held lock, and stays.
+    std::fs::write(&lock_file, "").unwrap();
+    assert!(!store.is_locked(&id).unwrap());
+    assert!(lock_file.exists());
+}
