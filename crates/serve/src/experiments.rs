@@ -1,5 +1,5 @@
 //! The store's experiments and how far each has got: every sweep index, and for each its
-//! cells counted as done, non-finite, failed, corrupt or pending (from [`Cache`], so a
+//! cells counted as done, non-finite, failed, corrupt, running or pending (from [`Cache`], so a
 //! page can poll it every few seconds while a sweep runs).
 
 use runner::RunStore;
@@ -27,7 +27,9 @@ pub struct Progress {
     pub failed: usize,
     /// Cells whose record is corrupt.
     pub corrupt: usize,
-    /// Cells with no stored run yet (queued, running or not started).
+    /// Cells with no stored run whose lock a process holds: being trained or sampled.
+    pub running: usize,
+    /// Cells with no stored run and no process on them (queued or not started).
     pub pending: usize,
 }
 
@@ -43,6 +45,7 @@ pub fn progress(cache: &Cache, store: &RunStore, name: &str) -> HttpResult<Progr
         non_finite: 0,
         failed: 0,
         corrupt: 0,
+        running: 0,
         pending: 0,
     };
     for cell in &index.cells {
@@ -51,6 +54,7 @@ pub fn progress(cache: &Cache, store: &RunStore, name: &str) -> HttpResult<Progr
             Some(CellState::NonFinite) => progress.non_finite += 1,
             Some(CellState::Failed) => progress.failed += 1,
             Some(CellState::Corrupt) => progress.corrupt += 1,
+            None if store.is_locked(&cell.run_id).unwrap_or(false) => progress.running += 1,
             None => progress.pending += 1,
         }
     }

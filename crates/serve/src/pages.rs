@@ -23,7 +23,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .desc { color: #5b6475; font-size: 12.5px; max-width: 560px; }
 .bar { display: flex; height: 10px; width: 220px; border-radius: 5px; overflow: hidden; background: #e9edf3; }
 .bar span { display: block; height: 100%; }
-.done { background: #0072b2; } .nonfinite { background: #cc79a7; } .failed { background: #d55e00; } .corrupt { background: #000; }
+.done { background: #0072b2; } .nonfinite { background: #cc79a7; } .failed { background: #d55e00; } .corrupt { background: #000; } .running { background: #56b4e9; }
 .note { color: #5b6475; font-size: 13px; }
 form { display: flex; gap: 10px; flex-wrap: wrap; align-items: end; }
 label { display: flex; flex-direction: column; gap: 3px; font-size: 12.5px; color: #5b6475; }
@@ -37,7 +37,7 @@ button { background: #0072b2; color: #fff; border-color: #0072b2; cursor: pointe
 <h1>Experiments</h1>
 <p class="note">Each experiment of the store (<code>sweeps/&lt;name&gt;.json</code>), its cells counted from the stored runs. The counts refresh every two seconds while a sweep, local or on Slurm, stores runs (<span id="updated">loading…</span>); an experiment's page is its report built from the store as it is when you open it.</p>
 <table id="experiments">
-<thead><tr><th>experiment</th><th class="num">cells</th><th class="num">done</th><th class="num">non-finite</th><th class="num">failed</th><th class="num">corrupt</th><th class="num">pending</th><th>progress</th><th></th></tr></thead>
+<thead><tr><th>experiment</th><th class="num">cells</th><th class="num">done</th><th class="num">non-finite</th><th class="num">failed</th><th class="num">corrupt</th><th class="num">running</th><th class="num">pending</th><th>progress</th><th></th></tr></thead>
 <tbody></tbody>
 </table>
 <h2>Runs across sweeps</h2>
@@ -56,7 +56,7 @@ const sweepSelect = document.getElementById('sweep');
 function cell(text, cls) { const td = document.createElement('td'); td.textContent = text; if (cls) td.className = cls; return td; }
 function bar(e) {
   const div = document.createElement('div'); div.className = 'bar';
-  for (const [n, cls] of [[e.done, 'done'], [e.non_finite, 'nonfinite'], [e.failed, 'failed'], [e.corrupt, 'corrupt']]) {
+  for (const [n, cls] of [[e.done, 'done'], [e.non_finite, 'nonfinite'], [e.failed, 'failed'], [e.corrupt, 'corrupt'], [e.running, 'running']]) {
     const span = document.createElement('span'); span.className = cls;
     span.style.width = (e.cells ? 100 * n / e.cells : 0) + '%'; div.append(span);
   }
@@ -76,7 +76,7 @@ function draw(answer) {
     const all = document.createElement('a'); all.href = '/runs?sweep=' + encodeURIComponent(e.name); all.textContent = 'runs';
     runs.append(all);
     tr.append(name, cell(e.cells, 'num'), cell(e.done, 'num done-count'), cell(e.non_finite, 'num'), cell(e.failed, 'num failed-count'),
-      cell(e.corrupt, 'num'), cell(e.pending, 'num pending-count'), progress, runs);
+      cell(e.corrupt, 'num'), cell(e.running, 'num running-count'), cell(e.pending, 'num pending-count'), progress, runs);
     body.append(tr);
     if (![...sweepSelect.options].some(o => o.value === e.name)) {
       const o = document.createElement('option'); o.textContent = e.name; sweepSelect.append(o);

@@ -152,6 +152,23 @@ fn counts_and_pages_follow_runs_as_they_are_stored() {
     fixture::write(&store, &experiment, |i| i % 2 == 0);
     let first = json(&format!("{base}/api/experiments"));
     assert_eq!(tiny(&first)["pending"], 24);
+    assert_eq!(tiny(&first)["running"], 0);
+    // A pending cell whose run lock a process holds is being evaluated: running.
+    let busy = experiment
+        .cells()
+        .iter()
+        .find(|cell| store.record(&cell.id).unwrap().is_none())
+        .unwrap();
+    let lock = store.try_lock(&busy.id).unwrap().unwrap();
+    let locked = json(&format!("{base}/api/experiments"));
+    assert_eq!(
+        (
+            tiny(&locked)["running"].as_u64(),
+            tiny(&locked)["pending"].as_u64()
+        ),
+        (Some(1), Some(23))
+    );
+    drop(lock);
     let (_, page) = get(&format!("{base}/experiments/tiny"));
     assert!(
         page.contains("24 cells have no stored run yet"),
