@@ -92,9 +92,11 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let cells = experiment.cells();
     let k = args.sample.unwrap_or(cells.len()).min(cells.len());
     if k == 0 {
-        return Err(anyhow::Error::new(BadInput(
-            "--sample must be at least 1".into(),
-        )));
+        return Err(anyhow::Error::new(BadInput(format!(
+            "invalid value 0 for `--sample`: expected an integer of at least 1 (any number above the {} runs of `{}` verifies them all)",
+            cells.len(),
+            experiment.name
+        ))));
     }
     let seed = args.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()

@@ -304,3 +304,21 @@ fn serve_refuses_a_store_that_is_missing_or_a_file_and_bad_addresses() {
     refused(&["serve", "--host", "nohost"], &["--host", "nohost"]);
     refused(&["serve", "--port", "70000"], &["--port", "70000"]);
 }
+
+#[test]
+fn verify_refuses_a_sample_of_none() {
+    let experiment = concat!(env!("CARGO_MANIFEST_DIR"), "/../../experiments/quick.toml");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let results = dir.path().join("results");
+    refused(
+        &[
+            "verify",
+            experiment,
+            "--sample",
+            "0",
+            "--results",
+            results.to_str().unwrap(),
+        ],
+        &["invalid value 0 for `--sample`", "the 16 runs of `quick`"],
+    );
+}
