@@ -281,6 +281,13 @@ pub fn render(
     let seed = featured.map_or(0, |r| r.seed);
     match sample_pages(sweep, artifacts, seed, &input.questions, featured) {
         Ok((pages, selected)) => {
+            if let Some(first) = pages.first() {
+                for reason in &first.unreadable {
+                    late_warnings.push(format!(
+                        "Samples: {reason}; its cell shows another seed or none"
+                    ));
+                }
+            }
             let count = pages.len();
             for (i, page) in pages.iter().enumerate() {
                 let (heading, stem) = if count == 1 {

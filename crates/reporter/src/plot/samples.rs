@@ -39,19 +39,21 @@ pub struct SampleGrid {
     pub row_bounds: Option<Vec<Bounds>>,
     /// The seed shown where available.
     pub seed: u64,
+    /// Runs whose samples or config could not be read (a corrupt artifact), each with
+    /// why: their cells show another completed seed, or none.
+    pub unreadable: Vec<String>,
 }
 
-/// The run of a cell to show: the preferred seed if it completed, else the lowest
-/// completed seed.
-fn pick<'a>(runs: &[&'a RunRow], seed: u64) -> Option<&'a RunRow> {
-    let completed = runs
+/// The runs of a cell that could be shown, best first: the preferred seed if it
+/// completed, then the other completed seeds from the lowest.
+fn candidates<'a>(runs: &[&'a RunRow], seed: u64) -> Vec<&'a RunRow> {
+    let mut completed: Vec<&RunRow> = runs
         .iter()
         .copied()
-        .filter(|r| r.status == RunStatus::Completed);
+        .filter(|r| r.status == RunStatus::Completed)
+        .collect();
+    completed.sort_by_key(|r| (r.seed != seed, r.seed));
     completed
-        .clone()
-        .find(|r| r.seed == seed)
-        .or_else(|| completed.min_by_key(|r| r.seed))
 }
 
 /// The most panels on one page of samples; a larger grid is cut into pages of whole rows.
@@ -87,20 +89,31 @@ impl SampleGrid {
             .map(|t| t.map_or(String::new(), super::steps_label))
             .collect();
         let mut grid: Vec<Vec<Option<Cell>>> = vec![vec![None; steps.len()]; rows.len()];
+        let mut unreadable = Vec::new();
         for key in &cells {
             let row = rows.iter().position(|r| *r == facets.row_of(sweep, key));
             let column = steps.iter().position(|t| *t == facets.steps_of(key));
             let (Some(row), Some(column)) = (row, column) else {
                 continue;
             };
-            if let Some(run) = pick(&sweep.runs_of(key), seed) {
-                let config = artifacts.config(&run.run_id)?;
-                grid[row][column] = Some(Cell {
-                    samples: artifacts.samples(&run.run_id)?,
-                    data: ddpm::training_data(&config),
-                    seed: run.seed,
-                    dataset: config.dataset.clone(),
-                });
+            // A run whose artifacts do not read back is passed over for the cell's next
+            // completed seed, and named.
+            for run in candidates(&sweep.runs_of(key), seed) {
+                let read = artifacts
+                    .config(&run.run_id)
+                    .and_then(|config| Ok((artifacts.samples(&run.run_id)?, config)));
+                match read {
+                    Ok((samples, config)) => {
+                        grid[row][column] = Some(Cell {
+                            samples,
+                            data: ddpm::training_data(&config),
+                            seed: run.seed,
+                            dataset: config.dataset.clone(),
+                        });
+                        break;
+                    }
+                    Err(err) => unreadable.push(err.to_string()),
+                }
             }
         }
         let unit = Bounds {
@@ -127,6 +140,7 @@ impl SampleGrid {
             rows,
             columns,
             cells: grid,
+            unreadable,
             bounds: data_bounds.padded_square(0.12),
             row_bounds,
             seed,
@@ -154,6 +168,7 @@ impl SampleGrid {
                     bounds: self.bounds,
                     row_bounds: self.row_bounds.as_ref().map(|b| b[start..end].to_vec()),
                     seed: self.seed,
+                    unreadable: self.unreadable.clone(),
                 }
             })
             .collect()

@@ -125,6 +125,25 @@ fn sample_grid() {
 }
 
 #[test]
+fn a_run_whose_samples_do_not_read_gives_its_cell_to_the_next_seed() {
+    let sweep = fixture::sweep();
+    let mut artifacts = fixture::artifacts(&sweep, "");
+    // Seed 0 of (polynomial, minmax, T = 10) has no readable samples; seed 1 has.
+    artifacts.samples.remove("polynomial-minmax-10-0");
+    let figure = SampleGrid::new(&sweep, &artifacts, 0).unwrap();
+    let seeds: Vec<Vec<Option<u64>>> = figure
+        .cells
+        .iter()
+        .map(|row| row.iter().map(|c| c.as_ref().map(|c| c.seed)).collect())
+        .collect();
+    assert_eq!(seeds.iter().flatten().filter(|s| **s == Some(1)).count(), 1);
+    assert!(seeds.iter().flatten().all(Option::is_some), "{seeds:?}");
+    assert_eq!(figure.unreadable.len(), 1, "{:?}", figure.unreadable);
+    assert!(figure.unreadable[0].contains("polynomial-minmax-10-0"));
+    check(&figure, "samples");
+}
+
+#[test]
 fn sample_grid_rows_of_different_data_sets_get_their_own_axes() {
     let sweep = fixture::sweep();
     let mut artifacts = fixture::artifacts(&sweep, "");
