@@ -327,11 +327,18 @@ pub fn render(
         }
         Err(e) => keep("Samples", String::new(), Err(e)),
     }
+    let loss = plot::loss::LossFigure::new(sweep, artifacts);
+    if let Ok(figure) = &loss {
+        for reason in &figure.unreadable {
+            late_warnings.push(format!(
+                "Training loss: {reason}; the mean is over the other seeds"
+            ));
+        }
+    }
     keep(
         "Training loss",
         "Loss per epoch, the mean over completed seeds, log scale; one panel per T.".into(),
-        plot::loss::LossFigure::new(sweep, artifacts)
-            .and_then(|f| plot::save(&f, &figures_dir, "loss")),
+        loss.and_then(|f| plot::save(&f, &figures_dir, "loss")),
     );
     keep(
         "Schedules",

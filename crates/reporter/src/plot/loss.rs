@@ -30,6 +30,9 @@ pub struct Curve {
 pub struct LossFigure {
     /// `(panel title, curves)`, left to right.
     pub panels: Vec<(String, Vec<Curve>)>,
+    /// Runs whose loss curve could not be read (a corrupt artifact), each with why: the
+    /// means are over the other seeds.
+    pub unreadable: Vec<String>,
 }
 
 /// The mean of several `(epoch, loss)` curves at the epochs they all share, skipping
@@ -64,26 +67,32 @@ impl LossFigure {
         let labels = distinct(cells.iter().map(|k| row_of(k)));
         let steps = distinct(cells.iter().map(|k| facets.steps_of(k)));
         let mut panels = Vec::new();
+        let mut unreadable = Vec::new();
         for t in &steps {
             let mut curves = Vec::new();
             for key in cells.iter().filter(|k| facets.steps_of(k) == *t) {
                 let label = row_of(key);
-                let runs: Vec<_> = sweep
-                    .runs_of(key)
-                    .into_iter()
-                    .filter(|r| r.status == RunStatus::Completed)
-                    .collect();
-                let loaded = runs
-                    .iter()
-                    .map(|r| artifacts.loss_curve(&r.run_id))
-                    .collect::<Result<Vec<_>>>()?;
+                let mut loaded = Vec::new();
+                for run in sweep.runs_of(key) {
+                    if run.status != RunStatus::Completed {
+                        continue;
+                    }
+                    match artifacts.loss_curve(&run.run_id) {
+                        Ok(curve) => loaded.push(curve),
+                        // Runs of one model share its curve, and its one problem.
+                        Err(err) if !unreadable.contains(&err.to_string()) => {
+                            unreadable.push(err.to_string())
+                        }
+                        Err(_) => {}
+                    }
+                }
                 let points = mean_curve(&loaded);
                 // Another cell of the same model: keep the curve over the most seeds.
                 let same = curves.iter().position(|c: &Curve| {
                     c.label == label || (label.is_empty() && c.label.starts_with("mean of"))
                 });
                 if let Some(i) = same {
-                    if curves[i].seeds >= runs.len() {
+                    if curves[i].seeds >= loaded.len() {
                         continue;
                     }
                     curves.remove(i);
@@ -93,7 +102,7 @@ impl LossFigure {
                     let label = if label.is_empty() {
                         format!(
                             "mean of {}",
-                            runner::words::counted(runs.len(), "seed", "seeds")
+                            runner::words::counted(loaded.len(), "seed", "seeds")
                         )
                     } else {
                         label
@@ -102,14 +111,14 @@ impl LossFigure {
                         colour: labels.iter().position(|l| *l == label).unwrap_or(0),
                         label,
                         points,
-                        seeds: runs.len(),
+                        seeds: loaded.len(),
                     });
                 }
             }
             let title = t.map_or(String::new(), super::steps_label);
             panels.push((title, curves));
         }
-        Ok(LossFigure { panels })
+        Ok(LossFigure { panels, unreadable })
     }
 }
 

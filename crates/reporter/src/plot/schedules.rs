@@ -62,10 +62,17 @@ impl ScheduleFigure {
     pub fn new(sweep: &Sweep, artifacts: &dyn RunArtifacts) -> Result<ScheduleFigure> {
         let mut found: Vec<(String, usize, ddpm::ScheduleConfig)> = Vec::new();
         for key in sweep.cells() {
-            let Some(run) = sweep.runs_of(&key).into_iter().next() else {
+            // The first run whose config reads back (every run of a cell has the same
+            // schedule, so a corrupt one is passed over); where none reads, the first
+            // one's error says why.
+            let runs = sweep.runs_of(&key);
+            let Some(first) = runs.first() else {
                 continue;
             };
-            let config = artifacts.config(&run.run_id)?;
+            let config = match runs.iter().find_map(|r| artifacts.config(&r.run_id).ok()) {
+                Some(config) => config,
+                None => artifacts.config(&first.run_id)?,
+            };
             let label = schedule_label(sweep, &key, &config);
             if !found
                 .iter()

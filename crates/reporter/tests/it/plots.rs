@@ -144,6 +144,30 @@ fn a_run_whose_samples_do_not_read_gives_its_cell_to_the_next_seed() {
 }
 
 #[test]
+fn a_loss_curve_that_does_not_read_leaves_the_mean_of_the_other_seeds() {
+    let sweep = fixture::sweep();
+    let mut artifacts = fixture::artifacts(&sweep, "");
+    let whole = LossFigure::new(&sweep, &artifacts).unwrap();
+    assert!(whole.unreadable.is_empty());
+    artifacts.losses.remove("polynomial-minmax-10-0");
+    let figure = LossFigure::new(&sweep, &artifacts).unwrap();
+    assert_eq!(figure.unreadable.len(), 1, "{:?}", figure.unreadable);
+    assert!(figure.unreadable[0].contains("polynomial-minmax-10-0"));
+    let seeds = |f: &LossFigure| -> Vec<usize> {
+        f.panels
+            .iter()
+            .flat_map(|(_, c)| c.iter().map(|c| c.seeds))
+            .collect()
+    };
+    let (before, after) = (seeds(&whole), seeds(&figure));
+    assert_eq!(
+        before.iter().sum::<usize>(),
+        after.iter().sum::<usize>() + 1
+    );
+    check(&figure, "loss");
+}
+
+#[test]
 fn sample_grid_rows_of_different_data_sets_get_their_own_axes() {
     let sweep = fixture::sweep();
     let mut artifacts = fixture::artifacts(&sweep, "");
@@ -189,6 +213,10 @@ fn schedules() {
     assert_eq!(figure.curves.len(), 4, "two schedules at two T");
     assert_eq!(figure.steps, vec![10, 1000]);
     check(&figure, "schedules");
+    // A run whose config does not read is passed over for another of its cell.
+    let mut artifacts = artifacts;
+    artifacts.configs.remove("ddpm-minmax-10-0");
+    assert_eq!(ScheduleFigure::new(&sweep, &artifacts).unwrap(), figure);
 }
 
 #[test]
