@@ -8,7 +8,7 @@ use polars::prelude::DataFrame;
 use runner::{config_path, RunStore};
 
 use crate::from_store::row_of;
-use crate::sweep::{AxisValue, RunStatus, Sweep, SEED_AXIS};
+use crate::sweep::{AxisValue, RunRow, RunStatus, Sweep, SEED_AXIS};
 use crate::{Error, Result};
 
 /// Which runs to list.
@@ -94,13 +94,24 @@ pub fn select(store: &RunStore, query: &RunQuery) -> Result<Sweep> {
 /// [`select`] over runs already read ([`candidates`] through [`read`], in that order and
 /// without repeats): `diffsweep serve` keeps them between requests.
 pub fn select_from<'a>(runs: impl IntoIterator<Item = &'a StoredRun>, query: &RunQuery) -> Sweep {
-    let selected: Vec<&StoredRun> = runs
+    // The conditions and the status first, so the columns are those of the runs listed.
+    let selected: Vec<(&StoredRun, RunRow)> = runs
         .into_iter()
         .filter(|run| {
             query.wheres.iter().all(|(path, want)| {
                 config_path::get(&run.config, path).is_some_and(|have| same(have, want))
             })
         })
+        .map(|run| {
+            let row = row_of(
+                run.id.as_str(),
+                BTreeMap::new(),
+                run.seed,
+                run.record.clone(),
+            );
+            (run, row)
+        })
+        .filter(|(_, row)| query.status.is_none_or(|s| row.status == s))
         .collect();
     let paths: Vec<String> = config_path::leaf_paths()
         .into_iter()
@@ -111,7 +122,9 @@ pub fn select_from<'a>(runs: impl IntoIterator<Item = &'a StoredRun>, query: &Ru
             if query.wheres.iter().any(|(path, _)| path == p) {
                 return true;
             }
-            let mut values = selected.iter().map(|run| config_path::get(&run.config, p));
+            let mut values = selected
+                .iter()
+                .map(|(run, _)| config_path::get(&run.config, p));
             let first = values.next().flatten();
             values.any(|v| match (v, first) {
                 (Some(a), Some(b)) => !same(a, b),
@@ -121,16 +134,15 @@ pub fn select_from<'a>(runs: impl IntoIterator<Item = &'a StoredRun>, query: &Ru
         .collect();
     let rows = selected
         .into_iter()
-        .map(|run| {
-            let axes: BTreeMap<String, AxisValue> = paths
+        .map(|(run, mut row)| {
+            row.axes = paths
                 .iter()
                 .filter_map(|p| {
                     config_path::get(&run.config, p).map(|v| (p.clone(), AxisValue::from_json(v)))
                 })
                 .collect();
-            row_of(run.id.as_str(), axes, run.seed, run.record.clone())
+            row
         })
-        .filter(|row| query.status.is_none_or(|s| row.status == s))
         .collect();
     Sweep::new("runs", "", &paths, rows)
 }

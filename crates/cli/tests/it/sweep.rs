@@ -352,3 +352,31 @@ fn counts_of_one_take_the_singular() {
         );
     }
 }
+
+#[test]
+fn runs_lists_the_columns_of_the_runs_it_lists() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = write(
+        dir.path(),
+        "lr.toml",
+        "name = \"lr\"\nseeds = 1\n[base]\ndataset = { n = 100 }\ntraining = { epochs = 20 }\nT = 5\n[grid]\n\"training.lr\" = [0.01, 1000.0]\n",
+    );
+    let results = dir.path().join("results");
+    let results = results.to_str().expect("utf-8 path");
+    let (code, stdout, stderr) = diffsweep(&["sweep", &file, "--results", results, "--quiet"]);
+    assert_eq!(code, 0, "a diverged run is a result: {stdout}{stderr}");
+    assert!(stdout.contains("1 completed, 1 diverged"), "{stdout}");
+    let header = |args: &[&str]| {
+        let mut all = vec!["runs", "--format", "csv", "--results", results];
+        all.extend_from_slice(args);
+        let (code, csv, stderr) = diffsweep(&all);
+        assert_eq!(code, 0, "{stderr}");
+        csv.lines().next().unwrap_or_default().to_string()
+    };
+    assert!(
+        header(&[]).starts_with("run_id,training.lr,seed,"),
+        "the learning rate differs"
+    );
+    // The one diverged run: the learning rate is not a column of a single value.
+    assert!(header(&["--status", "diverged"]).starts_with("run_id,seed,status,"));
+}
