@@ -48,13 +48,14 @@ pub fn progress(cache: &Cache, store: &RunStore, name: &str) -> HttpResult<Progr
         running: 0,
         pending: 0,
     };
+    let locked = store.locked_runs().unwrap_or_default();
     for cell in &index.cells {
         match cache.cell_state(store, &cell.run_id)? {
             Some(CellState::Done) => progress.done += 1,
             Some(CellState::NonFinite) => progress.non_finite += 1,
             Some(CellState::Failed) => progress.failed += 1,
             Some(CellState::Corrupt) => progress.corrupt += 1,
-            None if store.is_locked(&cell.run_id).unwrap_or(false) => progress.running += 1,
+            None if locked.contains(&cell.run_id) => progress.running += 1,
             None => progress.pending += 1,
         }
     }

@@ -45,6 +45,8 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     // without an open per cell); then each cell's state, model id and, for a pending
     // cell, whether its model is stored, in parallel; then the table in the cells' order.
     let listed_runs: foldhash::HashSet<runner::RunId> = store.run_ids()?.into_iter().collect();
+    // Cells a process is evaluating now (their run lock is held) show as running.
+    let locked = store.locked_runs().unwrap_or_default();
     let listed_models: foldhash::HashSet<runner::ModelId> =
         store.model_ids()?.into_iter().collect();
     // Each cell keeps only what its row needs (not its whole record).
@@ -84,6 +86,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
             }
             Row::Pending => {
                 pending += 1;
+                let label = if locked.contains(&cell.id) {
+                    "running"
+                } else {
+                    "pending"
+                };
                 // A model is trained once for all the cells that share it, and not at all
                 // when it is stored.
                 let train = if models_counted.insert(model) && !model_stored {
@@ -93,7 +100,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 };
                 let estimate = train + cost.evaluation(&cell.config);
                 seconds += estimate;
-                ("pending".to_string(), format_seconds(estimate))
+                (label.to_string(), format_seconds(estimate))
             }
         };
         let mut row = vec![(i + 1).to_string()];

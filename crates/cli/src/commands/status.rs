@@ -24,6 +24,8 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let store = args.experiment.store.open()?;
     let cells = experiment.cells();
     let (statuses, tracker) = slurm::statuses(&store, cells)?;
+    // A lock that cannot be read is no reason to fail a status: such cells show pending.
+    let locked = store.locked_runs().unwrap_or_default();
     let mut groups: Vec<(&str, Vec<String>)> = [
         "done",
         "non-finite",
@@ -88,7 +90,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                 ),
             ),
             // A process holding the run's lock is training or sampling it now.
-            CellStatus::Pending if store.is_locked(&cell.id).unwrap_or(false) => push(
+            CellStatus::Pending if locked.contains(&cell.id) => push(
                 "running",
                 format!("{id}  {}  (being evaluated: its lock is held)", cell.label),
             ),

@@ -72,6 +72,32 @@ impl RunStore {
         }
     }
 
+    /// The runs whose lock a process holds now (see [`Self::is_locked`]), from one listing
+    /// of `runs/`: what `plan`, `status` and `serve` show as running.
+    pub fn locked_runs(&self) -> Result<std::collections::BTreeSet<RunId>> {
+        let dir = self.runs_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
+            Err(err) => return Err(Error::io("cannot list", dir, err)),
+        };
+        let mut locked = std::collections::BTreeSet::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(id) = name
+                .to_str()
+                .and_then(|n| n.strip_suffix(".lock"))
+                .and_then(RunId::parse)
+            else {
+                continue;
+            };
+            if self.is_locked(&id)? {
+                locked.insert(id);
+            }
+        }
+        Ok(locked)
+    }
+
     /// Takes the lock of run `id`, waiting while another process holds it.
     pub fn lock(&self, id: &RunId) -> Result<RunLock> {
         Ok(self

@@ -252,6 +252,10 @@ fn a_held_run_lock_is_seen_without_changing_the_store() {
     assert!(!lock_file.exists(), "looking made no lock file");
     let lock = store.try_lock(&id).unwrap().unwrap();
     assert!(store.is_locked(&id).unwrap());
+    assert_eq!(
+        store.locked_runs().unwrap().into_iter().collect::<Vec<_>>(),
+        [id.clone()]
+    );
     // Looking did not take the lock from its holder.
     assert!(store.try_lock(&id).unwrap().is_none());
     drop(lock);
@@ -260,4 +264,5 @@ fn a_held_run_lock_is_seen_without_changing_the_store() {
     std::fs::write(&lock_file, "").unwrap();
     assert!(!store.is_locked(&id).unwrap());
     assert!(lock_file.exists());
+    assert!(store.locked_runs().unwrap().is_empty());
 }
