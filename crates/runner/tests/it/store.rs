@@ -254,7 +254,7 @@ fn a_held_run_lock_is_seen_without_changing_the_store() {
     assert!(store.is_locked(&id).unwrap());
     assert_eq!(
         store.locked_runs().unwrap().into_iter().collect::<Vec<_>>(),
-        [id.clone()]
+        std::slice::from_ref(&id)
     );
     // Looking did not take the lock from its holder.
     assert!(store.try_lock(&id).unwrap().is_none());
