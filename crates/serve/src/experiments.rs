@@ -2,7 +2,9 @@
 //! cells counted as done, non-finite, failed, corrupt, running or pending (from [`Cache`], so a
 //! page can poll it every few seconds while a sweep runs).
 
-use runner::RunStore;
+use std::collections::BTreeSet;
+
+use runner::{RunId, RunStore};
 use serde::Serialize;
 
 use crate::cache::{names, stamp, Cache, CellState};
@@ -33,8 +35,14 @@ pub struct Progress {
     pub pending: usize,
 }
 
-/// The progress of sweep `name`.
-pub fn progress(cache: &Cache, store: &RunStore, name: &str) -> HttpResult<Progress> {
+/// The progress of sweep `name`, whose cells in `locked` (their run lock is held) count as
+/// running.
+fn progress(
+    cache: &Cache,
+    store: &RunStore,
+    name: &str,
+    locked: &BTreeSet<RunId>,
+) -> HttpResult<Progress> {
     let index = cache.index(store, name)?;
     let mut progress = Progress {
         name: index.name.clone(),
@@ -48,7 +56,6 @@ pub fn progress(cache: &Cache, store: &RunStore, name: &str) -> HttpResult<Progr
         running: 0,
         pending: 0,
     };
-    let locked = store.locked_runs().unwrap_or_default();
     for cell in &index.cells {
         match cache.cell_state(store, &cell.run_id)? {
             Some(CellState::Done) => progress.done += 1,
@@ -64,9 +71,12 @@ pub fn progress(cache: &Cache, store: &RunStore, name: &str) -> HttpResult<Progr
 
 /// The progress of every sweep of the store, by name.
 pub fn all(cache: &Cache, store: &RunStore) -> HttpResult<Vec<Progress>> {
+    // One listing of the held locks for every sweep; one that cannot be read shows the
+    // cells as pending rather than failing the page.
+    let locked = store.locked_runs().unwrap_or_default();
     names(store)?
         .iter()
-        .map(|name| progress(cache, store, name))
+        .map(|name| progress(cache, store, name, &locked))
         .collect()
 }
 

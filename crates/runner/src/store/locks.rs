@@ -57,6 +57,8 @@ impl RunStore {
 
     /// Whether a process holds the lock of run `id` now (it is evaluating the run), seen
     /// without changing the store: no lock file is made, and a stale one is left as is.
+    /// The look holds a free lock for an instant; a sweep that meets it then passes the
+    /// cell over and comes back to it, as for any other holder.
     pub fn is_locked(&self, id: &RunId) -> Result<bool> {
         let path = self.runs_dir().join(format!("{id}.lock"));
         let file = match OpenOptions::new().write(true).open(&path) {
