@@ -25,7 +25,7 @@ pub use forward::{Activations, PackedWeights, Steps};
 pub use net::FusedNet;
 pub use trainer::{
     rows_per_block, rows_per_block_for, set_rows_per_block, AdamConfig, Trainer, BLOCK_ROWS_RANGE,
-    BYTES_PER_ROW, ROWS_PER_BLOCK,
+    BYTES_PER_ROW, MOST_ROWS_FROM_CACHE, ROWS_PER_BLOCK,
 };
 
 #[cfg(test)]

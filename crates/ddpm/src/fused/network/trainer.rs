@@ -35,17 +35,27 @@ pub const BYTES_PER_ROW: usize = 4 * ((2 + 16 + 100 + 100 + 100 + 20 + 2) + (2 +
 /// The block size of this process's training steps ([`set_rows_per_block`]).
 static ROWS_PER_BLOCK_NOW: AtomicUsize = AtomicUsize::new(ROWS_PER_BLOCK);
 
+/// The most rows a block chosen from the cache sizes gets: past 320 rows no core measured
+/// trains faster, and the 2 MB L2 of the Intel Xeons trains slower. There, at n = 10,000,
+/// 704 rows (three quarters of that L2) took 4-9% longer per epoch than 256 rows in each of
+/// six bench runs, and in `examples/blocks` 3-8% longer than 320 rows in four of five
+/// interleaved runs (n = 1000, 10,000 and 100,000; 0.7% less in a noisier one at n = 1000);
+/// on a Zen 4 core (1 MB L2) 320 and 512 rows took the same time within 0.5% in three bench
+/// runs (BENCHMARKS.md, 2026-12-04, "Blocks at the study's size").
+pub const MOST_ROWS_FROM_CACHE: usize = 320;
+
 /// Rows per block for a core whose L2 cache holds `l2_bytes`: as many rows as fill three
 /// quarters of it (the rest keeps the packed weights and the product's panels), in
-/// multiples of 64, within [`BLOCK_ROWS_RANGE`]: 320 rows for a 1 MB L2 (Zen 4), 128 for
-/// 512 KB (Zen 3), 704 for 2 MB, 64 for 256 KB. On a Zen 4 core (1 MB L2) an epoch at
-/// n = 10,000 takes 15.7-16.7 ms from 64 to 1024 rows (block buffers up to 2.1x the L2)
-/// and slows past that: 19.7 ms at 2048 rows, 23.4 ms at 4096 (BENCHMARKS.md, 2026-12-02,
-/// "Blocks of a training step"); the rule keeps a block well inside the L2 of cores with
-/// half of it, where 512 rows (1.06 MB of buffers) would not fit.
+/// multiples of 64, at most [`MOST_ROWS_FROM_CACHE`] and at least the fewest of
+/// [`BLOCK_ROWS_RANGE`]: 320 rows for a 1 MB L2 (Zen 4) or more, 128 for 512 KB (Zen 3), 64
+/// for 256 KB. On a Zen 4 core (1 MB L2) an epoch at n = 10,000 takes 15.7-16.7 ms from 64
+/// to 1024 rows (block buffers up to 2.1x the L2) and slows past that: 19.7 ms at 2048
+/// rows, 23.4 ms at 4096 (BENCHMARKS.md, 2026-12-02, "Blocks of a training step"); the
+/// rule keeps a block well inside the L2 of cores with half of it, where 512 rows (1.06 MB
+/// of buffers) would not fit.
 pub fn rows_per_block_for(l2_bytes: u64) -> usize {
     let rows = (l2_bytes / 4 * 3) as usize / BYTES_PER_ROW;
-    (rows / 64 * 64).clamp(BLOCK_ROWS_RANGE.0, BLOCK_ROWS_RANGE.1)
+    (rows / 64 * 64).clamp(BLOCK_ROWS_RANGE.0, MOST_ROWS_FROM_CACHE)
 }
 
 /// Sets the rows per block of every training step and forward pass this process makes
