@@ -30,7 +30,9 @@ mod commands;
 mod paths;
 mod stdout;
 
-use commands::{fsck, gc, plan, report, runs, serve, show, slurm, status, sweep, train, verify};
+use commands::{
+    bench, fsck, gc, plan, report, runs, serve, show, slurm, status, sweep, train, verify,
+};
 
 /// Run and track ablations of diffusion-model noise schedules.
 #[derive(Parser, Debug)]
@@ -73,6 +75,10 @@ enum Command {
     /// Serve the store read-only in the browser: its experiments with live counts, each
     /// one's interactive page, every run.
     Serve(serve::ServeArgs),
+    /// Measure this machine: training, sampling, sweeps and memory against the post's
+    /// PyTorch loop, and the core's FMA peak (runs diffsweep-bench beside this binary: build
+    /// it with `cargo build --bin diffsweep-bench`, or use `just bench`).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -92,6 +98,7 @@ fn main() -> ExitCode {
         Command::Gc(args) => gc::run(args),
         Command::Fsck(args) => fsck::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,6 @@
 //! One module per `diffsweep` subcommand: its clap arguments and its `run`.
 
+pub mod bench;
 pub mod fsck;
 pub mod gc;
 pub mod plan;

@@ -2,6 +2,7 @@
 
 use std::process::Command;
 
+mod bench;
 mod faults;
 mod limits;
 mod mutations;
