@@ -3,11 +3,6 @@
 //! `cargo run --example blocks -p bench -- [N] [SAMPLES] [ROWS...]` (defaults: 1000 points,
 //! 15 samples, 64 to 1024 rows and the one chosen for this core's L2); each sample is
 //! `max(1, 30,000 / N)` epochs. Prints the median (minimum) ms per epoch.
-use bench::{
-    timing::{interleaved, timed, Repeats, Task},
-    workloads::{post_config, TrainLoop},
-};
-
 fn main() -> anyhow::Result<()> {
     let args: Vec<usize> = std::env::args()
         .skip(1)
@@ -25,18 +20,7 @@ fn main() -> anyhow::Result<()> {
     }
     sizes.sort_unstable();
     let epochs = (30_000 / n).max(1);
-    let train = TrainLoop::new(&post_config(n, 10))?;
-    let train = &train;
-    let mut tasks: Vec<Task<'_>> = sizes
-        .iter()
-        .map(|&rows| {
-            timed(epochs, move || {
-                ddpm::fused::set_rows_per_block(rows);
-                std::hint::black_box(train.epochs(epochs));
-            })
-        })
-        .collect();
-    let timings = interleaved(Repeats { warmup: 1, samples }, &mut tasks)?;
+    let timings = bench::time_blocks(n, epochs, &sizes, samples)?;
     println!("n = {n}, {epochs} epochs a sample, {samples} samples; chosen for this L2: {chosen}");
     for (rows, timing) in sizes.iter().zip(timings) {
         let mark = if *rows == chosen { " (chosen)" } else { "" };

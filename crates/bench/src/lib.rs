@@ -252,24 +252,12 @@ const BLOCK_SIZES: [usize; 7] = [64, 128, 256, 512, 1024, 2048, 4096];
 /// set of a block (rows x `BYTES_PER_ROW`) outgrows the L2, the epoch slows.
 fn block_figures(samples: usize, chosen: usize) -> anyhow::Result<Vec<BlockFigures>> {
     let n = 10_000;
-    let epochs = 3;
-    let train = TrainLoop::new(&post_config(n, 10))?;
     let mut sizes: Vec<usize> = BLOCK_SIZES.to_vec();
     if !sizes.contains(&chosen) {
         sizes.push(chosen);
         sizes.sort_unstable();
     }
-    let train = &train;
-    let mut tasks: Vec<Task<'_>> = sizes
-        .iter()
-        .map(|&rows| {
-            timed(epochs, move || {
-                ddpm::fused::set_rows_per_block(rows);
-                std::hint::black_box(train.epochs(epochs));
-            })
-        })
-        .collect();
-    let timings = interleaved(Repeats { warmup: 1, samples }, &mut tasks);
+    let timings = time_blocks(n, 3, &sizes, samples);
     ddpm::fused::set_rows_per_block(chosen);
     Ok(sizes
         .iter()
@@ -283,6 +271,29 @@ fn block_figures(samples: usize, chosen: usize) -> anyhow::Result<Vec<BlockFigur
             flops: 2 * epoch_macs(n),
         })
         .collect())
+}
+
+/// One epoch of the post's setup at `n` points (T = 10) with each of `sizes` rows per
+/// block, timed `epochs` at a time, interleaved over `samples` rounds after one warm-up.
+/// Leaves the process's block size at the last one timed.
+pub fn time_blocks(
+    n: usize,
+    epochs: usize,
+    sizes: &[usize],
+    samples: usize,
+) -> anyhow::Result<Vec<Timing>> {
+    let train = TrainLoop::new(&post_config(n, 10))?;
+    let train = &train;
+    let mut tasks: Vec<Task<'_>> = sizes
+        .iter()
+        .map(|&rows| {
+            timed(epochs, move || {
+                ddpm::fused::set_rows_per_block(rows);
+                std::hint::black_box(train.epochs(epochs));
+            })
+        })
+        .collect();
+    interleaved(Repeats { warmup: 1, samples }, &mut tasks)
 }
 
 fn metric_figure(samples: usize) -> anyhow::Result<Timing> {
