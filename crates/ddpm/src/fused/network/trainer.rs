@@ -36,7 +36,7 @@ pub const BYTES_PER_ROW: usize = 4 * ((2 + 16 + 100 + 100 + 100 + 20 + 2) + (2 +
 static ROWS_PER_BLOCK_NOW: AtomicUsize = AtomicUsize::new(ROWS_PER_BLOCK);
 
 /// The most rows a block chosen from the cache sizes gets: past 320 rows no core measured
-/// trains faster, and the 2 MB L2 of the Intel Xeons trains slower. There, at n = 10,000,
+/// trains faster run after run, and the 2 MB L2 of the Intel Xeons trains slower. There, at n = 10,000,
 /// 704 rows (three quarters of that L2) took 4-9% longer per epoch than 256 rows in each of
 /// six bench runs, and in `examples/blocks` 3-8% longer than 320 rows in four of five
 /// interleaved runs (n = 1000, 10,000 and 100,000; 0.7% less in a noisier one at n = 1000);
