@@ -10,6 +10,8 @@ fn main() -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
     let n = args.first().copied().unwrap_or(1000);
     let samples = args.get(1).copied().unwrap_or(15);
+    anyhow::ensure!(n > 0, "N (points) must be at least 1, not 0");
+    anyhow::ensure!(samples > 0, "SAMPLES must be at least 1, not 0");
     let chosen = runner::caches::tune_training_blocks();
     let mut sizes: Vec<usize> = match args.get(2..) {
         Some(rows) if !rows.is_empty() => rows.to_vec(),
