@@ -166,6 +166,9 @@ pub(crate) fn row_of(
 /// left out and named in the report.
 pub fn report(store: &RunStore, experiment: &Experiment, out_dir: &Path) -> Result<ReportSummary> {
     let input = load(store, experiment)?;
+    if input.sweep.rows.is_empty() && !input.corrupt.is_empty() {
+        return Err(Error::AllCorrupt(experiment.name.clone(), input.corrupt));
+    }
     if input.sweep.rows.is_empty() {
         return Err(Error::Empty(experiment.name.clone()));
     }

@@ -58,6 +58,15 @@ pub enum Error {
     /// A sweep without any stored run.
     #[error("sweep `{0}` has no stored runs: run `diffsweep sweep` first")]
     Empty(String),
+    /// A sweep whose every stored run is corrupt: its name and the reasons.
+    #[error(
+        "sweep `{0}` has no usable stored run: {n} stored {runs} corrupt (`diffsweep fsck` \
+         names them; a sweep sets them aside and runs them again); the first: {first}",
+        n = .1.len(),
+        runs = if .1.len() == 1 { "run is" } else { "runs are" },
+        first = .1.first().map(String::as_str).unwrap_or("")
+    )]
+    AllCorrupt(String, Vec<String>),
     /// A selector in the experiment file that does not pick what it must.
     #[error("{0}")]
     Selector(String),

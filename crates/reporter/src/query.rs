@@ -61,14 +61,26 @@ pub fn candidates(store: &RunStore, query: &RunQuery) -> Result<Vec<runner::RunI
 /// Reads run `id` for a query: `None` when it is absent, corrupt (`diffsweep fsck` names
 /// it) or its config cannot be read.
 pub fn read(store: &RunStore, id: &runner::RunId) -> Result<Option<StoredRun>> {
+    Ok(read_or_why(store, id)?.ok())
+}
+
+/// [`read`], with why a stored run cannot be used (`Err` inside) instead of `None`; an
+/// absent run is `Ok(Err(None))`.
+fn read_or_why(
+    store: &RunStore,
+    id: &runner::RunId,
+) -> Result<std::result::Result<StoredRun, Option<String>>> {
     let store_err = |e: runner::Error| Error::Store(e.to_string());
-    let runner::Lookup::Stored(record) = store.lookup(id).map_err(store_err)? else {
-        return Ok(None);
+    let record = match store.lookup(id).map_err(store_err)? {
+        runner::Lookup::Stored(record) => record,
+        runner::Lookup::Absent => return Ok(Err(None)),
+        runner::Lookup::Corrupt(reason) => return Ok(Err(Some(reason))),
     };
-    let Ok(config) = store.config(id) else {
-        return Ok(None);
+    let config = match store.config(id) {
+        Ok(config) => config,
+        Err(err) => return Ok(Err(Some(err.to_string()))),
     };
-    Ok(Some(StoredRun {
+    Ok(Ok(StoredRun {
         id: id.clone(),
         record: *record,
         seed: config.seed,
@@ -80,15 +92,29 @@ pub fn read(store: &RunStore, id: &runner::RunId) -> Result<Option<StoredRun>> {
 /// name and those that differ among the selected runs (the seed aside), sorted like a
 /// report's rows.
 pub fn select(store: &RunStore, query: &RunQuery) -> Result<Sweep> {
+    Ok(select_noting(store, query)?.0)
+}
+
+/// [`select`], and the stored runs it left out because they are corrupt: each as
+/// `(id, reason)`.
+pub fn select_noting(
+    store: &RunStore,
+    query: &RunQuery,
+) -> Result<(Sweep, Vec<(runner::RunId, String)>)> {
     let mut runs = Vec::new();
+    let mut left_out = Vec::new();
     let mut seen = BTreeSet::new();
     for id in candidates(store, query)? {
         if !seen.insert(id.clone()) {
             continue;
         }
-        runs.extend(read(store, &id)?);
+        match read_or_why(store, &id)? {
+            Ok(run) => runs.push(run),
+            Err(Some(reason)) => left_out.push((id, reason)),
+            Err(None) => {}
+        }
     }
-    Ok(select_from(&runs, query))
+    Ok((select_from(&runs, query), left_out))
 }
 
 /// [`select`] over runs already read ([`candidates`] through [`read`], in that order and
@@ -149,5 +175,14 @@ pub fn select_from<'a>(runs: impl IntoIterator<Item = &'a StoredRun>, query: &Ru
 
 /// The selected runs as a table with the columns of `runs.csv`.
 pub fn table(store: &RunStore, query: &RunQuery) -> Result<DataFrame> {
-    crate::aggregate::runs_frame(&select(store, query)?)
+    Ok(table_noting(store, query)?.0)
+}
+
+/// [`table`], and the corrupt runs it left out, as [`select_noting`] names them.
+pub fn table_noting(
+    store: &RunStore,
+    query: &RunQuery,
+) -> Result<(DataFrame, Vec<(runner::RunId, String)>)> {
+    let (sweep, left_out) = select_noting(store, query)?;
+    Ok((crate::aggregate::runs_frame(&sweep)?, left_out))
 }

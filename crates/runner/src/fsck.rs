@@ -31,6 +31,8 @@ pub struct FsckReport {
     pub runs: usize,
     /// Model records checked.
     pub models: usize,
+    /// Sweep indexes checked.
+    pub sweeps: usize,
     /// Artifacts whose sha256 was checked.
     pub artifacts: usize,
     /// Bytes hashed.
@@ -53,9 +55,10 @@ fn check_artifacts(
         let Some(path) = dirs.iter().map(|d| d.join(name)).find(|p| p.exists()) else {
             return Some(format!("{name} is missing"));
         };
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(err) => return Some(format!("{name} cannot be read: {err}")),
+        let bytes = match crate::store::read_artifact(&path) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Some(format!("{name} is missing")),
+            Err(err) => return Some(err.to_string()),
         };
         report.artifacts += 1;
         report.bytes += bytes.len() as u64;
@@ -184,7 +187,7 @@ pub fn check(store: &RunStore, repair: bool) -> Result<FsckReport> {
             continue;
         };
         report.runs += 1;
-        let problem = match store.lookup(&id)? {
+        let problem = match store.lookup_own(&id)? {
             Lookup::Corrupt(reason) => Some(reason),
             Lookup::Absent => Some("record.json is missing".into()),
             Lookup::Stored(record) => match &record.model {
@@ -224,6 +227,17 @@ pub fn check(store: &RunStore, repair: bool) -> Result<FsckReport> {
             found(store, EntryKind::Run, &id, reason, repair, &mut report)?;
         }
         drop(lock);
+    }
+    for name in store.sweep_names()? {
+        report.sweeps += 1;
+        if let Err(err) = store.sweep_index(&name) {
+            // Not set aside: sweeping the experiment again writes its index anew.
+            report.problems.push(Problem {
+                entry: format!("sweeps/{name}.json"),
+                reason: format!("{err} (sweeping the experiment again writes its index anew)"),
+                repaired: None,
+            });
+        }
     }
     leftovers::<RunId>(store, &store.root().join("runs"), &mut report);
     leftovers::<ModelId>(store, &models_dir, &mut report);

@@ -44,8 +44,8 @@ pub use executor::{
     Backend, CellOutcome, CellState, Executor, Observer, RunEvent, Silent, SweepReport,
 };
 pub use experiment::{
-    parse_run_config, Cell, Compare, Experiment, ReportOptions, Selector, Side, SweepCell,
-    SweepIndex,
+    parse_run_config, run_config_error, Cell, Compare, Experiment, ReportOptions, Selector, Side,
+    SweepCell, SweepIndex,
 };
 pub use identity::{ModelId, RunId};
 pub use plan::CostModel;

@@ -35,6 +35,24 @@ pub struct Progress {
     pub pending: usize,
 }
 
+impl Progress {
+    /// A sweep of no cells yet counted.
+    fn none(name: &str, description: &str, source: &str) -> Progress {
+        Progress {
+            name: name.to_string(),
+            description: description.to_string(),
+            source: source.to_string(),
+            cells: 0,
+            done: 0,
+            non_finite: 0,
+            failed: 0,
+            corrupt: 0,
+            running: 0,
+            pending: 0,
+        }
+    }
+}
+
 /// The progress of sweep `name`, whose cells in `locked` (their run lock is held) count as
 /// running.
 fn progress(
@@ -44,18 +62,8 @@ fn progress(
     locked: &BTreeSet<RunId>,
 ) -> HttpResult<Progress> {
     let index = cache.index(store, name)?;
-    let mut progress = Progress {
-        name: index.name.clone(),
-        description: index.description.clone(),
-        source: index.source.clone(),
-        cells: index.cells.len(),
-        done: 0,
-        non_finite: 0,
-        failed: 0,
-        corrupt: 0,
-        running: 0,
-        pending: 0,
-    };
+    let mut progress = Progress::none(&index.name, &index.description, &index.source);
+    progress.cells = index.cells.len();
     for cell in &index.cells {
         match cache.cell_state(store, &cell.run_id)? {
             Some(CellState::Done) => progress.done += 1,
@@ -74,10 +82,19 @@ pub fn all(cache: &Cache, store: &RunStore) -> HttpResult<Vec<Progress>> {
     // One listing of the held locks for every sweep; one that cannot be read shows the
     // cells as pending rather than failing the page.
     let locked = store.locked_runs().unwrap_or_default();
-    names(store)?
+    // A sweep whose index cannot be used is listed with the reason, not the page failed.
+    Ok(names(store)?
         .iter()
-        .map(|name| progress(cache, store, name, &locked))
-        .collect()
+        .map(|name| {
+            progress(cache, store, name, &locked).unwrap_or_else(|err| {
+                let why = format!(
+                    "its sweep index cannot be used ({err}); `diffsweep fsck` checks the store, \
+                     and sweeping the experiment again writes the index anew"
+                );
+                Progress::none(name, &why, "")
+            })
+        })
+        .collect())
 }
 
 /// A value that changes whenever a run of sweep `name` is stored or replaced, or its

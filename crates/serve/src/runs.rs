@@ -162,11 +162,29 @@ fn points(all: &[[f64; 2]], limit: usize, digits: i32) -> Vec<[f64; 2]> {
 /// loss curve, config (flattened to dotted paths) and record.
 pub fn run_json(store: &RunStore, id: &str, everything: bool) -> HttpResult<Value> {
     let id = run_id(id)?;
-    let Some(record) = store.record(&id)? else {
-        return Err(HttpError::NotFound(format!("no run {id} in this store")));
+    // Checked whole, as every reader of the store: a corrupt run is an error, never an
+    // empty answer.
+    let record = match store.lookup(&id)? {
+        runner::Lookup::Stored(record) => *record,
+        runner::Lookup::Absent => {
+            return Err(HttpError::NotFound(format!("no run {id} in this store")))
+        }
+        runner::Lookup::Corrupt(reason) => {
+            return Err(HttpError::Internal(format!(
+                "run {} is corrupt: {reason} (`diffsweep fsck` checks the store)",
+                id.short()
+            )))
+        }
     };
-    let samples = store.samples(&id).unwrap_or_default();
-    let config = store.config(&id).ok();
+    let corrupt = |err: runner::Error| HttpError::Internal(err.to_string());
+    // A failed run has no samples (nor loss curve); what a record lists must read back.
+    let listed = |file: &str| record.artifacts.contains_key(file);
+    let samples = if listed("samples.csv") {
+        store.samples(&id).map_err(corrupt)?
+    } else {
+        Vec::new()
+    };
+    let config = Some(store.config(&id).map_err(corrupt)?);
     let data = config
         .as_ref()
         .map(|c| points(&ddpm::training_data(c), DATA_POINTS, 3))
@@ -179,17 +197,16 @@ pub fn run_json(store: &RunStore, id: &str, everything: bool) -> HttpResult<Valu
         "data": data,
     });
     if everything {
-        let loss: Vec<[f64; 2]> = store
-            .loss_curve(&id)
-            .map(|curve| {
-                let finite: Vec<(usize, f64)> =
-                    curve.into_iter().filter(|(_, l)| l.is_finite()).collect();
-                thin_indices(finite.len(), LOSS_POINTS)
-                    .into_iter()
-                    .map(|i| [finite[i].0 as f64, finite[i].1])
-                    .collect()
-            })
-            .unwrap_or_default();
+        let curve = if listed("loss.csv") {
+            store.loss_curve(&id).map_err(corrupt)?
+        } else {
+            Vec::new()
+        };
+        let finite: Vec<(usize, f64)> = curve.into_iter().filter(|(_, l)| l.is_finite()).collect();
+        let loss: Vec<[f64; 2]> = thin_indices(finite.len(), LOSS_POINTS)
+            .into_iter()
+            .map(|i| [finite[i].0 as f64, finite[i].1])
+            .collect();
         answer["loss"] = json!(loss);
         answer["config"] = config
             .and_then(|c| serde_json::to_value(c).ok())

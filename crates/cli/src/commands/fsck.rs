@@ -42,10 +42,11 @@ pub fn run(args: FsckArgs) -> anyhow::Result<ExitCode> {
         outln!("  skipped {entry}: another process holds its lock (being written)");
     }
     outln!(
-        "fsck {}: {}, {}, {} ({:.1} MB) checked in {:.2}s: {}{}",
+        "fsck {}: {}, {}, {}, {} ({:.1} MB) checked in {:.2}s: {}{}",
         args.store.results.display(),
         counted(report.runs, "run", "runs"),
         counted(report.models, "model", "models"),
+        counted(report.sweeps, "sweep index", "sweep indexes"),
         counted(report.artifacts, "artifact", "artifacts"),
         report.bytes as f64 / 1e6,
         started.elapsed().as_secs_f64(),

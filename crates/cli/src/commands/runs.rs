@@ -9,6 +9,8 @@ use reporter::export::{CsvExporter, Exporter, JsonExporter};
 use reporter::query::RunQuery;
 use reporter::RunStatus;
 
+use runner::words::counted;
+
 use crate::args::StoreArgs;
 use crate::bad_input::BadInput;
 
@@ -30,7 +32,9 @@ pub enum StatusArg {
     Completed,
     /// The training loss became non-finite.
     Diverged,
-    /// Trained, but its samples were not finite.
+    /// Trained, but its samples were not finite (spelled as the store and the tables
+    /// spell it; `non-finite` is accepted too).
+    #[value(name = "non_finite", alias = "non-finite")]
     NonFinite,
     /// An error stopped the run.
     Failed,
@@ -86,7 +90,22 @@ pub fn run(args: RunsArgs) -> anyhow::Result<ExitCode> {
         }),
         sweep: args.sweep,
     };
-    let table = reporter::query::table(&store, &query).context("cannot list the runs")?;
+    let (table, left_out) =
+        reporter::query::table_noting(&store, &query).context("cannot list the runs")?;
+    // On stderr, so the CSV and JSON on stdout stay machine-readable.
+    if !left_out.is_empty() {
+        eprintln!(
+            "note: {} left out as corrupt (`diffsweep fsck` checks the store, `fsck --repair` \
+             sets them aside, a sweep runs them again):",
+            counted(left_out.len(), "stored run", "stored runs")
+        );
+        for (id, reason) in left_out.iter().take(10) {
+            eprintln!("  {}  {reason}", id.short());
+        }
+        if left_out.len() > 10 {
+            eprintln!("  ... and {} more", left_out.len() - 10);
+        }
+    }
     let mut stdout = std::io::stdout().lock();
     match args.format {
         Format::Csv => stdout.write_all(&CsvExporter.serialize(&table)?)?,

@@ -64,10 +64,8 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     }
     crate::paths::writable_dir(&args.experiment.store.results, "--results")?;
     let store = args.experiment.store.open()?;
-    store
-        .write_sweep_index(&SweepIndex::of(&experiment))
-        .with_context(|| format!("cannot write the index of sweep `{}`", experiment.name))?;
     if args.on == Target::Slurm {
+        // It checks its options and the cluster first, and writes the index only then.
         return slurm::submit_sweep(
             &experiment,
             &store,
@@ -79,6 +77,9 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     }
 
     let mut executor = Executor::new(jobs).map_err(classify)?;
+    store
+        .write_sweep_index(&SweepIndex::of(&experiment))
+        .with_context(|| format!("cannot write the index of sweep `{}`", experiment.name))?;
     executor.retry_failed = args.retry_failed;
     executor.force = args.force;
     let display = SweepDisplay::new(DisplayMode::detect(args.quiet));

@@ -64,7 +64,7 @@ pub struct TrainArgs {
     /// Sampler: ancestral (default), ddim, dpmpp_2m.
     #[arg(long)]
     sampler: Option<String>,
-    /// Reverse steps K of the sampler, 1 to T [default: T].
+    /// Reverse steps K of the sampler, 1 to T, or 0 for every step [default: T].
     #[arg(long, value_name = "K", allow_negative_numbers = true)]
     sampling_steps: Option<usize>,
     /// Which K of the T steps: linspace (default), leading, trailing.
@@ -73,7 +73,8 @@ pub struct TrainArgs {
     /// DDIM's eta, 0 (deterministic, default) to 1.
     #[arg(long, allow_negative_numbers = true)]
     eta: Option<f64>,
-    /// Number of samples (2 to 1000000; default: as many as the data).
+    /// Number of samples (2 to 1000000, or 0 for as many as the data; default: as many as
+    /// the data).
     #[arg(long, allow_negative_numbers = true)]
     samples: Option<usize>,
     /// The run's seed.
@@ -146,26 +147,39 @@ fn reason_ignored(path: &str, config: &RunConfig) -> String {
     }
 }
 
-/// The flag a config key is set by, for error messages.
-fn flag_of(key: &str) -> String {
-    match key {
-        "T" => "`--T`".into(),
-        "dataset.n" => "`--n`".into(),
-        "dataset.noise" => "`--noise`".into(),
-        "schedule.power" => "`--power`".into(),
-        "training.epochs" => "`--epochs`".into(),
-        "sampling.n_samples" => "`--samples`".into(),
-        "sampling.steps" => "`--sampling-steps`".into(),
-        "sampling.eta" => "`--eta`".into(),
-        "sampling.spacing" => "`--spacing`".into(),
-        "sampling.variance" => "`--variance`".into(),
-        "schedule.zero_terminal_snr" => "`--zero-terminal-snr`".into(),
-        "schedule.zero_terminal_snr_exact" => "`--zero-terminal-snr-exact`".into(),
-        other => format!("`{other}` (from --config)"),
+/// The flag that sets a config key, and whether this command line gave it.
+fn flag(key: &str, args: &TrainArgs) -> Option<(&'static str, bool)> {
+    Some(match key {
+        "T" => ("--T", args.steps.is_some()),
+        "dataset.n" => ("--n", args.n.is_some()),
+        "dataset.noise" => ("--noise", args.noise.is_some()),
+        "schedule.power" => ("--power", args.power.is_some()),
+        "training.epochs" => ("--epochs", args.epochs.is_some()),
+        "sampling.n_samples" => ("--samples", args.samples.is_some()),
+        "sampling.steps" => ("--sampling-steps", args.sampling_steps.is_some()),
+        "sampling.eta" => ("--eta", args.eta.is_some()),
+        "sampling.spacing" => ("--spacing", args.spacing.is_some()),
+        "sampling.variance" => ("--variance", args.variance.is_some()),
+        "schedule.zero_terminal_snr" => ("--zero-terminal-snr", args.zero_terminal_snr),
+        "schedule.zero_terminal_snr_exact" => {
+            ("--zero-terminal-snr-exact", args.zero_terminal_snr_exact)
+        }
+        _ => return None,
+    })
+}
+
+/// What set a config key, for messages: the flag this command line gave, else the
+/// `--config` file (or the flag that would set it, when there is no file).
+fn setter_of(key: &str, args: &TrainArgs) -> String {
+    match (flag(key, args), &args.config) {
+        (Some((name, true)), _) | (Some((name, false)), None) => format!("`{name}`"),
+        (_, Some(path)) => format!("`{key}` (from {})", path.display()),
+        (None, None) => format!("`{key}`"),
     }
 }
 
 fn resolve(args: &TrainArgs) -> anyhow::Result<RunConfig> {
+    let mut file_text = None;
     let mut config = match &args.config {
         Some(path) => {
             let text = runner::limits::read_text_file(path).map_err(|reason| {
@@ -174,7 +188,9 @@ fn resolve(args: &TrainArgs) -> anyhow::Result<RunConfig> {
                     path.display()
                 )))
             })?;
-            runner::parse_run_config(&text, path).map_err(classify)?
+            let config = runner::parse_run_config(&text, path).map_err(classify)?;
+            file_text = Some(text);
+            config
         }
         None => RunConfig::default(),
     };
@@ -256,9 +272,18 @@ fn resolve(args: &TrainArgs) -> anyhow::Result<RunConfig> {
         allowed,
     }) = config.validate()
     {
+        // A value the file set (no flag replaced it) is placed at its line in the file.
+        if let (Some(path), Some(text), Some((_, false)) | None) =
+            (&args.config, &file_text, flag(&key, args))
+        {
+            let message = format!("invalid value {value} for `{key}`: expected {allowed}");
+            return Err(anyhow::Error::new(BadInput(
+                runner::run_config_error(text, path, &key, &message).to_string(),
+            )));
+        }
         return Err(anyhow::Error::new(BadInput(format!(
             "invalid value {value} for {}: expected {allowed}",
-            flag_of(&key)
+            setter_of(&key, args)
         ))));
     }
     Ok(config)
@@ -272,7 +297,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     for (path, value) in runner::config_path::ignored(&config) {
         eprintln!(
             "warning: {} = {value} has no effect on this run: {}",
-            flag_of(&path),
+            setter_of(&path, &args),
             reason_ignored(&path, &config)
         );
     }

@@ -83,6 +83,19 @@ fn spawn_sweep(file: &str, store: &str) -> std::process::Child {
         .unwrap()
 }
 
+/// `diffsweep report file --results store --out out`: its exit status and stderr.
+fn report_into(out: &Path, file: &str, store: &str) -> (i32, String) {
+    let (code, _, stderr) = run(&[
+        "report",
+        file,
+        "--results",
+        store,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    (code, stderr)
+}
+
 fn flip_byte(path: &Path) {
     let mut bytes = std::fs::read(path).unwrap();
     let at = bytes.len() / 2;
@@ -169,35 +182,28 @@ fn slow_every_planted_fault_is_found_set_aside_and_rebuilt_bit_for_bit() {
     assert!(stdout.contains("checksum"), "{stdout}");
     assert!(!store.join("quarantine").exists());
 
-    // status and report carry on and name the corrupt runs.
+    // status carries on and names the corrupt runs; report has nothing left to report,
+    // and says why.
     let (code, stdout, stderr) = run(&["status", file, "--results", s]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("corrupt"), "{stdout}");
+    assert!(stdout.contains("4 corrupt"), "{stdout}");
     let out = dir.path().join("report");
-    let (code, _, stderr) = run(&[
-        "report",
-        file,
-        "--results",
-        s,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{stderr}");
-    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(report.contains("stored runs are corrupt"), "{report}");
+    let (code, stderr) = report_into(&out, file, s);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("no usable stored run: 4 stored runs are corrupt"),
+        "{stderr}"
+    );
 
     // A sweep sets every corrupt entry aside, says so, and rebuilds it bit for bit; the
     // corrupt model is never sampled (a new evaluation of it retrains it first).
     let (code, _, stderr) = run(&["sweep", file, "--results", s, "--quiet"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("set aside corrupt run"), "{stderr}");
+    // Every run at once (the flipped samples too: a run is only used whole), and the
+    // model the reruns needed.
     let quarantined = std::fs::read_dir(store.join("quarantine")).unwrap().count();
-    assert!(quarantined >= 3, "{quarantined} entries set aside");
-    // The samples flipped in a record that parses: fsck --repair sets it aside.
-    let (code, stdout, _) = run(&["fsck", "--results", s, "--repair"]);
-    assert_eq!(code, 1, "{stdout}");
-    let (code, _, stderr) = run(&["sweep", file, "--results", s, "--quiet"]);
-    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(quarantined, 5, "four runs and a model set aside");
     assert_eq!(contents(&store).len(), 4, "the same four runs");
     assert_eq!(
         contents(&store),
@@ -523,4 +529,120 @@ fn slow_a_full_disk_leaves_nothing_half_written() {
             "run {id} stored whole on the full disk"
         );
     }
+}
+
+/// Records no reader can use as they are (bytes that are not UTF-8, a directory, another
+/// run's record, a record stripped of its checksum) and artifacts that are not files (a
+/// pipe, which would block a reader that opened it) are corrupt entries, never errors of
+/// the whole command: every reader lists them and carries on, fsck names each, and a sweep
+/// rebuilds them bit for bit.
+#[test]
+fn slow_unreadable_swapped_and_unchecked_entries_are_corrupt_never_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "faults.toml", EXPERIMENT);
+    let file = file.as_str();
+    let want = clean_sweep(dir.path(), file);
+    let store = dir.path().join("damaged");
+    copy_dir(&dir.path().join("clean"), &store);
+    let s = store.to_str().unwrap();
+    let runs = dirs(&store, "runs");
+    // 1. A byte that is not UTF-8.
+    let record = runs[0].join("record.json");
+    let mut bytes = std::fs::read(&record).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] = 0xff;
+    std::fs::write(&record, bytes).unwrap();
+    // 2. A directory where the record was.
+    std::fs::remove_file(runs[1].join("record.json")).unwrap();
+    std::fs::create_dir(runs[1].join("record.json")).unwrap();
+    // 3. Another run's record, intact, under this run's id.
+    std::fs::copy(runs[3].join("record.json"), runs[2].join("record.json")).unwrap();
+    // 4. A record whose checksum was taken out after an edit.
+    let record = runs[3].join("record.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    json.as_object_mut().unwrap().remove("checksum");
+    json["metrics"]["chamfer"] = serde_json::json!(0.001);
+    std::fs::write(&record, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    // 5. A pipe where a sweep index was (nothing ever writes to it).
+    let index = store.join("sweeps").join("faults.json");
+    std::fs::remove_file(&index).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(&index).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+
+    let (code, stdout, _) = run(&["fsck", "--results", s]);
+    assert_eq!(code, 1, "{stdout}");
+    for (run, why) in runs.iter().zip([
+        "not UTF-8",
+        "not a regular file",
+        "is the record of run",
+        "no checksum",
+    ]) {
+        let id = run.file_name().unwrap().to_string_lossy().to_string();
+        assert!(
+            stdout.contains(&format!("runs/{id}")) && stdout.contains(why),
+            "fsck names {id} ({why}): {stdout}"
+        );
+    }
+    assert!(stdout.contains("sweeps/faults.json"), "{stdout}");
+    let (code, stdout, stderr) = run(&["status", file, "--results", s]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("0 done, 0 failed, 4 corrupt"), "{stdout}");
+    let (code, stdout, stderr) = run(&["runs", "--results", s]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("0 runs"), "{stdout}");
+    assert!(
+        stderr.contains("4 stored runs left out as corrupt"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&["sweep", file, "--results", s, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stderr.matches("set aside corrupt run").count(),
+        4,
+        "{stderr}"
+    );
+    assert_eq!(
+        contents(&store),
+        want,
+        "every metric and artifact hash as before"
+    );
+    let (code, stdout, _) = run(&["fsck", "--results", s]);
+    assert_eq!(code, 0, "the sweep wrote its index anew: {stdout}");
+
+    // One run's samples damaged: the report leaves that run out, says so, and carries on.
+    flip_byte(&runs[0].join("samples.csv"));
+    let out = dir.path().join("report");
+    let (code, stderr) = report_into(&out, file, s);
+    assert_eq!(code, 0, "{stderr}");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("1 stored run is corrupt"), "{report}");
+    let table = std::fs::read_to_string(out.join("runs.csv")).unwrap();
+    let id = runs[0].file_name().unwrap().to_string_lossy().to_string();
+    assert!(
+        !table.contains(&id),
+        "the corrupt run is in no table: {table}"
+    );
+    assert_eq!(table.lines().count(), 4, "{table}");
+}
+
+/// What `verify` compares is what the store holds: a stored file that no longer has the
+/// hash its record lists is a mismatch, not "bit for bit".
+#[test]
+fn slow_verify_reads_the_stored_files_it_vouches_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "faults.toml", EXPERIMENT);
+    let file = file.as_str();
+    clean_sweep(dir.path(), file);
+    let store = dir.path().join("clean");
+    let s = store.to_str().unwrap();
+    let (code, stdout, stderr) = run(&["verify", file, "--results", s, "--sample", "4"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    for model in dirs(&store, "models") {
+        flip_byte(&model.join("weights.safetensors"));
+    }
+    let (code, stdout, _) = run(&["verify", file, "--results", s, "--sample", "4"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert_eq!(stdout.matches("MISMATCH").count(), 4, "{stdout}");
+    assert!(stdout.contains("weights.safetensors"), "{stdout}");
 }

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Compare, Experiment, ReportOptions};
 use crate::identity::RunId;
-use crate::store::RunStore;
-use crate::Result;
+use crate::store::{content_checksum, verify_checksum, RunStore};
+use crate::{Error, Result};
 
 /// One cell of a stored sweep.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -41,6 +41,10 @@ pub struct SweepIndex {
     pub compare: Vec<Compare>,
     /// The experiment's report options.
     pub report: ReportOptions,
+    /// The sha256 of the index's own content, as a run record's
+    /// ([`crate::store::content_checksum`]). Absent in indexes written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
 }
 
 impl SweepIndex {
@@ -63,6 +67,7 @@ impl SweepIndex {
                 .collect(),
             compare: experiment.compare.clone(),
             report: experiment.report.clone(),
+            checksum: None,
         }
     }
 
@@ -74,12 +79,36 @@ impl SweepIndex {
 
 impl RunStore {
     /// The stored index of sweep `name`.
+    /// The stored index of sweep `name`, checked: it must match its checksum, be the
+    /// index of the sweep its file names, and list each run once (a damaged or edited
+    /// index is [`Error::Corrupt`]).
     pub fn sweep_index(&self, name: &str) -> Result<SweepIndex> {
-        self.read_sweep_file(name)
+        let index: SweepIndex = self.read_sweep_file(name)?;
+        let path = self.sweep_path(name);
+        verify_checksum(&path, &index, |i| &mut i.checksum)?;
+        if index.name != name {
+            return Err(Error::corrupt(
+                &path,
+                format!("it is the index of sweep `{}`, not `{name}`", index.name),
+            ));
+        }
+        let mut seen = std::collections::HashSet::with_capacity(index.cells.len());
+        if let Some(cell) = index.cells.iter().find(|c| !seen.insert(&c.run_id)) {
+            return Err(Error::corrupt(
+                &path,
+                format!("it lists run {} twice", cell.run_id.short()),
+            ));
+        }
+        Ok(index)
     }
 
-    /// Writes (or replaces) a sweep's index, atomically.
+    /// Writes (or replaces) a sweep's index, atomically, with its checksum.
     pub fn write_sweep_index(&self, index: &SweepIndex) -> Result<()> {
-        self.write_sweep_file(&index.name, index)
+        let mut index = SweepIndex {
+            checksum: None,
+            ..index.clone()
+        };
+        index.checksum = Some(content_checksum(&index));
+        self.write_sweep_file(&index.name, &index)
     }
 }

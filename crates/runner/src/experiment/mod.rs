@@ -354,4 +354,4 @@ fn with_parser<T>(
 }
 
 pub use index::{SweepCell, SweepIndex};
-pub use run_config_file::parse_run_config;
+pub use run_config_file::{parse_run_config, run_config_error};

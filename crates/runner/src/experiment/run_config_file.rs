@@ -8,7 +8,7 @@ use ddpm::RunConfig;
 
 use super::{with_parser, TOP_LEVEL_KEYS};
 use crate::location::{Aim, Segment};
-use crate::{config_path, Result};
+use crate::{config_path, Error, Result};
 
 /// The run config `text` describes (nested tables or dotted keys; keys left out keep the
 /// post's defaults), read as `source`. Ranges and the rules between keys are
@@ -40,6 +40,24 @@ pub fn parse_run_config(text: &str, source: &Path) -> Result<RunConfig> {
     })
 }
 
+/// The error of a run config `text` (read as `source`) whose value of `key` (a dotted
+/// path) is not allowed: `message`, placed at that value's line and column when the file
+/// sets it.
+pub fn run_config_error(text: &str, source: &Path, key: &str, message: &str) -> Error {
+    let placed = with_parser(text, source, |parser| {
+        let doc: Vec<Segment> = key
+            .split('.')
+            .map(|k| Segment::Key(k.to_string()))
+            .collect();
+        Err::<(), Error>(parser.error(&doc, Aim::Value, message))
+    });
+    placed.err().unwrap_or_else(|| Error::Experiment {
+        file: source.display().to_string(),
+        location: None,
+        message: message.to_string(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,6 +68,28 @@ mod tests {
             Err(err @ Error::Experiment { .. }) => err.to_string(),
             other => panic!("expected an error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_value_the_config_may_not_hold_is_placed_at_its_line() {
+        for text in [
+            "T = 0\n",
+            "[training]\nepochs = 0\n",
+            "dataset = { n = 0 }\n",
+        ] {
+            let key = if text.starts_with('T') {
+                "T"
+            } else if text.contains("epochs") {
+                "training.epochs"
+            } else {
+                "dataset.n"
+            };
+            let err = run_config_error(text, Path::new("c.toml"), key, "bad").to_string();
+            let line = if key == "training.epochs" { 2 } else { 1 };
+            assert!(err.starts_with(&format!("c.toml:{line}:")), "{text}: {err}");
+        }
+        let unset = run_config_error("T = 10\n", Path::new("c.toml"), "training.lr", "bad");
+        assert_eq!(unset.to_string(), "c.toml: bad");
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! Everything written here reads back bit for bit.
 
 use std::collections::HashMap;
-use std::fs;
 use std::path::Path;
 
 use ddpm::NamedTensor;
@@ -143,10 +142,9 @@ pub(crate) fn parse_loss_csv(path: &Path, text: &str) -> Result<Vec<(usize, f64)
 pub(crate) fn read_json_if_present<T: serde::de::DeserializeOwned>(
     path: &Path,
 ) -> Result<Option<T>> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(Error::io("cannot read", path, err)),
+    let Some(text) = super::reading::read_text_bounded(path, super::reading::MAX_RECORD_BYTES)?
+    else {
+        return Ok(None);
     };
     serde_json::from_str(&text)
         .map(Some)

@@ -29,7 +29,8 @@
 //! directory whose entry is not locked belongs to a dead process and is removed.
 //!
 //! The parts: `paths` (where everything lives, and listing), `records` (what
-//! `record.json` and `model.json` hold), `checksum` (content hashes and their checks),
+//! `record.json` and `model.json` hold), `reading` (every file read back: regular, bounded,
+//! any failure a corrupt entry), `checksum` (content hashes and their checks),
 //! `locks`, `atomic` (whole-directory and whole-file writes, stale cleanup), `formats`
 //! (CSV, safetensors, non-finite floats in JSON), `runs`, `models` and `sweeps` (sweep
 //! files, whose contents the caller owns). The store knows nothing of experiment files.
@@ -44,16 +45,24 @@ mod formats;
 mod locks;
 mod models;
 mod paths;
+mod reading;
 mod records;
 mod runs;
 mod sweeps;
 
 pub use atomic::hold_writes;
 pub(crate) use atomic::{replace_file, sync_dir, write_synced};
+pub(crate) use checksum::verify_checksum;
 pub use checksum::{content_checksum, sha256_hex};
 pub use locks::{EntryLock, ModelLock, RunLock};
 pub use records::{Host, Lookup, ModelRecord, Record, Status};
 pub use runs::RunView;
+
+/// The bytes of an artifact file of the store (a regular file, bounded), `None` when
+/// absent; anything else is [`crate::Error::Corrupt`].
+pub(crate) fn read_artifact(path: &Path) -> Result<Option<Vec<u8>>> {
+    reading::read_bounded(path, reading::MAX_ARTIFACT_BYTES)
+}
 
 /// A run directory tree under one root (`results/` by default).
 #[derive(Clone, Debug)]

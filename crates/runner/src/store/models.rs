@@ -5,16 +5,16 @@
 //! share it, so a sweep over samplers trains each model once.
 
 use std::collections::BTreeMap;
-use std::fs;
 
 use chrono::{DateTime, Utc};
 use ddpm::{RunConfig, RunStatus, TrainedModel};
 
 use super::atomic::{write_dir_atomically, write_synced};
-use super::checksum::{content_checksum, sha256_hex, verify_artifact, verify_checksum};
+use super::checksum::{content_checksum, sha256_hex, verify_artifact};
 use super::formats::{
     decode_weights, encode_weights, loss_csv, parse_loss_csv, read_json_if_present,
 };
+use super::reading::{check_record, read_bounded, MAX_ARTIFACT_BYTES};
 use super::records::{Host, ModelRecord, Status};
 use super::{ModelLock, RunStore};
 use crate::costs::{self, Phase};
@@ -29,11 +29,14 @@ impl RunStore {
 
     fn model_record_now(&self, id: &ModelId) -> Result<Option<ModelRecord>> {
         let path = self.model_dir(id).join("model.json");
-        let record: Option<ModelRecord> = read_json_if_present(&path)?;
-        if let Some(record) = &record {
-            verify_checksum(&path, record, |r| &mut r.checksum)?;
-        }
-        Ok(record)
+        let Some(record) = read_json_if_present::<ModelRecord>(&path)? else {
+            return Ok(None);
+        };
+        let ids = (record.id.as_str(), id.as_str());
+        check_record(&path, "model", ids, record.finished_at, &record, |r| {
+            &mut r.checksum
+        })?;
+        Ok(Some(record))
     }
 
     /// Reads a stored model back, bit for bit as it was trained.
@@ -45,9 +48,13 @@ impl RunStore {
         let dir = self.model_dir(&record.id);
         let read = |file: &str| {
             let path = dir.join(file);
-            fs::read(&path)
-                .map(|bytes| (path.clone(), bytes))
-                .map_err(|err| Error::io("cannot read", path, err))
+            match read_bounded(&path, MAX_ARTIFACT_BYTES)? {
+                Some(bytes) => Ok((path, bytes)),
+                None => Err(Error::corrupt(
+                    &path,
+                    format!("the model's {file} is missing"),
+                )),
+            }
         };
         // Checked against the record's sha256 before anything is decoded: a damaged
         // model is never sampled.

@@ -1,7 +1,7 @@
 //! Where everything lives under a store's root, and the listing of what is stored.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::RunStore;
 use crate::identity::{ModelId, RunId};
@@ -36,31 +36,37 @@ impl RunStore {
 
     /// Every run stored, in id order.
     pub fn run_ids(&self) -> Result<Vec<RunId>> {
-        let dir = self.runs_dir();
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(err) => return Err(Error::io("cannot list", dir, err)),
-        };
+        let entries = entries_of(&self.runs_dir())?;
         let mut ids: Vec<RunId> = entries
-            .filter_map(|entry| entry.ok())
-            .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+            .into_iter()
+            // A directory, or a link to one (which a look-up follows too).
+            .filter(|entry| entry.path().is_dir())
             .filter_map(|entry| RunId::parse(entry.file_name().to_str()?))
             .collect();
         ids.sort();
         Ok(ids)
     }
 
+    /// The names of the sweep indexes stored (`sweeps/<name>.json`, temporary files
+    /// aside), sorted.
+    pub fn sweep_names(&self) -> Result<Vec<String>> {
+        let entries = entries_of(&self.sweeps_dir())?;
+        let mut names: Vec<String> = entries
+            .into_iter()
+            .filter_map(|e| {
+                let name = e.file_name().to_str()?.strip_suffix(".json")?.to_string();
+                (!name.starts_with('.')).then_some(name)
+            })
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
     /// Every stored model, in id order.
     pub fn model_ids(&self) -> Result<Vec<ModelId>> {
-        let dir = self.models_dir();
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(err) => return Err(Error::io("cannot list", dir, err)),
-        };
+        let entries = entries_of(&self.models_dir())?;
         let mut ids: Vec<ModelId> = entries
-            .filter_map(|e| e.ok())
+            .into_iter()
             .filter(|e| e.path().is_dir())
             .filter_map(|e| ModelId::parse(&e.file_name().to_string_lossy()))
             .collect();
@@ -94,5 +100,15 @@ impl RunStore {
                 matches.len()
             ))),
         }
+    }
+}
+
+/// The entries of `dir` (none when it does not exist; an entry that cannot be read is
+/// left out).
+fn entries_of(dir: &Path) -> Result<Vec<fs::DirEntry>> {
+    match fs::read_dir(dir) {
+        Ok(entries) => Ok(entries.filter_map(|e| e.ok()).collect()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(err) => Err(Error::io("cannot list", dir, err)),
     }
 }

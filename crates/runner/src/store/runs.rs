@@ -2,7 +2,6 @@
 //! finished run whole.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
@@ -12,16 +11,28 @@ use ddpm::{
 };
 
 use super::atomic::{write_dir_atomically, write_synced};
-use super::checksum::{content_checksum, sha256_hex, verify_artifact, verify_checksum};
+use super::checksum::{content_checksum, sha256_hex, verify_artifact};
 use super::formats::{
     decode_weights, encode_weights, loss_csv, parse_csv, parse_f64, parse_loss_csv,
     read_json_if_present, samples_csv,
 };
+use super::reading::{check_record, read_bounded, regular_file, MAX_ARTIFACT_BYTES};
 use super::records::{Host, Lookup, ModelRecord, Record, Status};
 use super::{RunLock, RunStore};
 use crate::costs::{self, Phase};
 use crate::identity::RunId;
 use crate::{Error, Result};
+
+/// How a check treats the loss curve and weights a run shares with its stored model.
+#[derive(Clone, Copy)]
+enum ModelFiles {
+    /// Not at all (`fsck` checks models apart).
+    Skip,
+    /// Each must be a regular file (they are hashed when read, as sampling reads them).
+    Present,
+    /// Read and hashed.
+    Hashed,
+}
 
 /// A finished run as the store writes it, borrowed from what produced it: a whole
 /// [`RunOutcome`], or a trained model and one evaluation of it (which the model's other
@@ -92,17 +103,47 @@ impl RunStore {
 
     fn record_now(&self, id: &RunId) -> Result<Option<Record>> {
         let path = self.run_dir(id).join("record.json");
-        let record: Option<Record> = read_json_if_present(&path)?;
-        if let Some(record) = &record {
-            verify_checksum(&path, record, |r| &mut r.checksum)?;
-        }
-        Ok(record.map(Record::normalized))
+        let Some(record) = read_json_if_present::<Record>(&path)? else {
+            return Ok(None);
+        };
+        let ids = (record.id.as_str(), id.as_str());
+        check_record(&path, "run", ids, record.finished_at, &record, |r| {
+            &mut r.checksum
+        })?;
+        Ok(Some(record.normalized()))
     }
 
-    /// Like [`RunStore::record`], with a corrupt record as an answer instead of an error,
-    /// for callers that set it aside and carry on.
+    /// Like [`RunStore::record`], with a corrupt entry as an answer instead of an error,
+    /// for callers that set it aside and carry on. Besides the record, each artifact it
+    /// lists must be there as a regular file, and the run's own (its config and samples)
+    /// must match the sha256 the record lists: a run is only ever used whole. Its model's
+    /// loss curve and weights are checked when they are read, as sampling a model does.
     pub fn lookup(&self, id: &RunId) -> Result<Lookup> {
-        match self.record(id) {
+        self.lookup_with(id, true)
+    }
+
+    /// [`RunStore::lookup`] without looking for the model's files (`fsck` judges a run
+    /// apart from the model it sets aside).
+    pub(crate) fn lookup_own(&self, id: &RunId) -> Result<Lookup> {
+        self.lookup_with(id, false)
+    }
+
+    fn lookup_with(&self, id: &RunId, model_files: bool) -> Result<Lookup> {
+        let checked = self.record(id).and_then(|record| {
+            if let Some(record) = &record {
+                self.check_artifacts_of(
+                    id,
+                    record,
+                    if model_files {
+                        ModelFiles::Present
+                    } else {
+                        ModelFiles::Skip
+                    },
+                )?;
+            }
+            Ok(record)
+        });
+        match checked {
             Ok(Some(record)) => Ok(Lookup::Stored(Box::new(record))),
             Ok(None) => Ok(Lookup::Absent),
             Err(err @ Error::Corrupt { .. }) => Ok(Lookup::Corrupt(err.to_string())),
@@ -110,28 +151,75 @@ impl RunStore {
         }
     }
 
+    /// Where the artifact `file` of a run lives: a run that shares a stored model keeps
+    /// the model's loss curve and weights in the model's directory, never its own.
+    fn artifact_path(&self, id: &RunId, record: Option<&Record>, file: &str) -> PathBuf {
+        match record.and_then(|r| r.model.as_ref()) {
+            Some(model) if matches!(file, "loss.csv" | "weights.safetensors") => {
+                self.model_dir(model).join(file)
+            }
+            _ => self.run_dir(id).join(file),
+        }
+    }
+
+    /// The artifacts `record` lists: each a regular file, the run's own matching its sha256,
+    /// its model's as `model_files` says.
+    fn check_artifacts_of(
+        &self,
+        id: &RunId,
+        record: &Record,
+        model_files: ModelFiles,
+    ) -> Result<()> {
+        for (file, expected) in &record.artifacts {
+            let path = self.artifact_path(id, Some(record), file);
+            let of_model = record.model.is_some()
+                && matches!(file.as_str(), "loss.csv" | "weights.safetensors");
+            match model_files {
+                ModelFiles::Skip if of_model => continue,
+                ModelFiles::Present if of_model => match regular_file(&path) {
+                    Ok(()) => continue,
+                    Err(reason) => {
+                        return Err(Error::corrupt(
+                            &path,
+                            format!("its model's {file} {reason}"),
+                        ))
+                    }
+                },
+                _ => {}
+            }
+            match read_bounded(&path, MAX_ARTIFACT_BYTES)? {
+                None => return Err(Error::corrupt(&path, format!("{file} is missing"))),
+                Some(bytes) if sha256_hex(&bytes) != *expected => {
+                    verify_artifact(&path, file, &bytes, &record.artifacts)?
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Every artifact `record` lists, its model's included, read whole and checked against
+    /// its sha256: what `verify` establishes before it compares a stored run's hashes.
+    pub fn check_every_artifact(&self, id: &RunId, record: &Record) -> Result<()> {
+        self.check_artifacts_of(id, record, ModelFiles::Hashed)
+    }
+
     /// Reads one artifact of a run, checked against the sha256 its record lists (a
     /// mismatch is [`Error::Corrupt`]: nothing read from the store is used unchecked).
     fn read(&self, id: &RunId, file: &str) -> Result<(PathBuf, Vec<u8>)> {
-        let mut path = self.run_dir(id).join(file);
         let record = self.record(id)?;
-        if !path.exists() && matches!(file, "loss.csv" | "weights.safetensors") {
-            // A run that shares a stored model keeps these in the model's directory.
-            if let Some(model) = record.as_ref().and_then(|r| r.model.as_ref()) {
-                path = self.model_dir(model).join(file);
-            }
-        }
-        match fs::read(&path) {
-            Ok(bytes) => {
+        let path = self.artifact_path(id, record.as_ref(), file);
+        match read_bounded(&path, MAX_ARTIFACT_BYTES)? {
+            Some(bytes) => {
                 if let Some(record) = &record {
                     verify_artifact(&path, file, &bytes, &record.artifacts)?;
                 }
                 Ok((path, bytes))
             }
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(Error::UnknownRun(
-                format!("run {id} has no {file} in {}", self.root.display()),
-            )),
-            Err(err) => Err(Error::io("cannot read", path, err)),
+            None => Err(Error::UnknownRun(format!(
+                "run {id} has no {file} in {}",
+                self.root.display()
+            ))),
         }
     }
 
@@ -223,7 +311,10 @@ impl RunStore {
                 artifacts.extend(model.artifacts.clone());
             }
 
-            let mut record = record_of(id, &result, started_at, finished_at, artifacts);
+            // Written as it is read back: a completed run whose metrics are not all finite
+            // (data so noisy its distances overflow) is non-finite.
+            let mut record =
+                record_of(id, &result, started_at, finished_at, artifacts).normalized();
             record.model = model.map(|m| m.id.clone());
             record.checksum = Some(content_checksum(&record));
             let json = serde_json::to_string_pretty(&record).expect("a record is plain data");

@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::atomic::replace_file;
+use super::reading::{read_text_bounded, MAX_RECORD_BYTES};
 use super::RunStore;
 use crate::{Error, Result};
 
@@ -14,15 +15,11 @@ impl RunStore {
     /// The sweep file of sweep `name`; [`Error::UnknownSweep`] when there is none.
     pub fn read_sweep_file<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
         let path = self.sweep_path(name);
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::UnknownSweep {
-                    name: name.to_string(),
-                    root: self.root.clone(),
-                })
-            }
-            Err(err) => return Err(Error::io("cannot read", path, err)),
+        let Some(text) = read_text_bounded(&path, MAX_RECORD_BYTES)? else {
+            return Err(Error::UnknownSweep {
+                name: name.to_string(),
+                root: self.root.clone(),
+            });
         };
         serde_json::from_str(&text).map_err(|err| Error::corrupt(path, err))
     }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use runner::slurm::submit::{self, Request};
 use runner::slurm::{commands, CellStatus, Submission, Tracker};
 use runner::words::counted;
-use runner::{Cell, Experiment, RunStore};
+use runner::{Cell, Experiment, RunStore, SweepIndex};
 
 use super::args::SlurmArgs;
 use super::follow::follow;
@@ -30,6 +30,11 @@ pub fn submit_sweep(
         .check()
         .map_err(|m| anyhow::Error::new(BadInput(m)))?;
     commands::check_available().map_err(|m| anyhow::Error::new(BadInput(m)))?;
+    let max = commands::max_array_size().map_err(|m| anyhow::anyhow!(m))?;
+    // Only once the options and the cluster are known good does the store change.
+    store
+        .write_sweep_index(&SweepIndex::of(experiment))
+        .with_context(|| format!("cannot write the index of sweep `{}`", experiment.name))?;
     let program = std::env::current_exe()
         .and_then(std::fs::canonicalize)
         .context("cannot find the diffsweep binary the tasks are to run")?;
@@ -60,7 +65,6 @@ pub fn submit_sweep(
             if failed_kept > 0 { " (resubmit them with --retry-failed)" } else { "" }
         );
     } else {
-        let max = commands::max_array_size().map_err(|m| anyhow::anyhow!(m))?;
         let request = Request {
             sweep: &experiment.name,
             cells: &to_submit,
