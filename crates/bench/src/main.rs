@@ -25,12 +25,13 @@ struct Args {
     #[arg(long)]
     json: bool,
     /// Instead of the figures above: the executor's cost per cell, phase by phase, on a
-    /// sweep of N tiny runs (at most 10,000) into a fresh store.
-    #[arg(long, value_name = "N")]
-    overhead: Option<usize>,
-    /// Workers of the `--overhead` sweep.
-    #[arg(long, value_name = "N", default_value_t = 1, requires = "overhead")]
-    jobs: usize,
+    /// sweep of N tiny runs (1 to 10,000) into a fresh store.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    overhead: Option<u64>,
+    /// Workers of the `--overhead` sweep (1 to 1024).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "overhead",
+          value_parser = clap::value_parser!(u64).range(1..=1024))]
+    jobs: u64,
     /// Keep the `--overhead` sweep's store in DIR, and write its experiment file beside it
     /// as DIR.toml, e.g. to time `status`, `runs` and `report` on them.
     #[arg(long, value_name = "DIR", requires = "overhead")]
@@ -44,10 +45,12 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     let result = if let Some(cells) = args.overhead {
-        bench::overhead::measure(cells, args.jobs, args.keep.as_deref()).map(|figures| {
-            print!("{}", figures.markdown());
-            ExitCode::SUCCESS
-        })
+        bench::overhead::measure(cells as usize, args.jobs as usize, args.keep.as_deref()).map(
+            |figures| {
+                print!("{}", figures.markdown());
+                ExitCode::SUCCESS
+            },
+        )
     } else if args.rss_probe {
         bench::sweep::rss_probe()
     } else {

@@ -75,6 +75,15 @@ pub fn leaf_paths() -> Vec<String> {
     out
 }
 
+/// Whether `path` names a key of a config: a value, or a table of them.
+pub fn is_known(path: &str) -> bool {
+    leaf_paths().iter().any(|p| {
+        p == path
+            || p.strip_prefix(path)
+                .is_some_and(|rest| rest.starts_with('.'))
+    })
+}
+
 /// The paths of `config` whose values its run never reads, each with that value: what
 /// [`RunConfig::canonical`] resets because the chosen schedule or sampler ignores it (a
 /// DDIM `eta` under DPM-Solver++, a cosine offset under a linear schedule), so that the

@@ -83,6 +83,14 @@ impl Parser<'_> {
 
         let mut base = config_path::to_table(&RunConfig::default());
         for entry in &raw.base {
+            if entry.path == "seed" && raw.seeds.is_some() {
+                return Err(self.error(
+                    &entry.doc,
+                    Aim::Key,
+                    "`seed` has no effect here: `seeds = N` gives the cells the seeds 0, 1, \
+                     ..., N - 1; drop one of them",
+                ));
+            }
             self.apply(&mut base, entry)?;
         }
 

@@ -87,6 +87,16 @@ impl Parser<'_> {
                 "grid" => {
                     let entries = self.flatten(self.table(item, &doc, "[grid]")?, &doc, "")?;
                     for entry in entries {
+                        // A key no config has is named as such, whatever its value.
+                        if !matches!(entry.value, toml::Value::Array(_))
+                            && !config_path::is_known(&entry.path)
+                        {
+                            return Err(self.error(
+                                &entry.doc,
+                                Aim::Key,
+                                config_path::unknown(&entry.path),
+                            ));
+                        }
                         let (values, docs) = self.list(&entry, "[grid]")?;
                         raw.grid.push(Factor {
                             paths: vec![(entry.path.clone(), entry.doc.clone())],

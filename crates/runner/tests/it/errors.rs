@@ -40,6 +40,8 @@ const CASES: &[(&str, &str)] = &[
     ("a datetime for a number", "name = \"x\"\n[grid]\nT = [1979-05-27T07:32:00Z]\n"),
     ("too many seeds", "name = \"x\"\nseeds = 1000000000\n"),
     ("unknown top-level config key", "name = \"x\"\n[grid]\nfoo = [1]\n"),
+    ("unknown config key with a value not a list", "name = \"x\"\n[grid]\nfoo = 3\n"),
+    ("a seed in base beside seeds", "name = \"x\"\nseeds = 2\n[base]\nseed = 3\n"),
 ];
 
 #[test]
