@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::identity::{EntryId, ModelId, RunId};
 use crate::quarantine::EntryKind;
-use crate::store::{Lookup, RunStore};
+use crate::store::{EntryLock, Lookup, RunStore};
 use crate::{Error, Result};
 
 /// One thing `fsck` found wrong.
@@ -100,9 +100,8 @@ fn leftovers<Id: EntryId>(store: &RunStore, dir: &Path, report: &mut FsckReport)
             .and_then(|(_, rest)| rest.get(..64))
             .and_then(Id::parse);
         if let Some(id) = owner {
-            match store.acquire_in(dir, &id, false) {
-                Ok(Some(_lock)) => {}
-                _ => continue,
+            if store.is_held_in(dir, &id).unwrap_or(true) {
+                continue;
             }
         }
         report.problems.push(Problem {
@@ -141,6 +140,24 @@ fn found(
     Ok(())
 }
 
+/// Holds `id`'s lock for its check when `repair` may move the entry; without `repair`
+/// only looks whether another process holds it (no lock file is made, so a store this
+/// process can only read is checked too). `None` when another process holds it.
+fn hold<Id: EntryId>(
+    store: &RunStore,
+    dir: &Path,
+    id: &Id,
+    repair: bool,
+) -> Result<Option<Option<EntryLock<Id>>>> {
+    if repair {
+        Ok(store.acquire_in(dir, id, false)?.map(Some))
+    } else if store.is_held_in(dir, id)? {
+        Ok(None)
+    } else {
+        Ok(Some(None))
+    }
+}
+
 /// Checks every entry of `store`; with `repair`, quarantines the bad ones.
 pub fn check(store: &RunStore, repair: bool) -> Result<FsckReport> {
     let mut report = FsckReport::default();
@@ -156,7 +173,7 @@ pub fn check(store: &RunStore, repair: bool) -> Result<FsckReport> {
         .collect();
     for id in store.model_ids()? {
         // Under the model's lock, so a model being written is not judged half-written.
-        let Some(lock) = store.acquire_in(&models_dir, &id, false)? else {
+        let Some(lock) = hold(store, &models_dir, &id, repair)? else {
             report.busy.push(format!("models/{id}"));
             continue;
         };
@@ -182,7 +199,7 @@ pub fn check(store: &RunStore, repair: bool) -> Result<FsckReport> {
         drop(lock);
     }
     for id in store.run_ids()? {
-        let Some(lock) = store.try_lock(&id)? else {
+        let Some(lock) = hold(store, &store.runs_dir(), &id, repair)? else {
             report.busy.push(format!("runs/{id}"));
             continue;
         };

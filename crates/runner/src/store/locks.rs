@@ -60,10 +60,18 @@ impl RunStore {
     /// The look holds a free lock for an instant; a sweep that meets it then passes the
     /// cell over and comes back to it, as for any other holder.
     pub fn is_locked(&self, id: &RunId) -> Result<bool> {
-        let path = self.runs_dir().join(format!("{id}.lock"));
+        self.is_held_in(&self.runs_dir(), id)
+    }
+
+    /// [`Self::is_locked`] for `<dir>/<id>.lock`. A lock file this process may not open
+    /// for writing (a store it can only read) is taken as free: nothing it could see
+    /// half-written, since entries are renamed into place whole.
+    pub(crate) fn is_held_in(&self, dir: &Path, id: &impl EntryId) -> Result<bool> {
+        let path = dir.join(format!("{id}.lock"));
         let file = match OpenOptions::new().write(true).open(&path) {
             Ok(file) => file,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => return Ok(false),
             Err(err) => return Err(Error::io("cannot open", &path, err)),
         };
         match file.try_lock() {
