@@ -375,10 +375,16 @@ impl Parser<'_> {
                 return Err(self.error(
                     &doc,
                     Aim::Value,
-                    format!(
-                        "cells `{first}` and `{}` are the same run (they differ at most in parameters their schedule ignores); remove one",
-                        cell.label
-                    ),
+                    if *first == cell.label {
+                        format!("two cells are both `{first}`, the same run; remove one")
+                    } else {
+                        format!(
+                            "cells `{first}` and `{}` are the same run (they differ only in \
+                             values the run never reads, such as a parameter of another \
+                             schedule or sampler); remove one",
+                            cell.label
+                        )
+                    },
                 ));
             }
         }

@@ -60,7 +60,10 @@ impl Parser<'_> {
                         return Err(self.error(
                             &doc,
                             Aim::Value,
-                            format!("invalid `name` {value:?}: it names files, so use letters, digits, `-`, `_` and `.` only"),
+                            format!(
+                                "invalid `name` {value:?}: it names files, so use letters, digits, \
+                                 `-`, `_` and `.` only, not starting with `.`"
+                            ),
                         ));
                     }
                     raw.name = Some(value);
