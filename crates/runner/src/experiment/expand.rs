@@ -311,8 +311,9 @@ impl Parser<'_> {
                     doc,
                     Aim::Value,
                     format!(
-                        "this [[exclude]] ({}) matches no cell of the grid",
-                        selector.describe()
+                        "this [[exclude]] ({}) matches no cell of the grid; {}",
+                        selector.describe(),
+                        values_named(&selector, cells.iter().map(|c| &c.axes))
                     ),
                 ));
             }
@@ -428,7 +429,11 @@ impl Parser<'_> {
                         return Err(self.error(
                             doc,
                             Aim::Value,
-                            format!("selector {{ {} }} matches no cell", selector.describe()),
+                            format!(
+                                "selector {{ {} }} matches no cell; {}",
+                                selector.describe(),
+                                values_named(&selector, cells.iter().map(|c| &c.axes))
+                            ),
                         ))
                     }
                     n => {
@@ -479,7 +484,11 @@ impl Parser<'_> {
                 return Err(self.error(
                     doc,
                     Aim::Value,
-                    format!("`featured` {{ {} }} matches no cell", selector.describe()),
+                    format!(
+                        "`featured` {{ {} }} matches no cell; {}",
+                        selector.describe(),
+                        values_named(&selector, cells.iter().map(|c| &c.axes))
+                    ),
                 ));
             }
             report.featured = Some(selector);
@@ -595,6 +604,39 @@ pub(super) fn to_toml(value: &EditValue) -> toml::Value {
                 .collect(),
         ),
     }
+}
+
+/// What a selector that matches no cell could have named: the values each of its axes
+/// takes among `cells` (at most ten each), e.g. `the grid has T: 10, 20; scaling: minmax`.
+fn values_named<'a>(
+    selector: &Selector,
+    cells: impl Iterator<Item = &'a BTreeMap<String, serde_json::Value>> + Clone,
+) -> String {
+    const MOST: usize = 10;
+    let axes: Vec<String> = selector
+        .0
+        .keys()
+        .map(|axis| {
+            let mut seen: Vec<String> = Vec::new();
+            let mut more = false;
+            for value in cells.clone().filter_map(|axes| axes.get(axis)) {
+                let text = match value {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                if !seen.contains(&text) {
+                    if seen.len() == MOST {
+                        more = true;
+                        break;
+                    }
+                    seen.push(text);
+                }
+            }
+            let etc = if more { ", ..." } else { "" };
+            format!("{axis}: {}{etc}", seen.join(", "))
+        })
+        .collect();
+    format!("the grid has {}", axes.join("; "))
 }
 
 /// `path=value` words; strings are written bare.
