@@ -46,7 +46,12 @@ pub fn read_text_file(path: &Path) -> std::result::Result<String, String> {
             "more than the limit of {MAX_FILE_BYTES} bytes (1 MiB)"
         ));
     }
-    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
+    String::from_utf8(bytes).map_err(|err| {
+        let good = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = good.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+        format!("not UTF-8 text (the first byte that is not is at line {line}, column {column})")
+    })
 }
 
 /// `text` cut to [`MAX_KEY_CHARS`] characters for a message, marked when cut.
@@ -83,6 +88,17 @@ mod tests {
         assert!(read_text_file(&dir.path().join("missing"))
             .unwrap_err()
             .starts_with("cannot read it"));
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_placed_at_its_first_bad_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, b"name = \"x\"\nseeds = \xff\n").unwrap();
+        assert_eq!(
+            read_text_file(&file).unwrap_err(),
+            "not UTF-8 text (the first byte that is not is at line 2, column 9)"
+        );
     }
 
     #[test]
