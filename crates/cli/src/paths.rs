@@ -38,7 +38,7 @@ pub fn writable_dir(dir: &Path, flag: &str) -> anyhow::Result<()> {
 pub fn open_store(root: &Path) -> anyhow::Result<runner::RunStore> {
     if root.exists() && !root.is_dir() {
         return Err(anyhow::Error::new(BadInput(format!(
-            "--results {} is not a folder: name the store's folder (it is created when missing)",
+            "--results {} is not a folder: name the store's folder (a sweep creates it when missing)",
             root.display()
         ))));
     }
