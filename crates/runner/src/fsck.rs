@@ -248,11 +248,19 @@ pub fn check(store: &RunStore, repair: bool) -> Result<FsckReport> {
     for name in store.sweep_names()? {
         report.sweeps += 1;
         if let Err(err) = store.sweep_index(&name) {
-            // Not set aside: sweeping the experiment again writes its index anew.
+            // Sweeping the experiment again writes its index anew; --repair sets it aside.
+            let repaired = if repair {
+                Some(store.set_aside_sweep_file(&name)?)
+            } else {
+                None
+            };
             report.problems.push(Problem {
                 entry: format!("sweeps/{name}.json"),
-                reason: format!("{err} (sweeping the experiment again writes its index anew)"),
-                repaired: None,
+                reason: format!(
+                    "{err} (sweeping the experiment again writes its index anew; --repair \
+                     sets it aside)"
+                ),
+                repaired,
             });
         }
     }

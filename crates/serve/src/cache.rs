@@ -21,6 +21,11 @@ use crate::error::{HttpError, HttpResult};
 /// A file's size and modification time: what tells a changed file from an old one.
 pub type Stamp = (u64, SystemTime);
 
+/// The stamp of a file that exists but whose metadata cannot be read (a link to itself):
+/// no readable file has it, so the entry is read through the store's reader, which finds
+/// it corrupt.
+const UNREADABLE: Stamp = (u64::MAX, SystemTime::UNIX_EPOCH);
+
 /// The stamp of `path`, or `None` when there is no such file.
 pub fn stamp(path: &Path) -> HttpResult<Option<Stamp>> {
     match std::fs::metadata(path) {
@@ -29,10 +34,7 @@ pub fn stamp(path: &Path) -> HttpResult<Option<Stamp>> {
             meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
         ))),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(HttpError::Internal(format!(
-            "cannot read {}: {err}",
-            path.display()
-        ))),
+        Err(_) => Ok(Some(UNREADABLE)),
     }
 }
 
@@ -66,9 +68,10 @@ pub fn names(store: &RunStore) -> HttpResult<Vec<String>> {
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            // Temporary files of an index being replaced start with a dot.
+            // Temporary files of an index being replaced start with a dot. Anything else
+            // named like an index is listed, so one that cannot be read shows with why.
             let stem = name.strip_suffix(".json")?;
-            (!stem.starts_with('.') && e.path().is_file()).then(|| stem.to_string())
+            (!stem.starts_with('.')).then(|| stem.to_string())
         })
         .collect();
     names.sort();

@@ -20,10 +20,22 @@ pub struct ShowArgs {
 pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
     let store = args.store.open()?;
     let id = store.resolve(&args.run_id).map_err(classify)?;
-    let record = store
-        .record(&id)
+    // Checked whole, as every reader: a run with a damaged file is corrupt, not shown.
+    let record = match store
+        .lookup(&id)
         .with_context(|| format!("cannot read the record of run {id}"))?
-        .ok_or_else(|| anyhow::Error::new(BadInput(format!("run {id} has no record"))))?;
+    {
+        runner::Lookup::Stored(record) => *record,
+        runner::Lookup::Absent => {
+            return Err(anyhow::Error::new(BadInput(format!(
+                "run {id} has no record"
+            ))))
+        }
+        runner::Lookup::Corrupt(reason) => anyhow::bail!(
+            "run {id} is corrupt: {reason} (`diffsweep fsck --repair` sets it aside, the next \
+             sweep runs it again)"
+        ),
+    };
     let config = store
         .config(&id)
         .with_context(|| format!("cannot read the config of run {id}"))?;

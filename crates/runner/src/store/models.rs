@@ -33,9 +33,14 @@ impl RunStore {
             return Ok(None);
         };
         let ids = (record.id.as_str(), id.as_str());
-        check_record(&path, "model", ids, record.finished_at, &record, |r| {
-            &mut r.checksum
-        })?;
+        check_record(
+            &path,
+            "model",
+            ids,
+            (record.started_at, record.finished_at),
+            &record,
+            |r| &mut r.checksum,
+        )?;
         Ok(Some(record))
     }
 

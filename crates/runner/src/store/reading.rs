@@ -95,12 +95,13 @@ pub(crate) fn require_checksum(
 
 /// The checks every record read back passes: it is the record of the `kind` ("run" or
 /// "model") whose directory holds it (`ids`: its own id and the directory's), and
-/// it has the checksum every record finished at `finished_at` has, and matches it.
+/// it finished after it started, and it has the checksum every record finished then has,
+/// and matches it.
 pub(crate) fn check_record<T: serde::Serialize + Clone>(
     path: &Path,
     kind: &str,
     ids: (&str, &str),
-    finished_at: DateTime<Utc>,
+    (started_at, finished_at): (DateTime<Utc>, DateTime<Utc>),
     record: &T,
     checksum: fn(&mut T) -> &mut Option<String>,
 ) -> Result<()> {
@@ -117,6 +118,12 @@ pub(crate) fn check_record<T: serde::Serialize + Clone>(
         ));
     }
     let has_checksum = checksum(&mut record.clone()).is_some();
+    if started_at > finished_at {
+        return Err(Error::corrupt(
+            path,
+            "it says it finished before it started",
+        ));
+    }
     require_checksum(path, has_checksum, finished_at)?;
     super::checksum::verify_checksum(path, record, checksum)
 }

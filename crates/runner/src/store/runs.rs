@@ -107,9 +107,14 @@ impl RunStore {
             return Ok(None);
         };
         let ids = (record.id.as_str(), id.as_str());
-        check_record(&path, "run", ids, record.finished_at, &record, |r| {
-            &mut r.checksum
-        })?;
+        check_record(
+            &path,
+            "run",
+            ids,
+            (record.started_at, record.finished_at),
+            &record,
+            |r| &mut r.checksum,
+        )?;
         Ok(Some(record.normalized()))
     }
 
